@@ -1,0 +1,50 @@
+//! The command line: one subcommand per capability, each a thin edge over that capability's core.
+//!
+//! Exit codes follow SPEC section 3: 0 done, 1 the command found a problem (errors in GEPs, an
+//! unknown GEP), 2 a usage or I/O error, reported in one line.
+
+mod calendar;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gep-bot",
+    version,
+    about = "GEP review bot, meeting calendar and GEP validator for the Gateway API project"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check GEP folders or files against the GEP template and each other.
+    Validate(validate::Args),
+    /// Write the meeting calendar as iCalendar, or list its meetings.
+    Calendar(calendar::Args),
+}
+
+/// An error the command reports in one line and exits 2 for.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Calendar(args) => calendar::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("gep-bot: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

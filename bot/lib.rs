@@ -1,0 +1,9 @@
+//! gep-bot: the GitHub App, calendar publisher and command-line tool of the Gateway API GEP process.
+//!
+//! One module per capability. Each capability keeps a pure core (inputs in, findings or actions out)
+//! and leaves IO to its edge, so the command line, the server and the tests all drive the same code.
+
+pub mod calendar;
+pub mod cli;
+pub mod gep;
+pub mod validate;

@@ -1,0 +1,162 @@
+//! What the validator reports: a stable code, a severity, where, what is wrong and how to fix it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::source::Position;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// Every check has a code that never changes meaning, so CI configurations and people can refer
+/// to it. Codes are grouped: 00x files, 0xx `index.md`, 02x/03x `metadata.yaml`, 04x across GEPs,
+/// 05x status changes on a pull request, 06x the template itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    MissingFile,
+    MissingFrontMatter,
+    BadTitle,
+    TitleNumberMismatch,
+    H1Title,
+    MissingIssueLine,
+    IssueNumberMismatch,
+    MissingStatusLine,
+    UnknownStatus,
+    StatusMismatch,
+    MissingSection,
+    TemplateSection,
+    PlaceholderLeft,
+    InvalidYaml,
+    WrongApiVersion,
+    WrongKind,
+    WrongNumber,
+    MissingName,
+    NameDiffersFromTitle,
+    BadMetadataStatus,
+    BadAuthors,
+    UnknownKey,
+    MisplacedKey,
+    BadRelationship,
+    ReferenceNotUrl,
+    BadFeatureName,
+    ChangelogNotUrl,
+    UnknownGep,
+    UnansweredRelationship,
+    ObsoletedNotDeclined,
+    SkippedStatus,
+    ExperimentalWithoutFeature,
+    BadTemplateRule,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        use Code::*;
+        match self {
+            MissingFile => "GEP001",
+            MissingFrontMatter => "GEP002",
+            BadTitle => "GEP003",
+            TitleNumberMismatch => "GEP004",
+            H1Title => "GEP005",
+            MissingIssueLine => "GEP006",
+            IssueNumberMismatch => "GEP007",
+            MissingStatusLine => "GEP008",
+            UnknownStatus => "GEP009",
+            StatusMismatch => "GEP010",
+            MissingSection => "GEP011",
+            TemplateSection => "GEP012",
+            PlaceholderLeft => "GEP013",
+            InvalidYaml => "GEP020",
+            WrongApiVersion => "GEP021",
+            WrongKind => "GEP022",
+            WrongNumber => "GEP023",
+            MissingName => "GEP024",
+            NameDiffersFromTitle => "GEP025",
+            BadMetadataStatus => "GEP026",
+            BadAuthors => "GEP027",
+            UnknownKey => "GEP028",
+            MisplacedKey => "GEP029",
+            BadRelationship => "GEP030",
+            ReferenceNotUrl => "GEP031",
+            BadFeatureName => "GEP032",
+            ChangelogNotUrl => "GEP033",
+            UnknownGep => "GEP040",
+            UnansweredRelationship => "GEP041",
+            ObsoletedNotDeclined => "GEP042",
+            SkippedStatus => "GEP050",
+            ExperimentalWithoutFeature => "GEP051",
+            BadTemplateRule => "GEP060",
+        }
+    }
+
+    /// Errors break tooling or mislead a reader; warnings are content still to write.
+    pub fn severity(self) -> Severity {
+        use Code::*;
+        match self {
+            MissingSection | TemplateSection | PlaceholderLeft | NameDiffersFromTitle
+            | ReferenceNotUrl | ChangelogNotUrl => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub hint: String,
+}
+
+impl Finding {
+    pub fn new(
+        code: Code,
+        file: impl Into<PathBuf>,
+        at: Position,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Finding {
+            code,
+            severity: code.severity(),
+            file: file.into(),
+            line: at.line,
+            column: at.column,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}

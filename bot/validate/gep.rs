@@ -1,0 +1,167 @@
+//! One GEP's files checked together, and a set of GEPs checked against each other.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::across;
+use super::finding::{Code, Finding, Severity};
+use super::index::{self, IndexFacts};
+use super::metadata::{self, Metadata};
+use super::source::{Position, SourceText};
+use super::template::Template;
+
+/// A GEP folder's two files as read, with the folder's number when it is named `gep-N`.
+#[derive(Debug, Clone)]
+pub struct GepFiles {
+    pub dir: PathBuf,
+    pub number: Option<u32>,
+    pub index: Option<SourceText>,
+    pub metadata: Option<SourceText>,
+    /// Findings are reported for this GEP; otherwise it is only a neighbour that relationships
+    /// may point at.
+    pub checked: bool,
+}
+
+/// The GEPs to check and their neighbours.
+#[derive(Debug, Clone, Default)]
+pub struct GepSet {
+    pub geps: Vec<GepFiles>,
+    /// When set, only findings in these files are reported (a single file was asked for).
+    pub only_files: Option<BTreeSet<PathBuf>>,
+}
+
+impl GepSet {
+    pub fn sources(&self) -> impl Iterator<Item = &SourceText> {
+        self.geps
+            .iter()
+            .flat_map(|g| g.index.iter().chain(g.metadata.iter()))
+    }
+
+    pub fn checked_count(&self) -> usize {
+        self.geps.iter().filter(|g| g.checked).count()
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Every finding is an error (the App uses this on the files a pull request changes).
+    pub strict: bool,
+    /// GEP numbers known to exist though they are not in the set (a partial copy of `geps/`).
+    pub known_elsewhere: BTreeSet<u32>,
+}
+
+/// Checks every GEP of the set marked `checked`; returns the findings sorted by file and line.
+pub fn validate(set: &GepSet, template: &Template, options: &Options) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut all_metadata: BTreeMap<u32, Metadata> = BTreeMap::new();
+    let mut checked = Vec::new();
+    for gep in &set.geps {
+        let mut own = Vec::new();
+        let (facts, metadata) = check_gep(gep, template, &mut own);
+        if let (Some(number), Some(metadata)) = (gep.number, &metadata) {
+            all_metadata.insert(number, metadata.clone());
+        }
+        if gep.checked {
+            findings.extend(own);
+            checked.push((gep, facts, metadata));
+        }
+    }
+    for (gep, _, metadata) in &checked {
+        if let (Some(number), Some(metadata), Some(file)) = (gep.number, metadata, &gep.metadata) {
+            across::check(
+                number,
+                metadata,
+                file.path(),
+                &all_metadata,
+                &options.known_elsewhere,
+                &mut findings,
+            );
+        }
+    }
+    if let Some(only) = &set.only_files {
+        findings.retain(|f| only.contains(&f.file));
+    }
+    if options.strict {
+        for finding in &mut findings {
+            finding.severity = Severity::Error;
+        }
+    }
+    findings.sort_by(|a, b| {
+        (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
+    });
+    findings.dedup();
+    findings
+}
+
+fn check_gep(
+    gep: &GepFiles,
+    template: &Template,
+    out: &mut Vec<Finding>,
+) -> (Option<IndexFacts>, Option<Metadata>) {
+    for (file, name) in [(&gep.index, "index.md"), (&gep.metadata, "metadata.yaml")] {
+        if file.is_none() && gep.number.is_some() {
+            out.push(Finding::new(
+                Code::MissingFile,
+                gep.dir.join(name),
+                Position::START,
+                format!("the GEP folder has no {name}"),
+                format!(
+                    "copy gep-templates/{name} into {} and fill it in",
+                    gep.dir.display()
+                ),
+            ));
+        }
+    }
+    let metadata = gep
+        .metadata
+        .as_ref()
+        .and_then(|source| metadata::check(source, gep.number, out));
+    // A neighbour is read only for the metadata its relationships need.
+    let index = gep.index.as_ref().filter(|_| gep.checked);
+    let facts = index.map(|source| {
+        let facts = index::check(source, gep.number, template, out);
+        if let Some(metadata) = &metadata
+            && !facts.is_template
+        {
+            agree(source, &facts, metadata, gep.metadata.as_ref(), out);
+        }
+        facts
+    });
+    (facts, metadata)
+}
+
+/// What `index.md` and `metadata.yaml` both say must be the same.
+fn agree(
+    index: &SourceText,
+    facts: &IndexFacts,
+    metadata: &Metadata,
+    metadata_file: Option<&SourceText>,
+    out: &mut Vec<Finding>,
+) {
+    if let (Some((status, at)), Some(meta_status)) = (facts.status, metadata.status)
+        && status != meta_status
+    {
+        let number = metadata
+            .number
+            .map_or(String::new(), |n| format!("GEP-{n}: "));
+        out.push(Finding::new(
+            Code::StatusMismatch,
+            index.path(),
+            at,
+            format!("{number}Status is \"{status}\" here but \"{meta_status}\" in metadata.yaml"),
+            "make the two agree: the Status line and `status:` in metadata.yaml name the same status",
+        ));
+    }
+    if let (Some(title), Some((name, at)), Some(file)) =
+        (&facts.title_name, &metadata.name, metadata_file)
+        && title != name
+    {
+        out.push(Finding::new(
+            Code::NameDiffersFromTitle,
+            file.path(),
+            *at,
+            format!("`name` is \"{name}\" but the title in index.md is \"{title}\""),
+            format!("write `name: {title}` (or change the title)"),
+        ));
+    }
+}

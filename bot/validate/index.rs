@@ -1,0 +1,507 @@
+//! Checks of a GEP's `index.md`: front matter and title, the Issue and Status lines, and the
+//! sections the template requires at the GEP's status.
+
+use serde_yaml_ng::Value;
+
+use crate::gep::Status;
+
+use super::finding::{Code, Finding};
+use super::markdown::{Block, Document, normalize};
+use super::metadata::nearest;
+use super::source::{Position, SourceText};
+use super::template::{Template, normalize_body};
+
+/// What the other checks need from `index.md`.
+#[derive(Debug, Clone, Default)]
+pub struct IndexFacts {
+    /// The title without its `GEP-N: ` prefix.
+    pub title_name: Option<String>,
+    pub status: Option<(Status, Position)>,
+    /// The document is a template (its Status line lists every status).
+    pub is_template: bool,
+}
+
+pub fn check(
+    source: &SourceText,
+    folder: Option<u32>,
+    template: &Template,
+    out: &mut Vec<Finding>,
+) -> IndexFacts {
+    let document = Document::parse(source.text());
+    let mut facts = IndexFacts {
+        title_name: title(source, &document, folder, out),
+        ..IndexFacts::default()
+    };
+    let after_front_matter = document
+        .front_matter
+        .as_ref()
+        .map_or(Position::START, |fm| {
+            Position::line(source.position(fm.yaml.end).line + 1)
+        });
+    for heading in document.headings.iter().filter(|h| h.level == 1) {
+        out.push(Finding::new(
+            Code::H1Title,
+            source.path(),
+            source.position(heading.range.start),
+            format!(
+                "`# {}` is a level-1 heading; the page title comes from the front matter",
+                heading.text
+            ),
+            "make it a `##` section, or remove it if it repeats the title",
+        ));
+    }
+    issue_line(source, &document, folder, after_front_matter, out);
+    match labelled(&document, "Status") {
+        None => out.push(Finding::new(
+            Code::MissingStatusLine,
+            source.path(),
+            after_front_matter,
+            "there is no `* Status:` line",
+            "add `* Status: Provisional` (or the GEP's status) below the Issue line",
+        )),
+        Some((block, value)) => {
+            let at = source.position(block.range.start);
+            let word = value.split_whitespace().next().unwrap_or("");
+            if word.contains('|') {
+                facts.is_template = true;
+            } else {
+                match word.parse::<Status>() {
+                    Ok(status) => facts.status = Some((status, at)),
+                    Err(_) => {
+                        let names = Status::ALL.map(Status::as_str);
+                        let hint = match (word, nearest(word, &names)) {
+                            ("Accepted", _) => format!(
+                                "a Memorandum GEP has the status `Memorandum`; statuses are: {}",
+                                names.join(", ")
+                            ),
+                            (_, Some(known)) => format!("did you mean `{known}`?"),
+                            _ => format!("use one of: {}", names.join(", ")),
+                        };
+                        out.push(Finding::new(
+                            Code::UnknownStatus,
+                            source.path(),
+                            at,
+                            format!("`{word}` is not a GEP status"),
+                            hint,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !facts.is_template {
+        let unwritten = sections(source, &document, template, facts.status, out);
+        placeholders(source, &document, template, &unwritten, out);
+    }
+    facts
+}
+
+fn title(
+    source: &SourceText,
+    document: &Document,
+    folder: Option<u32>,
+    out: &mut Vec<Finding>,
+) -> Option<String> {
+    let example = format!(
+        "GEP-{}: Title",
+        folder.map_or("N".to_owned(), |n| n.to_string())
+    );
+    let Some(front_matter) = &document.front_matter else {
+        out.push(Finding::new(
+            Code::MissingFrontMatter,
+            source.path(),
+            Position::START,
+            "index.md has no front matter",
+            format!("start the file with three lines: `---`, `title: \"{example}\"`, `---`"),
+        ));
+        return None;
+    };
+    let yaml = &source.text()[front_matter.yaml.clone()];
+    let title_line = yaml
+        .lines()
+        .position(|l| l.starts_with("title:"))
+        .map_or(source.position(front_matter.yaml.start), |i| {
+            Position::line(source.position(front_matter.yaml.start).line + i)
+        });
+    let value: Option<Value> = serde_yaml_ng::from_str(yaml).ok();
+    let title = value
+        .as_ref()
+        .and_then(|v| v.get("title"))
+        .and_then(Value::as_str);
+    let Some(title) = title else {
+        out.push(Finding::new(
+            Code::BadTitle,
+            source.path(),
+            title_line,
+            "the front matter has no `title`",
+            format!("add `title: \"{example}\"`"),
+        ));
+        return None;
+    };
+    let parsed = title
+        .strip_prefix("GEP-")
+        .and_then(|rest| rest.split_once(": "))
+        .and_then(|(n, name)| Some((n.parse::<u32>().ok()?, name.trim())))
+        .filter(|(_, name)| !name.is_empty());
+    match parsed {
+        None => {
+            let name = title.split_once(':').map_or(title, |(_, name)| name).trim();
+            let suggestion = format!(
+                "GEP-{}: {name}",
+                folder.map_or("N".to_owned(), |n| n.to_string())
+            );
+            out.push(Finding::new(
+                Code::BadTitle,
+                source.path(),
+                title_line,
+                format!("title `{title}` is not of the form `GEP-N: Title`"),
+                format!("write `title: \"{suggestion}\"`"),
+            ));
+            None
+        }
+        Some((number, name)) => {
+            if let Some(folder) = folder
+                && number != folder
+            {
+                out.push(Finding::new(
+                    Code::TitleNumberMismatch,
+                    source.path(),
+                    title_line,
+                    format!("title says GEP-{number} but the folder is gep-{folder}"),
+                    format!("write `title: \"GEP-{folder}: {name}\"`"),
+                ));
+            }
+            Some(name.to_owned())
+        }
+    }
+}
+
+/// The first list item (or paragraph) of the form `Label: value`, and the value.
+fn labelled<'d>(document: &'d Document, label: &str) -> Option<(&'d Block, &'d str)> {
+    document
+        .items
+        .iter()
+        .chain(&document.paragraphs)
+        .find_map(|block| {
+            let rest = block
+                .text
+                .strip_prefix(label)?
+                .trim_start()
+                .strip_prefix(':')?;
+            Some((block, rest.trim()))
+        })
+}
+
+fn issue_line(
+    source: &SourceText,
+    document: &Document,
+    folder: Option<u32>,
+    fallback: Position,
+    out: &mut Vec<Finding>,
+) {
+    let n = folder.map_or("N".to_owned(), |n| n.to_string());
+    let Some((block, value)) = labelled(document, "Issue") else {
+        out.push(Finding::new(
+            Code::MissingIssueLine,
+            source.path(),
+            fallback,
+            "there is no `* Issue:` line",
+            format!("add `* Issue: [#{n}](https://github.com/kubernetes-sigs/gateway-api/issues/{n})` below the front matter"),
+        ));
+        return;
+    };
+    let from_text = value
+        .trim_start_matches('#')
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|d| d.parse::<u32>().ok());
+    let from_link = block
+        .link
+        .as_deref()
+        .and_then(|url| url.trim_end_matches('/').rsplit('/').next())
+        .and_then(|d| d.parse::<u32>().ok());
+    let at = source.position(block.range.start);
+    for number in [from_text, from_link].into_iter().flatten() {
+        if let Some(folder) = folder
+            && number != folder
+        {
+            out.push(Finding::new(
+                Code::IssueNumberMismatch,
+                source.path(),
+                at,
+                format!("the Issue line points at #{number} but the folder is gep-{folder}"),
+                format!("the GEP number is its tracking issue's: link `[#{folder}](.../issues/{folder})`"),
+            ));
+            return;
+        }
+    }
+}
+
+/// Required sections missing or still template text. Returns the byte ranges of the sections
+/// reported as unwritten, so their placeholders are not reported a second time.
+fn sections(
+    source: &SourceText,
+    document: &Document,
+    template: &Template,
+    status: Option<(Status, Position)>,
+    out: &mut Vec<Finding>,
+) -> Vec<std::ops::Range<usize>> {
+    let mut unwritten = Vec::new();
+    let Some((status, status_at)) = status else {
+        return unwritten;
+    };
+    let text = source.text();
+    for required in template.required_at(status) {
+        let found = document.headings.iter().enumerate().find(|(_, h)| {
+            template
+                .section_for(&h.text)
+                .is_some_and(|s| s.title == required.title)
+        });
+        let Some((index, heading)) = found else {
+            out.push(Finding::new(
+                Code::MissingSection,
+                source.path(),
+                status_at,
+                format!(
+                    "section `{}` is required at status {status} but missing",
+                    required.title
+                ),
+                format!(
+                    "add a `## {}` section (see gep-templates/index.md)",
+                    required.title
+                ),
+            ));
+            continue;
+        };
+        let range = document.section_body(index, text.len());
+        let mut body = normalize_body(range.clone(), document);
+        for placeholder in &template.placeholders {
+            body = body.replace(placeholder.as_str(), "");
+        }
+        let body = normalize(&body);
+        let has_code = text[range.clone()].contains("```");
+        // A template section made only of fixed text (upstream's graduation criteria) is meant to
+        // be kept as it is; one that holds instructions is unwritten while it still matches.
+        let has_instructions = template
+            .placeholders
+            .iter()
+            .any(|p| required.body.contains(p.as_str()));
+        let mut template_body = required.body.clone();
+        for placeholder in &template.placeholders {
+            template_body = template_body.replace(placeholder.as_str(), "");
+        }
+        let same_as_template = has_instructions && body == normalize(&template_body);
+        if same_as_template || (body.is_empty() && !has_code) {
+            out.push(Finding::new(
+                Code::TemplateSection,
+                source.path(),
+                source.position(heading.range.start),
+                format!(
+                    "section `{}` is required at status {status} but still holds only template text",
+                    heading.text
+                ),
+                "replace the template's instructions with this GEP's content",
+            ));
+            unwritten.push(range);
+        }
+    }
+    unwritten
+}
+
+fn placeholders(
+    source: &SourceText,
+    document: &Document,
+    template: &Template,
+    unwritten: &[std::ops::Range<usize>],
+    out: &mut Vec<Finding>,
+) {
+    let headings = document.headings.iter().map(|h| (&h.text, &h.range));
+    let blocks = document
+        .paragraphs
+        .iter()
+        .chain(&document.items)
+        .map(|b| (&b.text, &b.range));
+    let mut found: Vec<_> = headings
+        .chain(blocks)
+        .filter(|(_, range)| {
+            !unwritten
+                .iter()
+                .any(|u| range.start >= u.start && range.end <= u.end)
+        })
+        .filter_map(|(text, range)| {
+            let text = normalize(text);
+            let left = text.contains("please remove")
+                || template
+                    .placeholders
+                    .iter()
+                    .any(|p| text.contains(p.as_str()));
+            left.then_some(range.start)
+        })
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    for start in found {
+        out.push(Finding::new(
+            Code::PlaceholderLeft,
+            source.path(),
+            source.position(start),
+            "template placeholder left in the document",
+            "replace it with this GEP's content, or delete it",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = "## TLDR\n\n[required_in]: # (Provisional status and above)\n\n(One line summary of it.)\n\n\
+        ## API\n\n[required_in]: # (Implementable status and above)\n\n(The API in detail here.)\n\n\
+        ## Scenarios\n\n#### Example, please remove: X\n\ntext\n";
+
+    fn template() -> Template {
+        Template::parse(&SourceText::new("t.md", TEMPLATE)).0
+    }
+
+    fn gep(status: &str, body: &str) -> String {
+        format!(
+            "---\ntitle: \"GEP-42: Answer\"\n---\n\n* Issue: [#42](https://github.com/o/r/issues/42)\n* Status: {status}\n\n{body}"
+        )
+    }
+
+    fn run(text: &str) -> (IndexFacts, Vec<Finding>) {
+        let mut out = Vec::new();
+        let facts = check(
+            &SourceText::new("gep-42/index.md", text),
+            Some(42),
+            &template(),
+            &mut out,
+        );
+        (facts, out)
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<(Code, usize)> {
+        findings.iter().map(|f| (f.code, f.line)).collect()
+    }
+
+    #[test]
+    fn a_sound_gep_has_no_findings() {
+        let (facts, findings) = run(&gep("Provisional", "## TLDR\n\nWe route mesh traffic.\n"));
+        assert_eq!(findings, []);
+        assert_eq!(facts.title_name.as_deref(), Some("Answer"));
+        assert_eq!(facts.status.map(|s| s.0), Some(Status::Provisional));
+    }
+
+    #[test]
+    fn missing_front_matter_is_an_error() {
+        let (_, findings) = run("* Issue: [#42](u/42)\n* Status: Provisional\n\n## TLDR\n\nx\n");
+        assert_eq!(codes(&findings), [(Code::MissingFrontMatter, 1)]);
+    }
+
+    #[test]
+    fn title_must_be_gep_dash_number_colon_title() {
+        let (_, findings) =
+            run(&gep("Provisional", "## TLDR\n\nx\n").replace("GEP-42:", "GEP 42:"));
+        assert_eq!(codes(&findings), [(Code::BadTitle, 2)]);
+        assert!(
+            findings[0].hint.contains("GEP-42: Answer"),
+            "{}",
+            findings[0].hint
+        );
+    }
+
+    #[test]
+    fn title_number_must_be_the_folders() {
+        let (_, findings) =
+            run(&gep("Provisional", "## TLDR\n\nx\n").replace("GEP-42:", "GEP-43:"));
+        assert_eq!(codes(&findings), [(Code::TitleNumberMismatch, 2)]);
+    }
+
+    #[test]
+    fn an_h1_heading_is_an_error_but_not_inside_code() {
+        let (_, findings) = run(&gep(
+            "Provisional",
+            "# Answer\n\n## TLDR\n\nx\n\n```yaml\n# comment\n```\n",
+        ));
+        assert_eq!(codes(&findings), [(Code::H1Title, 8)]);
+    }
+
+    #[test]
+    fn missing_issue_and_status_lines_are_errors() {
+        let (_, findings) = run("---\ntitle: \"GEP-42: Answer\"\n---\n\n## TLDR\n\nx\n");
+        assert_eq!(
+            codes(&findings),
+            [(Code::MissingIssueLine, 4), (Code::MissingStatusLine, 4)]
+        );
+    }
+
+    #[test]
+    fn issue_number_read_from_escaped_link_text_must_match() {
+        let text = gep("Provisional", "## TLDR\n\nx\n").replace(
+            "[#42](https://github.com/o/r/issues/42)",
+            "[\\#41](https://github.com/o/r/issues/41)",
+        );
+        let (_, findings) = run(&text);
+        assert_eq!(codes(&findings), [(Code::IssueNumberMismatch, 5)]);
+        assert!(findings[0].message.contains("#41"));
+    }
+
+    #[test]
+    fn dash_list_markers_are_accepted() {
+        let text = gep("Provisional", "## TLDR\n\nx\n")
+            .replace("* Issue", "- Issue")
+            .replace("* Status", "- Status");
+        assert_eq!(run(&text).1, []);
+    }
+
+    #[test]
+    fn unknown_status_is_an_error_with_a_suggestion() {
+        let (_, findings) = run(&gep("Implementible", "## TLDR\n\nx\n"));
+        assert_eq!(codes(&findings), [(Code::UnknownStatus, 6)]);
+        assert!(findings[0].hint.contains("`Implementable`"));
+    }
+
+    #[test]
+    fn a_section_required_at_the_status_must_exist() {
+        let (_, findings) = run(&gep("Implementable", "## TLDR\n\nWe route.\n"));
+        assert_eq!(codes(&findings), [(Code::MissingSection, 6)]);
+        assert!(findings[0].message.contains("`API`"));
+        assert!(!findings[0].is_error());
+        // Not yet required at Provisional.
+        assert_eq!(run(&gep("Provisional", "## TLDR\n\nWe route.\n")).1, []);
+    }
+
+    #[test]
+    fn a_required_section_left_as_template_text_is_reported_once() {
+        let (_, findings) = run(&gep(
+            "Provisional",
+            "## TLDR\n\n(One line summary of it.)\n",
+        ));
+        assert_eq!(codes(&findings), [(Code::TemplateSection, 8)]);
+        let (_, findings) = run(&gep("Provisional", "## TLDR\n\n"));
+        assert_eq!(codes(&findings), [(Code::TemplateSection, 8)]);
+    }
+
+    #[test]
+    fn placeholders_left_anywhere_are_warnings() {
+        let (_, findings) = run(&gep(
+            "Provisional",
+            "## TLDR\n\nWe route.\n\n## Scenarios\n\n#### Example, please remove: X\n\n## Other\n\n(The API in\ndetail here.)\n",
+        ));
+        assert_eq!(
+            codes(&findings),
+            [(Code::PlaceholderLeft, 14), (Code::PlaceholderLeft, 18)]
+        );
+        assert!(findings.iter().all(|f| !f.is_error()));
+    }
+
+    #[test]
+    fn a_template_is_recognised_by_its_status_alternatives() {
+        let (facts, findings) = run(&gep(
+            "Provisional|Implementable",
+            "## TLDR\n\n(One line summary of it.)\n",
+        ));
+        assert!(facts.is_template);
+        assert_eq!(findings, []);
+    }
+}

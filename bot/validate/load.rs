@@ -1,0 +1,142 @@
+//! The disk side of validation: turns the paths a user gives into a [`GepSet`].
+//!
+//! A path is a `geps/` folder (every `gep-N` inside is checked), a `gep-N` folder, or a file of one.
+//! The `gep-N` folders beside a checked one are read too, as neighbours that relationships may name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::gep::folder_number;
+
+use super::gep::{GepFiles, GepSet};
+use super::source::SourceText;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}: no such file or directory")]
+    Missing(PathBuf),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{0}: no gep-N folders in this directory")]
+    NoGeps(PathBuf),
+}
+
+pub fn load(paths: &[PathBuf]) -> Result<GepSet, LoadError> {
+    let mut geps: BTreeMap<PathBuf, GepFiles> = BTreeMap::new();
+    let mut checked_dirs = BTreeSet::new();
+    let mut only_files = BTreeSet::new();
+    let mut whole_folders = false;
+    for path in paths {
+        let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => LoadError::Missing(path.clone()),
+            _ => LoadError::Io {
+                path: path.clone(),
+                source: e,
+            },
+        })?;
+        if metadata.is_file() {
+            only_files.insert(path.clone());
+            let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            if number_of(&dir).is_some() {
+                checked_dirs.insert(dir);
+            } else {
+                // A lone document outside a gep-N folder: checked on its own.
+                let text = read(path)?;
+                let source = Some(SourceText::new(path.clone(), text));
+                let is_yaml = path.extension().is_some_and(|e| e == "yaml" || e == "yml");
+                geps.insert(
+                    path.clone(),
+                    GepFiles {
+                        dir,
+                        number: None,
+                        index: if is_yaml { None } else { source.clone() },
+                        metadata: if is_yaml { source } else { None },
+                        checked: true,
+                    },
+                );
+            }
+        } else if number_of(path).is_some() {
+            whole_folders = true;
+            checked_dirs.insert(path.clone());
+        } else {
+            whole_folders = true;
+            let found = gep_folders(path)?;
+            if found.is_empty() {
+                return Err(LoadError::NoGeps(path.clone()));
+            }
+            checked_dirs.extend(found);
+        }
+    }
+    let mut neighbour_dirs = BTreeSet::new();
+    for dir in &checked_dirs {
+        if let Some(parent) = dir.parent() {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            neighbour_dirs.extend(gep_folders(parent)?);
+        }
+    }
+    for dir in checked_dirs.iter().chain(&neighbour_dirs) {
+        if geps.contains_key(dir) {
+            continue;
+        }
+        let checked = checked_dirs.contains(dir);
+        geps.insert(dir.clone(), read_gep(dir, checked)?);
+    }
+    Ok(GepSet {
+        geps: geps.into_values().collect(),
+        only_files: (!whole_folders).then_some(only_files),
+    })
+}
+
+fn number_of(dir: &Path) -> Option<u32> {
+    folder_number(dir.file_name()?.to_str()?)
+}
+
+fn gep_folders(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        if path.is_dir() && number_of(&path).is_some() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn read_gep(dir: &Path, checked: bool) -> Result<GepFiles, LoadError> {
+    let optional = |name: &str| -> Result<Option<SourceText>, LoadError> {
+        let path = dir.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(SourceText::new(path, text))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(LoadError::Io { path, source }),
+        }
+    };
+    Ok(GepFiles {
+        dir: dir.to_path_buf(),
+        number: number_of(dir),
+        index: optional("index.md")?,
+        metadata: optional("metadata.yaml")?,
+        checked,
+    })
+}
+
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,25 @@
+//! GEP validation: checks GEP folders (`index.md` + `metadata.yaml`) against the template's rules,
+//! against the `GEPDetails` shape, and against each other.
+//!
+//! The checks are pure functions of file texts; [`load`] is the only part that reads the disk.
+//! Used by `gep-bot validate`, and by the App on the files a pull request changes.
+
+mod across;
+mod finding;
+mod gep;
+mod index;
+mod load;
+mod markdown;
+mod metadata;
+mod report;
+mod source;
+mod template;
+mod yaml_lines;
+
+pub use across::check_transition;
+pub use finding::{Code, Finding, Severity};
+pub use gep::{GepFiles, GepSet, Options, validate};
+pub use load::{LoadError, load};
+pub use report::{Format, Summary, render};
+pub use source::{Position, SourceText};
+pub use template::Template;
