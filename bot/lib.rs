@@ -5,5 +5,6 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod config;
 pub mod gep;
 pub mod validate;

@@ -4,6 +4,7 @@
 //! unknown GEP), 2 a usage or I/O error, reported in one line.
 
 mod calendar;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ enum Command {
     Validate(validate::Args),
     /// Write the meeting calendar as iCalendar, or list its meetings.
     Calendar(calendar::Args),
+    /// Serve the calendar feed and page, and health checks.
+    Serve(serve::Args),
 }
 
 /// An error the command reports in one line and exits 2 for.
@@ -39,6 +42,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Calendar(args) => calendar::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

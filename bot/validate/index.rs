@@ -251,12 +251,17 @@ fn sections(
         return unwritten;
     };
     let text = source.text();
+    let sections: Vec<Option<&str>> = document
+        .headings
+        .iter()
+        .map(|h| template.section_for(&h.text).map(|s| s.title.as_str()))
+        .collect();
     for required in template.required_at(status) {
-        let found = document.headings.iter().enumerate().find(|(_, h)| {
-            template
-                .section_for(&h.text)
-                .is_some_and(|s| s.title == required.title)
-        });
+        let found = document
+            .headings
+            .iter()
+            .enumerate()
+            .find(|(i, _)| sections[*i] == Some(required.title.as_str()));
         let Some((index, heading)) = found else {
             out.push(Finding::new(
                 Code::MissingSection,
@@ -274,22 +279,13 @@ fn sections(
             continue;
         };
         let range = document.section_body(index, text.len());
-        let mut body = normalize_body(range.clone(), document);
-        for placeholder in &template.placeholders {
-            body = body.replace(placeholder.as_str(), "");
-        }
-        let body = normalize(&body);
+        let body =
+            normalize(&template.strip_placeholders(&normalize_body(range.clone(), document)));
         let has_code = text[range.clone()].contains("```");
         // A template section made only of fixed text (upstream's graduation criteria) is meant to
         // be kept as it is; one that holds instructions is unwritten while it still matches.
-        let has_instructions = template
-            .placeholders
-            .iter()
-            .any(|p| required.body.contains(p.as_str()));
-        let mut template_body = required.body.clone();
-        for placeholder in &template.placeholders {
-            template_body = template_body.replace(placeholder.as_str(), "");
-        }
+        let template_body = template.strip_placeholders(&required.body);
+        let has_instructions = template_body.len() != required.body.len();
         let same_as_template = has_instructions && body == normalize(&template_body);
         if same_as_template || (body.is_empty() && !has_code) {
             out.push(Finding::new(
@@ -329,13 +325,12 @@ fn placeholders(
                 .any(|u| range.start >= u.start && range.end <= u.end)
         })
         .filter_map(|(text, range)| {
+            // Every placeholder is parenthesised or says "please remove": most prose is neither.
+            if !text.contains('(') && !text.to_ascii_lowercase().contains("remove") {
+                return None;
+            }
             let text = normalize(text);
-            let left = text.contains("please remove")
-                || template
-                    .placeholders
-                    .iter()
-                    .any(|p| text.contains(p.as_str()));
-            left.then_some(range.start)
+            template.has_placeholder(&text).then_some(range.start)
         })
         .collect();
     found.sort_unstable();

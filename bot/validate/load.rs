@@ -68,16 +68,20 @@ pub fn load(paths: &[PathBuf]) -> Result<GepSet, LoadError> {
             checked_dirs.extend(found);
         }
     }
-    let mut neighbour_dirs = BTreeSet::new();
-    for dir in &checked_dirs {
-        if let Some(parent) = dir.parent() {
-            let parent = if parent.as_os_str().is_empty() {
+    let parents: BTreeSet<&Path> = checked_dirs
+        .iter()
+        .filter_map(|dir| dir.parent())
+        .map(|p| {
+            if p.as_os_str().is_empty() {
                 Path::new(".")
             } else {
-                parent
-            };
-            neighbour_dirs.extend(gep_folders(parent)?);
-        }
+                p
+            }
+        })
+        .collect();
+    let mut neighbour_dirs = BTreeSet::new();
+    for parent in parents {
+        neighbour_dirs.extend(gep_folders(parent)?);
     }
     for dir in checked_dirs.iter().chain(&neighbour_dirs) {
         if geps.contains_key(dir) {

@@ -142,6 +142,43 @@ impl Template {
         })
     }
 
+    /// Whether a normalized text holds a placeholder. Placeholders are parenthesised or say
+    /// "please remove", so only those places are compared (real GEPs are long).
+    pub fn has_placeholder(&self, text: &str) -> bool {
+        text.contains("please remove") || self.placeholder_spans(text).next().is_some()
+    }
+
+    /// A normalized text with its placeholders cut out.
+    pub fn strip_placeholders(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for span in self.placeholder_spans(text) {
+            if span.start >= at {
+                out.push_str(&text[at..span.start]);
+                at = span.end;
+            }
+        }
+        out.push_str(&text[at..]);
+        if out.contains("please remove") {
+            for placeholder in self.placeholders.iter().filter(|p| !p.starts_with('(')) {
+                out = out.replace(placeholder.as_str(), "");
+            }
+        }
+        out
+    }
+
+    fn placeholder_spans<'t>(
+        &'t self,
+        text: &'t str,
+    ) -> impl Iterator<Item = std::ops::Range<usize>> + 't {
+        text.match_indices('(').filter_map(move |(i, _)| {
+            self.placeholders
+                .iter()
+                .find(|p| text[i..].starts_with(p.as_str()))
+                .map(|p| i..i + p.len())
+        })
+    }
+
     /// Sections required at a status.
     pub fn required_at(&self, status: Status) -> impl Iterator<Item = &TemplateSection> {
         self.sections.iter().filter(move |section| {
