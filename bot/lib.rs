@@ -5,6 +5,10 @@
 
 pub mod calendar;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod gep;
+pub mod github;
+pub mod mesh;
+pub mod store;
 pub mod validate;

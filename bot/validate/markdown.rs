@@ -170,17 +170,38 @@ fn front_matter(text: &str) -> Option<FrontMatter> {
     None
 }
 
-/// Lower-case words of a text, for comparing headings and prose regardless of markup and spacing.
+/// Lower-case words of a text separated by single spaces, for comparing headings and prose
+/// regardless of markup and spacing. One pass: it runs over every paragraph of every GEP.
 pub fn normalize(text: &str) -> String {
-    text.split_whitespace()
-        .map(|w| w.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalize_lowercases_and_collapses_whitespace() {
+        assert_eq!(normalize("  Hello\n  WORLD\tÉté "), "hello world été");
+        assert_eq!(normalize(""), "");
+    }
 
     #[test]
     fn hash_lines_inside_code_fences_are_not_headings() {

@@ -1,0 +1,151 @@
+//! Commands in comments, parsed once into a typed [`Command`]: a line starting with `/`, outside
+//! code blocks, block quotes and HTML (pulldown-cmark finds those), so quoting someone's
+//! `/area mesh` or showing it in a code block does nothing.
+//!
+//! Each capability declares its commands' help ([`HelpEntry`]); `/gep help` is built from those.
+
+use std::ops::Range;
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    AreaMesh,
+    RemoveAreaMesh,
+    GepStatus(Option<u64>),
+    GepApprove,
+    GepApproveCancel,
+    GepConcern(String),
+    GepResolve(String),
+    GepHelp,
+    /// `/gep` with a subcommand nobody knows: answered with the help.
+    GepUnknown(String),
+}
+
+/// One command's entry in the help: how to write it, what it does, who may use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HelpEntry {
+    pub usage: &'static str,
+    pub description: &'static str,
+    pub who: &'static str,
+}
+
+/// Every command in a comment, in order.
+pub fn parse(markdown: &str) -> Vec<Command> {
+    let excluded = excluded_ranges(markdown);
+    let mut commands = Vec::new();
+    let mut offset = 0;
+    for line in markdown.split_inclusive('\n') {
+        // Where the line's text starts: an indented code block's range starts after its indent.
+        let start = offset + (line.len() - line.trim_start().len());
+        offset += line.len();
+        if excluded.iter().any(|r| r.contains(&start)) {
+            continue;
+        }
+        if let Some(command) = parse_line(line.trim()) {
+            commands.push(command);
+        }
+    }
+    commands
+}
+
+/// The commands an edit adds: those in `body` that `previous` did not have.
+pub fn added(body: &str, previous: Option<&str>) -> Vec<Command> {
+    let before = previous.map(parse).unwrap_or_default();
+    parse(body)
+        .into_iter()
+        .filter(|c| !before.contains(c))
+        .collect()
+}
+
+fn parse_line(line: &str) -> Option<Command> {
+    let rest = line.strip_prefix('/')?;
+    let mut words = rest.split_whitespace();
+    let name = words.next()?;
+    let args: Vec<&str> = words.collect();
+    match (name, args.as_slice()) {
+        ("area", ["mesh"]) => Some(Command::AreaMesh),
+        ("remove-area", ["mesh"]) => Some(Command::RemoveAreaMesh),
+        ("gep", []) | ("gep", ["help", ..]) => Some(Command::GepHelp),
+        ("gep", ["status"]) => Some(Command::GepStatus(None)),
+        ("gep", ["status", n]) => Some(match n.trim_start_matches('#').parse() {
+            Ok(n) => Command::GepStatus(Some(n)),
+            Err(_) => Command::GepUnknown(format!("status {n}")),
+        }),
+        ("gep", ["approve"]) => Some(Command::GepApprove),
+        ("gep", ["approve", "cancel"]) => Some(Command::GepApproveCancel),
+        ("gep", ["concern", name @ ..]) if !name.is_empty() => {
+            Some(Command::GepConcern(name.join(" ")))
+        }
+        ("gep", ["resolve", name @ ..]) if !name.is_empty() => {
+            Some(Command::GepResolve(name.join(" ")))
+        }
+        ("gep", other) => Some(Command::GepUnknown(other.join(" "))),
+        _ => None,
+    }
+}
+
+/// Byte ranges of code blocks, block quotes and HTML blocks, where commands do not count.
+fn excluded_ranges(markdown: &str) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    for (event, range) in Parser::new(markdown).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(_) | Tag::BlockQuote(_) | Tag::HtmlBlock) => {
+                open.push(range.start)
+            }
+            Event::End(TagEnd::CodeBlock | TagEnd::BlockQuote(_) | TagEnd::HtmlBlock) => {
+                if let Some(start) = open.pop() {
+                    ranges.push(start..range.end);
+                }
+            }
+            _ => {}
+        }
+    }
+    ranges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_lines_starting_with_a_slash() {
+        let body = "Thanks!\n/area mesh\n  /gep status 1686\n/gep concern naming of fields\nnot /area mesh\n";
+        assert_eq!(
+            parse(body),
+            [
+                Command::AreaMesh,
+                Command::GepStatus(Some(1686)),
+                Command::GepConcern("naming of fields".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn commands_in_code_blocks_and_quotes_do_not_count() {
+        let body =
+            "```\n/area mesh\n```\n\n> /remove-area mesh\n\n    /gep approve\n\n`/gep approve`\n";
+        assert_eq!(parse(body), []);
+    }
+
+    #[test]
+    fn unknown_gep_subcommands_are_kept_for_the_help_reply() {
+        assert_eq!(
+            parse("/gep aprove\n"),
+            [Command::GepUnknown("aprove".into())]
+        );
+        assert_eq!(parse("/gep\n"), [Command::GepHelp]);
+        assert_eq!(parse("/gep approve cancel\n"), [Command::GepApproveCancel]);
+        assert_eq!(parse("/lgtm\n"), []);
+    }
+
+    #[test]
+    fn an_edit_runs_only_the_commands_it_adds() {
+        assert_eq!(
+            added("/area mesh\n/gep approve\n", Some("/area mesh\n")),
+            [Command::GepApprove]
+        );
+        assert_eq!(added("/area mesh\n", None), [Command::AreaMesh]);
+    }
+}

@@ -1,0 +1,132 @@
+//! What handlers ask for: plain data, executed by one executor (or printed by dry-run and replay).
+//! Every action is idempotent when executed, so a job may safely run again after a crash.
+
+use serde::Serialize;
+
+/// What a label attaches to. Discussions take labels through GraphQL, by node id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LabelTarget {
+    Issue { number: u64 },
+    Discussion { number: u64, node_id: String },
+}
+
+impl LabelTarget {
+    pub fn number(&self) -> u64 {
+        match self {
+            LabelTarget::Issue { number } | LabelTarget::Discussion { number, .. } => *number,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    AddLabels {
+        repo: String,
+        target: LabelTarget,
+        labels: Vec<String>,
+    },
+    RemoveLabel {
+        repo: String,
+        target: LabelTarget,
+        label: String,
+    },
+    /// The bot's comment of a kind on an issue: created once, then edited (found by its marker).
+    CreateComment {
+        repo: String,
+        issue: u64,
+        marker: String,
+        body: String,
+    },
+    UpdateComment {
+        repo: String,
+        comment_id: u64,
+        body: String,
+    },
+    /// A check run keyed by head SHA and name: a new one replaces the result for that SHA.
+    CreateCheckRun {
+        repo: String,
+        head_sha: String,
+        name: String,
+        conclusion: String,
+        title: String,
+        summary: String,
+    },
+    UpdateCheckRun {
+        repo: String,
+        check_run_id: u64,
+        conclusion: String,
+        title: String,
+        summary: String,
+    },
+    SetCommitStatus {
+        repo: String,
+        sha: String,
+        context: String,
+        state: String,
+        description: String,
+    },
+    /// A short answer to a command (who may use it, help).
+    Reply {
+        repo: String,
+        issue: u64,
+        body: String,
+    },
+}
+
+impl Action {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::AddLabels { .. } => "add_labels",
+            Action::RemoveLabel { .. } => "remove_label",
+            Action::CreateComment { .. } => "create_comment",
+            Action::UpdateComment { .. } => "update_comment",
+            Action::CreateCheckRun { .. } => "create_check_run",
+            Action::UpdateCheckRun { .. } => "update_check_run",
+            Action::SetCommitStatus { .. } => "set_commit_status",
+            Action::Reply { .. } => "reply",
+        }
+    }
+
+    /// The marker the bot puts in a comment of a kind, so it finds and edits it later.
+    pub fn marker(kind: &str) -> String {
+        format!("<!-- gep-bot:{kind} -->")
+    }
+}
+
+/// What the bot remembers about an issue between events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StateChange {
+    /// A person removed the label: the bot never adds it again by itself.
+    SuppressLabel {
+        repo: String,
+        number: u64,
+        label: String,
+    },
+    /// A person asked for the label back (`/area mesh`).
+    AllowLabel {
+        repo: String,
+        number: u64,
+        label: String,
+    },
+}
+
+/// A handler's answer: the actions to execute and the state to remember.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub state: Vec<StateChange>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty() && self.state.is_empty()
+    }
+
+    pub fn extend(&mut self, other: Plan) {
+        self.actions.extend(other.actions);
+        self.state.extend(other.state);
+    }
+}

@@ -1,0 +1,206 @@
+//! Webhook bodies parsed into the few fields the handlers use.
+//!
+//! Our own serde types rather than octocrab's models: real payloads carry nulls and omit fields
+//! that strict models require (`user: null`, no `installation.node_id`), and one missing field
+//! must not drop a delivery. Every field is optional or defaulted unless a handler cannot work
+//! without it.
+
+use serde::Deserialize;
+
+/// Who caused an event or wrote a comment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Actor {
+    #[serde(default)]
+    pub login: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+impl Actor {
+    /// GitHub Apps and other automation (`sender.type == "Bot"`): the bot ignores them.
+    pub fn is_bot(&self) -> bool {
+        self.kind == "Bot" || self.login.ends_with("[bot]")
+    }
+}
+
+/// An issue, pull request or discussion: what labels attach to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub kind: SubjectKind,
+    pub number: u64,
+    pub node_id: String,
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+    pub author: Actor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectKind {
+    Issue,
+    PullRequest,
+    Discussion,
+}
+
+/// A comment on an issue, pull request or discussion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+    /// For an edited comment, the body before the edit: only newly added commands run.
+    pub previous_body: Option<String>,
+    pub author: Actor,
+}
+
+/// One webhook delivery, as the handlers see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub name: String,
+    pub action: String,
+    pub repo: String,
+    pub installation: Option<u64>,
+    pub sender: Actor,
+    pub subject: Option<Subject>,
+    pub comment: Option<Comment>,
+    /// The label of a `labeled` / `unlabeled` action.
+    pub label: Option<String>,
+    /// For pull requests: the head commit.
+    pub head_sha: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("the body is not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+}
+
+impl Event {
+    /// Parses a delivery. Events the bot does not handle parse too, with only the common fields.
+    pub fn parse(name: &str, body: &[u8]) -> Result<Event, EventError> {
+        let raw: RawEvent = serde_json::from_slice(body)?;
+        let subject = match name {
+            "issues" | "issue_comment" => raw.issue.map(|i| {
+                let kind = if i.pull_request.is_some() {
+                    SubjectKind::PullRequest
+                } else {
+                    SubjectKind::Issue
+                };
+                i.into_subject(kind)
+            }),
+            "pull_request" | "pull_request_review" | "pull_request_review_comment" => raw
+                .pull_request
+                .clone()
+                .map(|p| p.into_subject(SubjectKind::PullRequest)),
+            "discussion" | "discussion_comment" => raw
+                .discussion
+                .map(|d| d.into_subject(SubjectKind::Discussion)),
+            _ => None,
+        };
+        let comment = raw.comment.map(|c| Comment {
+            id: c.id,
+            body: c.body.unwrap_or_default(),
+            previous_body: raw.changes.and_then(|ch| ch.body).map(|b| b.from),
+            author: c.user.unwrap_or_default(),
+        });
+        Ok(Event {
+            name: name.to_owned(),
+            action: raw.action.unwrap_or_default(),
+            repo: raw.repository.map(|r| r.full_name).unwrap_or_default(),
+            installation: raw.installation.map(|i| i.id),
+            sender: raw.sender.unwrap_or_default(),
+            subject,
+            comment,
+            label: raw.label.map(|l| l.name),
+            head_sha: raw.pull_request.and_then(|p| p.head).map(|h| h.sha),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    action: Option<String>,
+    repository: Option<RawRepository>,
+    installation: Option<RawInstallation>,
+    sender: Option<Actor>,
+    issue: Option<RawSubject>,
+    pull_request: Option<RawSubject>,
+    discussion: Option<RawSubject>,
+    comment: Option<RawComment>,
+    label: Option<RawLabel>,
+    changes: Option<RawChanges>,
+}
+
+#[derive(Deserialize)]
+struct RawRepository {
+    full_name: String,
+}
+
+#[derive(Deserialize)]
+struct RawInstallation {
+    id: u64,
+}
+
+#[derive(Clone, Deserialize)]
+struct RawSubject {
+    number: u64,
+    #[serde(default)]
+    node_id: String,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    labels: Option<Vec<RawLabel>>,
+    #[serde(default)]
+    user: Option<Actor>,
+    #[serde(default)]
+    pull_request: Option<serde_json::Value>,
+    #[serde(default)]
+    head: Option<RawHead>,
+}
+
+impl RawSubject {
+    fn into_subject(self, kind: SubjectKind) -> Subject {
+        Subject {
+            kind,
+            number: self.number,
+            node_id: self.node_id,
+            title: self.title.unwrap_or_default(),
+            body: self.body.unwrap_or_default(),
+            labels: self
+                .labels
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| l.name)
+                .collect(),
+            author: self.user.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+struct RawHead {
+    sha: String,
+}
+
+#[derive(Clone, Deserialize)]
+struct RawLabel {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct RawComment {
+    id: u64,
+    body: Option<String>,
+    user: Option<Actor>,
+}
+
+#[derive(Deserialize)]
+struct RawChanges {
+    body: Option<RawFrom>,
+}
+
+#[derive(Deserialize)]
+struct RawFrom {
+    from: String,
+}

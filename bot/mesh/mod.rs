@@ -1,0 +1,170 @@
+//! Mesh labels (SPEC section 6): the `area/mesh` label on issues, pull requests and discussions
+//! that are about mesh, the `/area mesh` and `/remove-area mesh` commands, and the promise that a
+//! label a person removed is never added back by the bot.
+//!
+//! Pure: an event, the rules and what the store remembers about the issue in, a plan out.
+
+mod words;
+
+use serde::Deserialize;
+
+use crate::commands::{self, Command, HelpEntry};
+use crate::github::event::SubjectKind;
+use crate::github::{Action, Event, LabelTarget, Plan, StateChange};
+
+pub use words::Matcher;
+
+pub const HELP: &[HelpEntry] = &[
+    HelpEntry {
+        usage: "/area mesh",
+        description: "adds the mesh label, and lets the bot manage it again",
+        who: "anyone",
+    },
+    HelpEntry {
+        usage: "/remove-area mesh",
+        description: "removes the mesh label; the bot will not add it back by itself",
+        who: "anyone",
+    },
+];
+
+/// What makes something about mesh. Configurable in `bot.toml` under `[mesh]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeshRules {
+    pub label: String,
+    /// Words and phrases, matched as whole words ("meshes" yes, "enmeshed" no), case-insensitive.
+    pub words: Vec<String>,
+    /// Globs on the paths a pull request changes.
+    pub paths: Vec<String>,
+}
+
+impl Default for MeshRules {
+    fn default() -> Self {
+        MeshRules {
+            label: "area/mesh".into(),
+            words: [
+                "mesh",
+                "service mesh",
+                "GAMMA",
+                "east/west",
+                "east-west",
+                "sidecar",
+            ]
+            .map(String::from)
+            .to_vec(),
+            paths: vec!["conformance/tests/mesh/**".into()],
+        }
+    }
+}
+
+/// What the store remembers about the issue the event is on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueState {
+    /// A person removed the label (or asked for it gone): the bot does not add it by itself.
+    pub label_suppressed: bool,
+}
+
+/// The inputs the handler needs beyond the event, fetched by the worker.
+#[derive(Debug, Clone, Default)]
+pub struct Context<'a> {
+    pub state: IssueState,
+    /// For pull requests: the paths the pull request changes.
+    pub changed_paths: &'a [String],
+}
+
+pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Context<'_>) -> Plan {
+    let mut plan = Plan::default();
+    if event.sender.is_bot() {
+        return plan;
+    }
+    let Some(subject) = &event.subject else {
+        return plan;
+    };
+    let target = match subject.kind {
+        SubjectKind::Discussion => LabelTarget::Discussion {
+            number: subject.number,
+            node_id: subject.node_id.clone(),
+        },
+        _ => LabelTarget::Issue {
+            number: subject.number,
+        },
+    };
+    let has_label = subject.labels.iter().any(|l| l == &rules.label);
+    let add = |plan: &mut Plan| {
+        plan.actions.push(Action::AddLabels {
+            repo: event.repo.clone(),
+            target: target.clone(),
+            labels: vec![rules.label.clone()],
+        })
+    };
+    let remember = |allow: bool| {
+        let (repo, number, label) = (event.repo.clone(), subject.number, rules.label.clone());
+        if allow {
+            StateChange::AllowLabel {
+                repo,
+                number,
+                label,
+            }
+        } else {
+            StateChange::SuppressLabel {
+                repo,
+                number,
+                label,
+            }
+        }
+    };
+    match (event.name.as_str(), event.action.as_str()) {
+        ("issues" | "pull_request" | "discussion", "unlabeled") => {
+            if event.label.as_deref() == Some(rules.label.as_str()) {
+                plan.state.push(remember(false));
+            }
+        }
+        ("issues", "opened" | "edited" | "reopened")
+        | ("pull_request", "opened" | "edited" | "synchronize" | "reopened")
+        | ("discussion", "created" | "edited") => {
+            let about_mesh = matcher.matches(&subject.title)
+                || matcher.matches(&subject.body)
+                || context
+                    .changed_paths
+                    .iter()
+                    .any(|p| matcher.matches_path(p));
+            if about_mesh && !has_label && !context.state.label_suppressed {
+                add(&mut plan);
+            }
+        }
+        ("issue_comment" | "discussion_comment", "created" | "edited") => {
+            let Some(comment) = &event.comment else {
+                return plan;
+            };
+            if comment.author.is_bot() {
+                return plan;
+            }
+            for command in commands::added(&comment.body, comment.previous_body.as_deref()) {
+                match command {
+                    Command::AreaMesh => {
+                        plan.state.push(remember(true));
+                        if !has_label {
+                            add(&mut plan);
+                        }
+                    }
+                    Command::RemoveAreaMesh => {
+                        plan.state.push(remember(false));
+                        if has_label {
+                            plan.actions.push(Action::RemoveLabel {
+                                repo: event.repo.clone(),
+                                target: target.clone(),
+                                label: rules.label.clone(),
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,250 @@
+//! Table tests: (event, state) -> plan.
+
+use super::*;
+use crate::github::Actor;
+use crate::github::event::{Comment, Subject};
+
+fn person() -> Actor {
+    Actor {
+        login: "octocat".into(),
+        kind: "User".into(),
+    }
+}
+
+fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&str]) -> Event {
+    Event {
+        name: name.into(),
+        action: action.into(),
+        repo: "kubernetes-sigs/gateway-api".into(),
+        installation: Some(7),
+        sender: person(),
+        subject: Some(Subject {
+            kind,
+            number: 42,
+            node_id: "D_42".into(),
+            title: title.into(),
+            body: String::new(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            author: person(),
+        }),
+        comment: None,
+        label: None,
+        head_sha: None,
+    }
+}
+
+fn comment(mut event: Event, body: &str, previous: Option<&str>) -> Event {
+    event.comment = Some(Comment {
+        id: 9,
+        body: body.into(),
+        previous_body: previous.map(String::from),
+        author: person(),
+    });
+    event
+}
+
+fn run(event: &Event, state: IssueState, paths: &[String]) -> Plan {
+    let rules = MeshRules::default();
+    let matcher = Matcher::new(&rules).unwrap();
+    plan(
+        event,
+        &rules,
+        &matcher,
+        &Context {
+            state,
+            changed_paths: paths,
+        },
+    )
+}
+
+fn add_label(target: LabelTarget) -> Action {
+    Action::AddLabels {
+        repo: "kubernetes-sigs/gateway-api".into(),
+        target,
+        labels: vec!["area/mesh".into()],
+    }
+}
+
+fn issue_target() -> LabelTarget {
+    LabelTarget::Issue { number: 42 }
+}
+
+#[test]
+fn a_mesh_issue_gets_the_label_once() {
+    let e = event(
+        "issues",
+        "opened",
+        SubjectKind::Issue,
+        "HTTPRoute retries for service mesh",
+        &[],
+    );
+    assert_eq!(
+        run(&e, IssueState::default(), &[]).actions,
+        [add_label(issue_target())]
+    );
+    let labelled = event(
+        "issues",
+        "edited",
+        SubjectKind::Issue,
+        "HTTPRoute retries for service mesh",
+        &["area/mesh"],
+    );
+    assert!(run(&labelled, IssueState::default(), &[]).is_empty());
+}
+
+#[test]
+fn a_non_mesh_issue_gets_nothing() {
+    let e = event(
+        "issues",
+        "opened",
+        SubjectKind::Issue,
+        "We are enmeshed in TLS details",
+        &[],
+    );
+    assert!(run(&e, IssueState::default(), &[]).is_empty());
+}
+
+#[test]
+fn a_pull_request_is_mesh_by_its_changed_paths() {
+    let e = event(
+        "pull_request",
+        "synchronize",
+        SubjectKind::PullRequest,
+        "Add weight test",
+        &[],
+    );
+    let paths = ["conformance/tests/mesh/weight.go".to_string()];
+    assert_eq!(
+        run(&e, IssueState::default(), &paths).actions,
+        [add_label(issue_target())]
+    );
+    assert!(run(&e, IssueState::default(), &["site/index.md".to_string()]).is_empty());
+}
+
+#[test]
+fn discussions_are_labelled_by_node_id() {
+    let e = event(
+        "discussion",
+        "created",
+        SubjectKind::Discussion,
+        "GAMMA roadmap",
+        &[],
+    );
+    let target = LabelTarget::Discussion {
+        number: 42,
+        node_id: "D_42".into(),
+    };
+    assert_eq!(
+        run(&e, IssueState::default(), &[]).actions,
+        [add_label(target)]
+    );
+}
+
+#[test]
+fn a_label_a_person_removed_is_remembered_and_never_readded() {
+    let mut removed = event("issues", "unlabeled", SubjectKind::Issue, "mesh", &[]);
+    removed.label = Some("area/mesh".into());
+    let plan = run(&removed, IssueState::default(), &[]);
+    assert!(plan.actions.is_empty());
+    assert_eq!(
+        plan.state,
+        [StateChange::SuppressLabel {
+            repo: "kubernetes-sigs/gateway-api".into(),
+            number: 42,
+            label: "area/mesh".into()
+        }]
+    );
+    let edited = event("issues", "edited", SubjectKind::Issue, "mesh again", &[]);
+    assert!(
+        run(
+            &edited,
+            IssueState {
+                label_suppressed: true
+            },
+            &[]
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn area_mesh_command_adds_and_allows_the_label_again() {
+    let e = comment(
+        event("issue_comment", "created", SubjectKind::Issue, "TLS", &[]),
+        "/area mesh",
+        None,
+    );
+    let plan = run(
+        &e,
+        IssueState {
+            label_suppressed: true,
+        },
+        &[],
+    );
+    assert_eq!(plan.actions, [add_label(issue_target())]);
+    assert!(matches!(plan.state[..], [StateChange::AllowLabel { .. }]));
+}
+
+#[test]
+fn remove_area_mesh_removes_and_suppresses() {
+    let e = comment(
+        event(
+            "issue_comment",
+            "created",
+            SubjectKind::Issue,
+            "mesh",
+            &["area/mesh"],
+        ),
+        "/remove-area mesh",
+        None,
+    );
+    let plan = run(&e, IssueState::default(), &[]);
+    assert_eq!(
+        plan.actions,
+        [Action::RemoveLabel {
+            repo: "kubernetes-sigs/gateway-api".into(),
+            target: issue_target(),
+            label: "area/mesh".into()
+        }]
+    );
+    assert!(matches!(
+        plan.state[..],
+        [StateChange::SuppressLabel { .. }]
+    ));
+}
+
+#[test]
+fn an_edited_comment_runs_only_new_commands_and_quotes_do_nothing() {
+    let e = comment(
+        event("issue_comment", "edited", SubjectKind::Issue, "x", &[]),
+        "/area mesh\nmore",
+        Some("/area mesh"),
+    );
+    assert!(run(&e, IssueState::default(), &[]).is_empty());
+    let quoted = comment(
+        event("issue_comment", "created", SubjectKind::Issue, "x", &[]),
+        "> /area mesh\n",
+        None,
+    );
+    assert!(run(&quoted, IssueState::default(), &[]).is_empty());
+}
+
+#[test]
+fn bots_are_ignored() {
+    let mut e = event("issues", "opened", SubjectKind::Issue, "service mesh", &[]);
+    e.sender = Actor {
+        login: "gep-bot[bot]".into(),
+        kind: "Bot".into(),
+    };
+    assert!(run(&e, IssueState::default(), &[]).is_empty());
+    let mut c = comment(
+        event("issue_comment", "created", SubjectKind::Issue, "x", &[]),
+        "/area mesh",
+        None,
+    );
+    c.comment.as_mut().unwrap().author = Actor {
+        login: "other[bot]".into(),
+        kind: "Bot".into(),
+    };
+    assert!(run(&c, IssueState::default(), &[]).is_empty());
+}

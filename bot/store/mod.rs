@@ -1,0 +1,124 @@
+//! The durable store behind the webhook pipeline: deliveries (deduplicated by
+//! `X-GitHub-Delivery`), the jobs that process them (attempts, run-after, a claim lease, the last
+//! error, dead), and the per-issue state the handlers need.
+//!
+//! [`Store`] is the seam: SQLite is the embedded default; a Postgres implementation claims with
+//! `FOR UPDATE SKIP LOCKED` behind the same trait, and nothing above it changes. Times are Unix
+//! milliseconds passed in by the caller, so the store never reads a clock.
+
+mod sqlite;
+
+use std::future::Future;
+
+pub use sqlite::SqliteStore;
+
+use crate::github::StateChange;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+}
+
+/// A delivery as received, before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewDelivery<'a> {
+    pub id: &'a str,
+    pub event: &'a str,
+    pub body: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// Stored with a job queued for it.
+    New,
+    /// That delivery id was stored before: nothing queued.
+    Duplicate,
+}
+
+/// A claimed job with its delivery.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub delivery_id: String,
+    pub event: String,
+    pub body: Vec<u8>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub received_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub queued: i64,
+    pub running: i64,
+    pub dead: i64,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Stores a delivery and queues its job in one transaction, unless the id was seen before.
+    fn record(
+        &self,
+        delivery: NewDelivery<'_>,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
+    /// Takes the next job that is due (or whose lease expired: its worker died) for `lease_ms`.
+    fn claim(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
+
+    fn complete(
+        &self,
+        job_id: i64,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Puts a job back to run again at `run_after_ms`.
+    fn retry(
+        &self,
+        job_id: i64,
+        run_after_ms: i64,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Keeps a job that will not succeed as dead: visible in metrics, replayable.
+    fn bury(
+        &self,
+        job_id: i64,
+        error: &str,
+        now_ms: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives back the jobs a worker holds (on shutdown) so another can take them at once.
+    fn release(&self, worker: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Queues dead jobs again (after an outage is fixed).
+    fn requeue_dead(&self, now_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    fn is_suppressed(
+        &self,
+        repo: &str,
+        number: u64,
+        label: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn apply(&self, changes: &[StateChange])
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
+
+    /// Deletes deliveries (and their finished jobs) received before `before_ms`. Queued and
+    /// running jobs are kept whatever their age.
+    fn prune(&self, before_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Whether the database answers (readiness).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

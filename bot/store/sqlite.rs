@@ -1,0 +1,358 @@
+//! The embedded store: one SQLite file in WAL mode. Writers take the lock up front
+//! (`BEGIN IMMEDIATE`) and wait for each other (`busy_timeout`) instead of failing.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
+use crate::github::StateChange;
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `sqlite://PATH` or `sqlite::memory:` and runs the migrations.
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode: a commit survives the process being killed at any point (the
+            // WAL is written before the answer); only an OS crash may lose the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:");
+        let pool = SqlitePoolOptions::new()
+            // An in-memory database exists once per connection: keep exactly one.
+            .max_connections(if in_memory { 1 } else { 4 })
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("bot/store/migrations/sqlite")
+            .run(&pool)
+            .await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+impl Store for SqliteStore {
+    async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (id, event, received_ms, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(delivery.id)
+        .bind(delivery.event)
+        .bind(now_ms)
+        .bind(delivery.body)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(Recorded::Duplicate);
+        }
+        sqlx::query("INSERT INTO jobs (delivery_id, state, run_after) VALUES ($1, 'queued', $2)")
+            .bind(delivery.id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Recorded::New)
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        // One statement: SQLite has a single writer, so no two workers can take the same row.
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
+             WHERE id = (
+                 SELECT id FROM jobs
+                 WHERE (state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)
+                 ORDER BY run_after, id LIMIT 1
+             )
+             RETURNING id, delivery_id, attempts",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(worker)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let delivery_id: String = row.get("delivery_id");
+        let delivery = sqlx::query("SELECT event, body, received_ms FROM deliveries WHERE id = $1")
+            .bind(&delivery_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(Job {
+            id: row.get("id"),
+            delivery_id,
+            event: delivery.get("event"),
+            body: delivery.get("body"),
+            attempts: row.get("attempts"),
+            received_ms: delivery.get("received_ms"),
+        }))
+    }
+
+    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1")
+            .bind(job_id)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1",
+        )
+        .bind(job_id)
+        .bind(run_after_ms)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'dead', last_error = $2, finished_ms = $3, lease_until = NULL, worker = NULL WHERE id = $1",
+        )
+        .bind(job_id)
+        .bind(error)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release(&self, worker: &str) -> Result<u64, StoreError> {
+        let released = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_until = NULL, worker = NULL
+             WHERE state = 'running' AND worker = $1",
+        )
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(released)
+    }
+
+    async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let requeued = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1 WHERE state = 'dead'",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(requeued)
+    }
+
+    async fn is_suppressed(
+        &self,
+        repo: &str,
+        number: u64,
+        label: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3",
+        )
+        .bind(repo)
+        .bind(number as i64)
+        .bind(label)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
+        for change in changes {
+            match change {
+                StateChange::SuppressLabel {
+                    repo,
+                    number,
+                    label,
+                } => {
+                    sqlx::query("INSERT INTO label_suppressions (repo, number, label) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                        .bind(repo)
+                        .bind(*number as i64)
+                        .bind(label)
+                        .execute(&self.pool)
+                        .await?;
+                }
+                StateChange::AllowLabel {
+                    repo,
+                    number,
+                    label,
+                } => {
+                    sqlx::query("DELETE FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3")
+                        .bind(repo)
+                        .bind(*number as i64)
+                        .bind(label)
+                        .execute(&self.pool)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let row = sqlx::query(
+            "SELECT
+                COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS queued,
+                COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) AS running,
+                COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS dead
+             FROM jobs",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Counts {
+            queued: row.get("queued"),
+            running: row.get("running"),
+            dead: row.get("dead"),
+        })
+    }
+
+    async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let pruned = sqlx::query(
+            "DELETE FROM deliveries WHERE received_ms < $1
+             AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(pruned)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> SqliteStore {
+        SqliteStore::open("sqlite::memory:").await.unwrap()
+    }
+
+    fn delivery(id: &str) -> NewDelivery<'_> {
+        NewDelivery {
+            id,
+            event: "issues",
+            body: b"{}",
+        }
+    }
+
+    #[tokio::test]
+    async fn a_delivery_is_stored_once_and_queues_one_job() {
+        let store = store().await;
+        assert_eq!(store.record(delivery("a"), 1).await.unwrap(), Recorded::New);
+        assert_eq!(
+            store.record(delivery("a"), 2).await.unwrap(),
+            Recorded::Duplicate
+        );
+        assert_eq!(store.counts().await.unwrap().queued, 1);
+    }
+
+    #[tokio::test]
+    async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires() {
+        let store = store().await;
+        store.record(delivery("a"), 0).await.unwrap();
+        let job = store.claim("w1", 10, 1_000).await.unwrap().unwrap();
+        assert_eq!((job.delivery_id.as_str(), job.attempts), ("a", 1));
+        assert!(store.claim("w2", 20, 1_000).await.unwrap().is_none());
+        // w1 died: after the lease, another worker takes the job again.
+        let again = store.claim("w2", 1_011, 1_000).await.unwrap().unwrap();
+        assert_eq!(again.attempts, 2);
+    }
+
+    #[tokio::test]
+    async fn retried_jobs_wait_and_dead_jobs_can_be_requeued() {
+        let store = store().await;
+        store.record(delivery("a"), 0).await.unwrap();
+        let job = store.claim("w", 0, 1_000).await.unwrap().unwrap();
+        store.retry(job.id, 500, "502").await.unwrap();
+        assert!(store.claim("w", 499, 1_000).await.unwrap().is_none());
+        let job = store.claim("w", 500, 1_000).await.unwrap().unwrap();
+        store.bury(job.id, "gave up", 600).await.unwrap();
+        assert_eq!(
+            store.counts().await.unwrap(),
+            Counts {
+                queued: 0,
+                running: 0,
+                dead: 1
+            }
+        );
+        assert_eq!(store.requeue_dead(700).await.unwrap(), 1);
+        assert!(store.claim("w", 700, 1_000).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn released_jobs_run_again_at_once() {
+        let store = store().await;
+        store.record(delivery("a"), 0).await.unwrap();
+        store.claim("w1", 0, 60_000).await.unwrap().unwrap();
+        assert_eq!(store.release("w1").await.unwrap(), 1);
+        let job = store.claim("w2", 1, 60_000).await.unwrap().unwrap();
+        assert_eq!(job.attempts, 1);
+    }
+
+    #[tokio::test]
+    async fn pruning_keeps_unfinished_work_and_dedupe_keys_inside_retention() {
+        let store = store().await;
+        store.record(delivery("old-done"), 0).await.unwrap();
+        store.record(delivery("old-queued"), 0).await.unwrap();
+        store.record(delivery("new"), 100).await.unwrap();
+        let job = store.claim("w", 0, 10).await.unwrap().unwrap();
+        store.complete(job.id, 1).await.unwrap();
+        assert_eq!(store.prune(50).await.unwrap(), 1);
+        assert_eq!(
+            store.record(delivery("new"), 101).await.unwrap(),
+            Recorded::Duplicate
+        );
+        assert_eq!(
+            store.record(delivery("old-done"), 101).await.unwrap(),
+            Recorded::New
+        );
+    }
+
+    #[tokio::test]
+    async fn label_suppression_is_remembered_and_lifted() {
+        let store = store().await;
+        let suppress = StateChange::SuppressLabel {
+            repo: "o/r".into(),
+            number: 1,
+            label: "area/mesh".into(),
+        };
+        store.apply(&[suppress.clone(), suppress]).await.unwrap();
+        assert!(store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
+        assert!(!store.is_suppressed("o/r", 2, "area/mesh").await.unwrap());
+        store
+            .apply(&[StateChange::AllowLabel {
+                repo: "o/r".into(),
+                number: 1,
+                label: "area/mesh".into(),
+            }])
+            .await
+            .unwrap();
+        assert!(!store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
+    }
+}
