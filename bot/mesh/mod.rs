@@ -114,10 +114,10 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
         }
     };
     match (event.name.as_str(), event.action.as_str()) {
-        ("issues" | "pull_request" | "discussion", "unlabeled") => {
-            if event.label.as_deref() == Some(rules.label.as_str()) {
-                plan.state.push(remember(false));
-            }
+        ("issues" | "pull_request" | "discussion", "unlabeled")
+            if event.label.as_deref() == Some(rules.label.as_str()) =>
+        {
+            plan.state.push(remember(false));
         }
         ("issues", "opened" | "edited" | "reopened")
         | ("pull_request", "opened" | "edited" | "synchronize" | "reopened")
