@@ -5,12 +5,73 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::mesh::MeshRules;
+use crate::pipeline::Secrets;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// `GEP_BOT_LISTEN`.
     pub listen: String,
+    /// `GEP_BOT_DATABASE_URL`: `sqlite://PATH` (embedded) or `postgres://...`.
+    pub database_url: String,
+    /// Stored deliveries (and so dedupe keys) are kept this long; GitHub redelivers up to 3 days.
+    pub retention_days: u32,
     pub calendar: CalendarConfig,
+    pub github: GitHubConfig,
+    pub worker: WorkerConfig,
+    pub mesh: MeshRules,
+    /// `GEP_BOT_WEBHOOK_SECRET` (comma-separated for rotation): from the environment only.
+    #[serde(skip)]
+    pub webhook_secrets: Secrets,
+    /// `GEP_BOT_GITHUB_TOKEN`: from the environment only.
+    #[serde(skip)]
+    pub github_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GitHubConfig {
+    /// `GEP_BOT_GITHUB_API_URL`.
+    pub api_url: String,
+    /// `GEP_BOT_APP_ID`.
+    pub app_id: Option<u64>,
+    /// `GEP_BOT_PRIVATE_KEY_PATH`: the App's PEM key (a file the environment names, never inline).
+    pub private_key_path: Option<PathBuf>,
+    /// `GEP_BOT_WRITE_INTERVAL_MS`: pause between two writes for one installation.
+    pub write_interval_ms: u64,
+    /// `GEP_BOT_DRY_RUN=1`: plan and log, send nothing. On by itself without credentials.
+    pub dry_run: bool,
+}
+
+impl Default for GitHubConfig {
+    fn default() -> Self {
+        GitHubConfig {
+            api_url: "https://api.github.com".into(),
+            app_id: None,
+            private_key_path: None,
+            write_interval_ms: 1000,
+            dry_run: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    /// `GEP_BOT_MAX_ATTEMPTS`: failures before a job is kept as dead.
+    pub max_attempts: i64,
+    /// `GEP_BOT_RETRY_BASE_MS`: the first retry's delay; it doubles each time.
+    pub retry_base_ms: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            max_attempts: 8,
+            retry_base_ms: 2000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -25,7 +86,14 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://gep-bot.db".into(),
+            retention_days: 14,
             calendar: CalendarConfig::default(),
+            github: GitHubConfig::default(),
+            worker: WorkerConfig::default(),
+            mesh: MeshRules::default(),
+            webhook_secrets: Secrets::default(),
+            github_token: None,
         }
     }
 }
@@ -48,6 +116,12 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("{name}={value:?} is not {expected}")]
+    BadVariable {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl Config {
@@ -65,16 +139,70 @@ impl Config {
             }
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        if let Some(listen) = env("GEP_BOT_LISTEN") {
-            config.listen = listen;
-        }
-        if let Some(url) = env("GEP_BOT_PUBLIC_URL") {
-            config.calendar.public_url = Some(url);
-        }
-        if let Some(schedule) = env("GEP_BOT_SCHEDULE") {
-            config.calendar.schedule = PathBuf::from(schedule);
-        }
+        config.apply_env(&env)?;
         Ok(config)
+    }
+
+    /// `GEP_BOT_*` variables override the file.
+    pub fn apply_env(&mut self, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn number<T: std::str::FromStr>(
+            name: &'static str,
+            value: String,
+        ) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError::BadVariable {
+                name,
+                value,
+                expected: "a whole number",
+            })
+        }
+        if let Some(v) = env("GEP_BOT_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = env("GEP_BOT_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = env("GEP_BOT_PUBLIC_URL") {
+            self.calendar.public_url = Some(v);
+        }
+        if let Some(v) = env("GEP_BOT_SCHEDULE") {
+            self.calendar.schedule = PathBuf::from(v);
+        }
+        if let Some(v) = env("GEP_BOT_GITHUB_API_URL") {
+            self.github.api_url = v;
+        }
+        if let Some(v) = env("GEP_BOT_APP_ID") {
+            self.github.app_id = Some(number("GEP_BOT_APP_ID", v)?);
+        }
+        if let Some(v) = env("GEP_BOT_PRIVATE_KEY_PATH") {
+            self.github.private_key_path = Some(PathBuf::from(v));
+        }
+        if let Some(v) = env("GEP_BOT_WRITE_INTERVAL_MS") {
+            self.github.write_interval_ms = number("GEP_BOT_WRITE_INTERVAL_MS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_DRY_RUN") {
+            self.github.dry_run = match v.trim() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                _ => {
+                    return Err(ConfigError::BadVariable {
+                        name: "GEP_BOT_DRY_RUN",
+                        value: v,
+                        expected: "1 or 0",
+                    });
+                }
+            };
+        }
+        if let Some(v) = env("GEP_BOT_MAX_ATTEMPTS") {
+            self.worker.max_attempts = number("GEP_BOT_MAX_ATTEMPTS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_RETRY_BASE_MS") {
+            self.worker.retry_base_ms = number("GEP_BOT_RETRY_BASE_MS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_WEBHOOK_SECRET") {
+            self.webhook_secrets = Secrets::parse(&v);
+        }
+        self.github_token = env("GEP_BOT_GITHUB_TOKEN");
+        Ok(())
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -105,6 +233,39 @@ mod tests {
         assert!(
             text.starts_with("bot.toml: line 3: unknown field `shedule`"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_secrets_come_only_from_it() {
+        let mut config = Config::parse(
+            "database_url = \"sqlite://a.db\"\n[github]\nwrite_interval_ms = 5\n",
+            Path::new("bot.toml"),
+        )
+        .unwrap();
+        let vars = [
+            ("GEP_BOT_DATABASE_URL", "sqlite://b.db"),
+            ("GEP_BOT_WRITE_INTERVAL_MS", "0"),
+            ("GEP_BOT_WEBHOOK_SECRET", "old,new"),
+            ("GEP_BOT_GITHUB_TOKEN", "t0ken"),
+        ];
+        config
+            .apply_env(&|name| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap();
+        assert_eq!(config.database_url, "sqlite://b.db");
+        assert_eq!(config.github.write_interval_ms, 0);
+        assert!(!config.webhook_secrets.is_empty());
+        assert_eq!(config.github_token.as_deref(), Some("t0ken"));
+        assert!(Config::parse("webhook_secrets = \"x\"\n", Path::new("bot.toml")).is_err());
+        let bad =
+            config.apply_env(&|name| (name == "GEP_BOT_APP_ID").then(|| "twelve".to_string()));
+        assert_eq!(
+            bad.unwrap_err().to_string(),
+            "GEP_BOT_APP_ID=\"twelve\" is not a whole number"
         );
     }
 

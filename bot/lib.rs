@@ -10,5 +10,6 @@ pub mod config;
 pub mod gep;
 pub mod github;
 pub mod mesh;
+pub mod pipeline;
 pub mod store;
 pub mod validate;

@@ -4,6 +4,7 @@
 //! unknown GEP), 2 a usage or I/O error, reported in one line.
 
 mod calendar;
+mod replay;
 mod serve;
 mod validate;
 
@@ -28,8 +29,10 @@ enum Command {
     Validate(validate::Args),
     /// Write the meeting calendar as iCalendar, or list its meetings.
     Calendar(calendar::Args),
-    /// Serve the calendar feed and page, and health checks.
+    /// Run the bot: webhooks, workers, calendar, health and metrics.
     Serve(serve::Args),
+    /// Run the handlers on a saved webhook body and print the planned actions.
+    Replay(replay::Args),
 }
 
 /// An error the command reports in one line and exits 2 for.
@@ -43,6 +46,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Calendar(args) => calendar::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(code) => code,

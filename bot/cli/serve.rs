@@ -1,16 +1,21 @@
-//! `gep-bot serve [--config FILE]`: the HTTP server. Today it serves the meeting calendar and the
-//! health checks; the webhook pipeline joins it here.
+//! `gep-bot serve [--config FILE]`: the webhook intake, the worker, the calendar, health and metrics,
+//! in one process. Stops cleanly on SIGTERM or SIGINT: no new requests, in-flight ones answered,
+//! claimed jobs given back to the queue.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use axum::routing::get;
+use tokio::sync::{Notify, watch};
 
 use crate::calendar::{self, Schedule};
 use crate::config::Config;
+use crate::github::executor::{Credentials, Executor, GitHub};
+use crate::pipeline::worker::{Handlers, Settings, Worker};
+use crate::pipeline::{self, Intake, now_ms};
+use crate::store::{SqliteStore, Store, StoreError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,31 +26,143 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
-    let schedule = Schedule::load(&config.calendar.schedule)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(serve(config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = Arc::new(open_store(&config.database_url).await?);
+    let executor = Arc::new(executor(&config)?);
+    let handlers = Arc::new(Handlers::new(config.mesh.clone())?);
+    let schedule = Schedule::load(&config.calendar.schedule)
+        .context("the calendar's schedule (set GEP_BOT_SCHEDULE or [calendar] schedule)")?;
     let calendar = Arc::new(calendar::http::Calendar::new(
         schedule,
         config.calendar.public_url.clone(),
         Arc::new(chrono::Utc::now),
     ));
-    let app = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .merge(calendar::http::router(calendar));
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        tracing::info!(address = %listener.local_addr()?, "serving");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
-            .await?;
-        anyhow::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
+    if config.webhook_secrets.is_empty() {
+        tracing::warn!("GEP_BOT_WEBHOOK_SECRET is not set: every webhook will be answered 401");
+    }
+    let queued = Arc::new(Notify::new());
+    let intake = Arc::new(Intake {
+        store: store.clone(),
+        secrets: config.webhook_secrets.clone(),
+        queued: queued.clone(),
+        clock: now_ms,
+    });
+    let app = pipeline::router(intake).merge(calendar::http::router(calendar));
+
+    let (stop, stopped) = watch::channel(false);
+    let worker = Worker {
+        store: store.clone(),
+        executor,
+        handlers,
+        settings: Settings {
+            max_attempts: config.worker.max_attempts,
+            backoff: Duration::from_millis(config.worker.retry_base_ms),
+            ..Settings::default()
+        },
+        queued,
+        clock: now_ms,
+    };
+    let worker = tokio::spawn(worker.run(stopped.clone()));
+    let pruner = tokio::spawn(prune(store.clone(), config.retention_days, stopped));
+
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, database = %redact(&config.database_url), "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        })
+        .await?;
+    let _ = worker.await;
+    let _ = pruner.await;
+    Ok(())
 }
 
-/// SIGINT or SIGTERM (what Kubernetes sends) ends the server after in-flight requests finish.
-async fn shutdown() {
+async fn open_store(url: &str) -> Result<SqliteStore, StoreError> {
+    if url.starts_with("sqlite:") {
+        SqliteStore::open(url).await
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// A database URL without its password, for logs and errors.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn executor(config: &Config) -> anyhow::Result<Executor> {
+    let github = &config.github;
+    let interval = Duration::from_millis(github.write_interval_ms);
+    if github.dry_run {
+        tracing::info!(
+            "dry-run (GEP_BOT_DRY_RUN=1): actions are logged, nothing is sent to GitHub"
+        );
+        return Ok(Executor::DryRun);
+    }
+    let credentials = match (
+        &config.github_token,
+        github.app_id,
+        &github.private_key_path,
+    ) {
+        (Some(token), _, _) => Credentials::Token(token.clone()),
+        (None, Some(app_id), Some(path)) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("cannot read the App key {}", path.display()))?;
+            let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).with_context(|| {
+                format!("{} is not an RSA private key in PEM form", path.display())
+            })?;
+            Credentials::App { app_id, key }
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            anyhow::bail!("set both GEP_BOT_APP_ID and GEP_BOT_PRIVATE_KEY_PATH for a GitHub App")
+        }
+        (None, None, None) => {
+            tracing::info!(
+                "no GitHub credentials: dry-run, actions are logged and nothing is sent"
+            );
+            return Ok(Executor::DryRun);
+        }
+    };
+    Ok(Executor::GitHub(GitHub::new(
+        &github.api_url,
+        credentials,
+        interval,
+    )))
+}
+
+/// Deletes stored deliveries past the retention period, hourly.
+async fn prune<S: Store>(store: Arc<S>, retention_days: u32, mut stopped: watch::Receiver<bool>) {
+    // Never shorter than the 3 days in which GitHub lets an operator redeliver.
+    let retention = chrono::Duration::days(retention_days.max(3) as i64);
+    loop {
+        let before = (chrono::Utc::now() - retention).timestamp_millis();
+        match store.prune(before).await {
+            Ok(n) if n > 0 => tracing::info!(deliveries = n, "pruned deliveries past retention"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot prune deliveries"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// SIGINT or SIGTERM (what Kubernetes sends).
+async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let terminate = async {
@@ -61,5 +178,19 @@ async fn shutdown() {
         _ = interrupt => {}
         _ = terminate => {}
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: finishing requests, releasing jobs");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_never_reach_the_log() {
+        assert_eq!(
+            redact("postgres://bot:s3cret@db:5432/gep"),
+            "postgres://***@db:5432/gep"
+        );
+        assert_eq!(redact("sqlite://gep-bot.db"), "sqlite://gep-bot.db");
+    }
 }

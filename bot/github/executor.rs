@@ -1,1 +1,693 @@
+//! Turns actions into GitHub calls, or into log lines in dry-run.
+//!
+//! Plain `reqwest` rather than octocrab: the executor must see every response's status and its
+//! `Retry-After` / `X-RateLimit-*` headers to honour rate limits, must never retry a POST behind
+//! our back (octocrab's default retry duplicates comments), and reads few enough endpoints that
+//! typed models would only add ways to fail on an unexpected null. Retries are the worker's job.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::action::{Action, LabelTarget};
+
+/// Why an action did not happen, and so what the worker does next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// GitHub asked us to wait (primary or secondary rate limit): run again after `wait`.
+    #[error("rate limited for {wait:?}: {reason}")]
+    RateLimited { wait: Duration, reason: String },
+    /// May work on another attempt (5xx, network, timeouts).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will not work however often it is tried (4xx, bad configuration).
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// How the bot authenticates to GitHub.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A token (development, or a GitHub Actions token).
+    Token(String),
+    /// A GitHub App: a JWT signed with the App's key buys installation tokens.
+    App {
+        app_id: u64,
+        key: jsonwebtoken::EncodingKey,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Token(_) => f.write_str("Token(<redacted>)"),
+            Credentials::App { app_id, .. } => {
+                write!(f, "App {{ app_id: {app_id}, key: <redacted> }}")
+            }
+        }
+    }
+}
+
+pub enum Executor {
+    /// Plans are logged and nothing is sent (no credentials, or `GEP_BOT_DRY_RUN=1`).
+    DryRun,
+    GitHub(GitHub),
+}
+
+impl Executor {
+    pub async fn execute(
+        &self,
+        installation: Option<u64>,
+        action: &Action,
+    ) -> Result<(), ExecError> {
+        match self {
+            Executor::DryRun => {
+                let json = serde_json::to_string(action).unwrap_or_default();
+                tracing::info!(action = %json, "dry-run: not sent");
+                Ok(())
+            }
+            Executor::GitHub(github) => github.execute(installation, action).await,
+        }
+    }
+
+    /// The paths a pull request changes (a read the mesh handler needs).
+    pub async fn pull_request_files(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<String>, ExecError> {
+        match self {
+            Executor::DryRun => Ok(Vec::new()),
+            Executor::GitHub(github) => github.pull_request_files(installation, repo, number).await,
+        }
+    }
+}
+
+pub struct GitHub {
+    http: reqwest::Client,
+    api: String,
+    credentials: Credentials,
+    write_interval: Duration,
+    /// When each installation last wrote: writes are paced per installation.
+    last_write: Mutex<HashMap<u64, Instant>>,
+    tokens: Mutex<HashMap<u64, (String, DateTime<Utc>)>>,
+}
+
+#[derive(Deserialize)]
+struct InstallationToken {
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+impl GitHub {
+    pub fn new(api: &str, credentials: Credentials, write_interval: Duration) -> GitHub {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("gep-bot/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a TLS backend is compiled in");
+        GitHub {
+            http,
+            api: api.trim_end_matches('/').to_owned(),
+            credentials,
+            write_interval,
+            last_write: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn execute(&self, installation: Option<u64>, action: &Action) -> Result<(), ExecError> {
+        match action {
+            Action::AddLabels {
+                repo,
+                target: LabelTarget::Issue { number },
+                labels,
+            } => {
+                let path = format!("/repos/{repo}/issues/{number}/labels");
+                self.send(
+                    installation,
+                    Method::POST,
+                    &path,
+                    Some(json!({ "labels": labels })),
+                    true,
+                )
+                .await
+                .map(drop)
+            }
+            Action::AddLabels {
+                repo,
+                target: LabelTarget::Discussion { node_id, .. },
+                labels,
+            } => {
+                let ids = self.label_ids(installation, repo, labels).await?;
+                let mutation = "mutation($id: ID!, $labels: [ID!]!) { addLabelsToLabelable(input: {labelableId: $id, labelIds: $labels}) { clientMutationId } }";
+                self.graphql(
+                    installation,
+                    mutation,
+                    json!({ "id": node_id, "labels": ids }),
+                    true,
+                )
+                .await
+                .map(drop)
+            }
+            Action::RemoveLabel {
+                repo,
+                target: LabelTarget::Issue { number },
+                label,
+            } => {
+                let path = format!("/repos/{repo}/issues/{number}/labels/{}", encode(label));
+                match self
+                    .send(installation, Method::DELETE, &path, None, true)
+                    .await
+                {
+                    // Already gone: the action's goal holds.
+                    Err(ExecError::Permanent(message)) if message.starts_with("404") => Ok(()),
+                    other => other.map(drop),
+                }
+            }
+            Action::RemoveLabel {
+                repo,
+                target: LabelTarget::Discussion { node_id, .. },
+                label,
+            } => {
+                let ids = self
+                    .label_ids(installation, repo, std::slice::from_ref(label))
+                    .await?;
+                let mutation = "mutation($id: ID!, $labels: [ID!]!) { removeLabelsFromLabelable(input: {labelableId: $id, labelIds: $labels}) { clientMutationId } }";
+                self.graphql(
+                    installation,
+                    mutation,
+                    json!({ "id": node_id, "labels": ids }),
+                    true,
+                )
+                .await
+                .map(drop)
+            }
+            Action::CreateComment {
+                repo,
+                issue,
+                marker,
+                body,
+            } => {
+                let text = format!("{marker}\n{body}");
+                match self
+                    .find_comment(installation, repo, *issue, marker)
+                    .await?
+                {
+                    Some(id) => self.edit_comment(installation, repo, id, &text).await,
+                    None => {
+                        let path = format!("/repos/{repo}/issues/{issue}/comments");
+                        self.send(
+                            installation,
+                            Method::POST,
+                            &path,
+                            Some(json!({ "body": text })),
+                            true,
+                        )
+                        .await
+                        .map(drop)
+                    }
+                }
+            }
+            Action::UpdateComment {
+                repo,
+                comment_id,
+                body,
+            } => {
+                self.edit_comment(installation, repo, *comment_id, body)
+                    .await
+            }
+            Action::Reply { repo, issue, body } => {
+                let path = format!("/repos/{repo}/issues/{issue}/comments");
+                self.send(
+                    installation,
+                    Method::POST,
+                    &path,
+                    Some(json!({ "body": body })),
+                    true,
+                )
+                .await
+                .map(drop)
+            }
+            Action::SetCommitStatus {
+                repo,
+                sha,
+                context,
+                state,
+                description,
+            } => {
+                let path = format!("/repos/{repo}/statuses/{sha}");
+                let body =
+                    json!({ "state": state, "context": context, "description": description });
+                self.send(installation, Method::POST, &path, Some(body), true)
+                    .await
+                    .map(drop)
+            }
+            Action::CreateCheckRun {
+                repo,
+                head_sha,
+                name,
+                conclusion,
+                title,
+                summary,
+            } => {
+                let output = json!({ "title": title, "summary": summary });
+                let existing = self
+                    .send(
+                        installation,
+                        Method::GET,
+                        &format!(
+                            "/repos/{repo}/commits/{head_sha}/check-runs?check_name={}",
+                            encode(name)
+                        ),
+                        None,
+                        false,
+                    )
+                    .await?;
+                let id = existing["check_runs"]
+                    .get(0)
+                    .and_then(|run| run["id"].as_u64());
+                let (method, path) = match id {
+                    Some(id) => (Method::PATCH, format!("/repos/{repo}/check-runs/{id}")),
+                    None => (Method::POST, format!("/repos/{repo}/check-runs")),
+                };
+                let body = json!({ "name": name, "head_sha": head_sha, "status": "completed", "conclusion": conclusion, "output": output });
+                self.send(installation, method, &path, Some(body), true)
+                    .await
+                    .map(drop)
+            }
+            Action::UpdateCheckRun {
+                repo,
+                check_run_id,
+                conclusion,
+                title,
+                summary,
+            } => {
+                let body = json!({ "status": "completed", "conclusion": conclusion, "output": { "title": title, "summary": summary } });
+                self.send(
+                    installation,
+                    Method::PATCH,
+                    &format!("/repos/{repo}/check-runs/{check_run_id}"),
+                    Some(body),
+                    true,
+                )
+                .await
+                .map(drop)
+            }
+        }
+    }
+
+    async fn edit_comment(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        id: u64,
+        body: &str,
+    ) -> Result<(), ExecError> {
+        let path = format!("/repos/{repo}/issues/comments/{id}");
+        self.send(
+            installation,
+            Method::PATCH,
+            &path,
+            Some(json!({ "body": body })),
+            true,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The bot's comment carrying `marker` on an issue, if it wrote one.
+    async fn find_comment(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        issue: u64,
+        marker: &str,
+    ) -> Result<Option<u64>, ExecError> {
+        for page in 1..=50 {
+            let path = format!("/repos/{repo}/issues/{issue}/comments?per_page=100&page={page}");
+            let comments = self
+                .send(installation, Method::GET, &path, None, false)
+                .await?;
+            let Some(list) = comments.as_array() else {
+                return Ok(None);
+            };
+            if let Some(found) = list
+                .iter()
+                .find(|c| c["body"].as_str().is_some_and(|b| b.contains(marker)))
+            {
+                return Ok(found["id"].as_u64());
+            }
+            if list.len() < 100 {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    async fn label_ids(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        labels: &[String],
+    ) -> Result<Vec<String>, ExecError> {
+        let (owner, name) = repo
+            .split_once('/')
+            .ok_or_else(|| ExecError::Permanent(format!("bad repository name {repo}")))?;
+        let query = "query($owner: String!, $name: String!, $label: String!) { repository(owner: $owner, name: $name) { label(name: $label) { id } } }";
+        let mut ids = Vec::new();
+        for label in labels {
+            let data = self
+                .graphql(
+                    installation,
+                    query,
+                    json!({ "owner": owner, "name": name, "label": label }),
+                    false,
+                )
+                .await?;
+            let id = data["repository"]["label"]["id"].as_str().ok_or_else(|| {
+                ExecError::Permanent(format!(
+                    "label `{label}` does not exist in {repo}: create it"
+                ))
+            })?;
+            ids.push(id.to_owned());
+        }
+        Ok(ids)
+    }
+
+    async fn graphql(
+        &self,
+        installation: Option<u64>,
+        query: &str,
+        variables: Value,
+        write: bool,
+    ) -> Result<Value, ExecError> {
+        let response = self
+            .send(
+                installation,
+                Method::POST,
+                "/graphql",
+                Some(json!({ "query": query, "variables": variables })),
+                write,
+            )
+            .await?;
+        if let Some(errors) = response.get("errors").filter(|e| !e.is_null()) {
+            let text = errors.to_string();
+            if text.contains("RATE_LIMITED") {
+                return Err(ExecError::RateLimited {
+                    wait: Duration::from_secs(60),
+                    reason: text,
+                });
+            }
+            return Err(ExecError::Permanent(format!("GraphQL: {text}")));
+        }
+        Ok(response["data"].clone())
+    }
+
+    async fn pull_request_files(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<String>, ExecError> {
+        let mut paths = Vec::new();
+        // GitHub lists at most 3,000 files of a pull request.
+        for page in 1..=30 {
+            let path = format!("/repos/{repo}/pulls/{number}/files?per_page=100&page={page}");
+            let files = self
+                .send(installation, Method::GET, &path, None, false)
+                .await?;
+            let Some(list) = files.as_array() else { break };
+            paths.extend(
+                list.iter()
+                    .filter_map(|f| f["filename"].as_str().map(String::from)),
+            );
+            if list.len() < 100 {
+                break;
+            }
+        }
+        Ok(paths)
+    }
+
+    /// One request: auth, pacing for writes, and the response sorted into what the worker does.
+    async fn send(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        write: bool,
+    ) -> Result<Value, ExecError> {
+        let token = self.token(installation).await?;
+        if write {
+            self.pace(installation.unwrap_or(0)).await;
+        }
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.api))
+            .bearer_auth(&token)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{method} {path}: {e}")))?;
+        let status = response.status();
+        metrics::counter!("gep_bot_github_calls_total", "status" => status.as_u16().to_string())
+            .increment(1);
+        let headers = response.headers().clone();
+        if let Some(remaining) = header_number(&headers, "x-ratelimit-remaining") {
+            metrics::gauge!("gep_bot_github_rate_limit_remaining").set(remaining as f64);
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{method} {path}: {e}")))?;
+        if status.is_success() {
+            return Ok(if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::Null)
+            });
+        }
+        if status == StatusCode::UNAUTHORIZED
+            && let Some(id) = installation
+        {
+            // The installation token may have been revoked early: fetch a new one next time.
+            self.tokens.lock().await.remove(&id);
+            return Err(ExecError::Transient(format!("401 {method} {path}")));
+        }
+        Err(classify(
+            status,
+            &headers,
+            &text,
+            &format!("{method} {path}"),
+        ))
+    }
+
+    /// Waits until this installation may write again.
+    async fn pace(&self, installation: u64) {
+        if self.write_interval.is_zero() {
+            return;
+        }
+        let mut last = self.last_write.lock().await;
+        if let Some(previous) = last.get(&installation) {
+            tokio::time::sleep_until(*previous + self.write_interval).await;
+        }
+        last.insert(installation, Instant::now());
+    }
+
+    async fn token(&self, installation: Option<u64>) -> Result<String, ExecError> {
+        let (app_id, key) = match &self.credentials {
+            Credentials::Token(token) => return Ok(token.clone()),
+            Credentials::App { app_id, key } => (*app_id, key),
+        };
+        let installation = installation.ok_or_else(|| {
+            ExecError::Permanent("the event names no installation: is the App installed?".into())
+        })?;
+        let mut tokens = self.tokens.lock().await;
+        if let Some((token, expires)) = tokens.get(&installation)
+            && *expires - chrono::Duration::minutes(5) > Utc::now()
+        {
+            return Ok(token.clone());
+        }
+        let jwt = app_jwt(app_id, key, Utc::now())?;
+        let response = self
+            .http
+            .post(format!(
+                "{}/app/installations/{installation}/access_tokens",
+                self.api
+            ))
+            .bearer_auth(jwt)
+            .header("Accept", "application/vnd.github+json")
+            .send()
+            .await
+            .map_err(|e| ExecError::Transient(format!("installation token: {e}")))?;
+        let status = response.status();
+        metrics::counter!("gep_bot_github_calls_total", "status" => status.as_u16().to_string())
+            .increment(1);
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ExecError::Transient(format!("installation token: {e}")))?;
+        if !status.is_success() {
+            return Err(classify(status, &headers, &text, "installation token"));
+        }
+        let issued: InstallationToken = serde_json::from_str(&text)
+            .map_err(|e| ExecError::Transient(format!("installation token: {e}")))?;
+        tokens.insert(installation, (issued.token.clone(), issued.expires_at));
+        Ok(issued.token)
+    }
+}
+
+/// A JWT for the App, valid ten minutes (GitHub's maximum), issued a minute in the past for clock drift.
+pub fn app_jwt(
+    app_id: u64,
+    key: &jsonwebtoken::EncodingKey,
+    now: DateTime<Utc>,
+) -> Result<String, ExecError> {
+    #[derive(serde::Serialize)]
+    struct Claims {
+        iat: i64,
+        exp: i64,
+        iss: String,
+    }
+    let claims = Claims {
+        iat: now.timestamp() - 60,
+        exp: now.timestamp() + 540,
+        iss: app_id.to_string(),
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        key,
+    )
+    .map_err(|e| ExecError::Permanent(format!("cannot sign the App JWT: {e}")))
+}
+
+/// Sorts a failed response: rate limits (with how long to wait), server trouble, or a refusal.
+pub fn classify(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &str,
+    what: &str,
+) -> ExecError {
+    let snippet: String = body.chars().take(200).collect();
+    if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(seconds) = header_number(headers, "retry-after") {
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(seconds),
+                reason: format!("{status} {what}: Retry-After {seconds}s"),
+            };
+        }
+        if header_number(headers, "x-ratelimit-remaining") == Some(0)
+            && let Some(reset) = header_number(headers, "x-ratelimit-reset")
+        {
+            let wait = (reset as i64 - Utc::now().timestamp()).max(1) as u64;
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(wait),
+                reason: format!("{status} {what}: rate limit until {reset}"),
+            };
+        }
+        if body.to_lowercase().contains("secondary rate limit")
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
+            // GitHub asks for at least a minute when it gives no time.
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(60),
+                reason: format!("{status} {what}: secondary rate limit"),
+            };
+        }
+    }
+    if status.is_server_error() {
+        return ExecError::Transient(format!("{} {what}: {snippet}", status.as_u16()));
+    }
+    ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
+}
+
+fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_and_rate_limit_reset_become_waits() {
+        let e = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("retry-after", "3")]),
+            "",
+            "x",
+        );
+        assert!(matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(3)));
+        let reset = (Utc::now().timestamp() + 30).to_string();
+        let e = classify(
+            StatusCode::FORBIDDEN,
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", &reset),
+            ]),
+            "",
+            "x",
+        );
+        assert!(
+            matches!(e, ExecError::RateLimited { wait, .. } if wait.as_secs() >= 29 && wait.as_secs() <= 30)
+        );
+        let e = classify(
+            StatusCode::FORBIDDEN,
+            &headers(&[]),
+            "You have exceeded a secondary rate limit",
+            "x",
+        );
+        assert!(
+            matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn server_errors_are_transient_and_refusals_permanent() {
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, &headers(&[]), "", "x"),
+            ExecError::Transient(_)
+        ));
+        assert!(matches!(
+            classify(
+                StatusCode::FORBIDDEN,
+                &headers(&[]),
+                "Resource not accessible",
+                "x"
+            ),
+            ExecError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(StatusCode::UNPROCESSABLE_ENTITY, &headers(&[]), "", "x"),
+            ExecError::Permanent(_)
+        ));
+    }
+}

@@ -12,7 +12,7 @@ use crate::commands::{self, Command, HelpEntry};
 use crate::github::event::SubjectKind;
 use crate::github::{Action, Event, LabelTarget, Plan, StateChange};
 
-pub use words::Matcher;
+pub use words::{BadPattern, Matcher};
 
 pub const HELP: &[HelpEntry] = &[
     HelpEntry {

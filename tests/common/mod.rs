@@ -28,3 +28,23 @@ pub fn bin() -> PathBuf {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A real webhook body from `../shared/fixtures/octokit-webhooks/<event>/<file>`.
+pub fn webhook_body(event: &str, file: &str) -> Vec<u8> {
+    let path = shared()
+        .join("fixtures/octokit-webhooks")
+        .join(event)
+        .join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A real `issues.opened` body made about mesh (or not), for installation `installation`.
+pub fn issue_body(number: u64, title: &str, installation: u64) -> Vec<u8> {
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&webhook_body("issues", "opened.payload.json")).unwrap();
+    body["issue"]["number"] = number.into();
+    body["issue"]["title"] = title.into();
+    body["issue"]["labels"] = serde_json::json!([]);
+    body["installation"] = serde_json::json!({ "id": installation, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" });
+    serde_json::to_vec(&body).unwrap()
+}

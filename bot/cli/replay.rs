@@ -1,0 +1,94 @@
+//! `gep-bot replay FILE --event NAME [--format human|json]`: the handlers on a saved webhook body,
+//! printing the plan instead of executing it. The same path as the server's, with a printing
+//! edge: offline, so stored state is empty and a pull request's changed files are not fetched.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::github::{Action, Event, LabelTarget, Plan};
+use crate::mesh::{self, Matcher};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A webhook body as GitHub sent it (JSON).
+    file: PathBuf,
+    /// The event name GitHub sent in X-GitHub-Event (issues, pull_request, issue_comment, ...).
+    #[arg(long)]
+    event: String,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let body = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let event =
+        Event::parse(&args.event, &body).with_context(|| format!("{}", args.file.display()))?;
+    let config = Config::load(None)?;
+    let matcher = Matcher::new(&config.mesh)?;
+    let plan = mesh::plan(&event, &config.mesh, &matcher, &mesh::Context::default());
+    let mut out = std::io::stdout().lock();
+    print(&mut out, &plan, args.format)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print(out: &mut impl Write, plan: &Plan, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            for action in &plan.actions {
+                serde_json::to_writer(&mut *out, action)?;
+                writeln!(out)?;
+            }
+            for change in &plan.state {
+                serde_json::to_writer(&mut *out, change)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Human => {
+            if plan.is_empty() {
+                writeln!(out, "no actions")?;
+            }
+            for action in &plan.actions {
+                writeln!(out, "{}", describe(action))?;
+            }
+            for change in &plan.state {
+                writeln!(out, "remember: {}", serde_json::to_string(change)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(action: &Action) -> String {
+    let target = |repo: &str, target: &LabelTarget| match target {
+        LabelTarget::Issue { number } => format!("{repo}#{number}"),
+        LabelTarget::Discussion { number, .. } => format!("{repo} discussion #{number}"),
+    };
+    match action {
+        Action::AddLabels {
+            repo,
+            target: t,
+            labels,
+        } => format!("add_labels {}: {}", target(repo, t), labels.join(", ")),
+        Action::RemoveLabel {
+            repo,
+            target: t,
+            label,
+        } => format!("remove_label {}: {label}", target(repo, t)),
+        other => format!(
+            "{} {}",
+            other.kind(),
+            serde_json::to_string(other).unwrap_or_default()
+        ),
+    }
+}

@@ -1,0 +1,187 @@
+//! The webhook pipeline (SPEC section 5): deliveries are verified, deduplicated and stored before
+//! they are acknowledged; workers take them from the store, run the handlers and execute the plans.
+//! No GitHub call happens inside a request, so GitHub's 10-second limit is never at risk.
+
+mod signature;
+pub mod worker;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::sync::Notify;
+
+pub use signature::{Secrets, sign};
+
+use crate::store::{NewDelivery, Recorded, Store};
+
+/// GitHub caps payloads at 25 MiB.
+pub const MAX_BODY: usize = 25 * 1024 * 1024;
+/// A delivery not stored within this is answered 503, so GitHub marks it failed and it can be
+/// redelivered, instead of timing out at GitHub's 10 seconds with no answer at all.
+const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Intake<S> {
+    pub store: Arc<S>,
+    pub secrets: Secrets,
+    /// Wakes the workers when a job is queued.
+    pub queued: Arc<Notify>,
+    pub clock: fn() -> i64,
+}
+
+/// Unix milliseconds now: the edge's clock, passed into the store.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The process-wide metrics recorder (Prometheus text at `/metrics`).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
+}
+
+/// `POST /webhook`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+pub fn router<S: Store>(intake: Arc<Intake<S>>) -> Router {
+    // Installed before the first request, so nothing counted is lost.
+    metrics_handle();
+    Router::new()
+        .route("/webhook", post(webhook::<S>))
+        .route("/readyz", get(ready::<S>))
+        .route("/metrics", get(metrics::<S>))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(intake)
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+async fn webhook<S: Store>(
+    State(intake): State<Arc<Intake<S>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let event = header(&headers, "x-github-event")
+        .unwrap_or("unknown")
+        .to_owned();
+    let outcome = |status: StatusCode, outcome: &'static str, message: &'static str| {
+        metrics::counter!("gep_bot_deliveries_total", "event" => event.clone(), "outcome" => outcome).increment(1);
+        (status, message).into_response()
+    };
+    // The signature first, before anything reads the body.
+    if intake.secrets.is_empty() {
+        tracing::warn!("webhook refused: no secret configured (set GEP_BOT_WEBHOOK_SECRET)");
+        return outcome(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "no webhook secret is configured\n",
+        );
+    }
+    let Some(signature) = header(&headers, "x-hub-signature-256") else {
+        return outcome(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing X-Hub-Signature-256\n",
+        );
+    };
+    if !intake.secrets.verify(signature, &body) {
+        tracing::warn!("webhook refused: signature does not match any configured secret");
+        return outcome(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "signature does not match\n",
+        );
+    }
+    let (Some(name), Some(delivery)) = (
+        header(&headers, "x-github-event"),
+        header(&headers, "x-github-delivery"),
+    ) else {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "missing X-GitHub-Event or X-GitHub-Delivery\n",
+        );
+    };
+    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the body is not JSON\n",
+        );
+    }
+    let record = intake.store.record(
+        NewDelivery {
+            id: delivery,
+            event: name,
+            body: &body,
+        },
+        (intake.clock)(),
+    );
+    match tokio::time::timeout(STORE_TIMEOUT, record).await {
+        Ok(Ok(Recorded::New)) => {
+            intake.queued.notify_one();
+            tracing::info!(delivery, event = name, "delivery stored");
+            outcome(StatusCode::ACCEPTED, "accepted", "stored\n")
+        }
+        Ok(Ok(Recorded::Duplicate)) => {
+            tracing::info!(
+                delivery,
+                event = name,
+                "delivery seen before: nothing runs twice"
+            );
+            outcome(StatusCode::OK, "duplicate", "already stored\n")
+        }
+        Ok(Err(error)) => {
+            tracing::error!(delivery, %error, "delivery not stored");
+            outcome(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "cannot store the delivery; redeliver it later\n",
+            )
+        }
+        Err(_) => {
+            tracing::error!(delivery, "delivery not stored within {STORE_TIMEOUT:?}");
+            outcome(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the store is too slow; redeliver it later\n",
+            )
+        }
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name)?.to_str().ok().filter(|v| !v.is_empty())
+}
+
+async fn ready<S: Store>(State(intake): State<Arc<Intake<S>>>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), intake.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response(),
+    }
+}
+
+async fn metrics<S: Store>(State(intake): State<Arc<Intake<S>>>) -> Response {
+    if let Ok(counts) = intake.store.counts().await {
+        metrics::gauge!("gep_bot_queue_depth").set(counts.queued as f64);
+        metrics::gauge!("gep_bot_jobs_running").set(counts.running as f64);
+        metrics::gauge!("gep_bot_jobs_dead").set(counts.dead as f64);
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        metrics_handle().render(),
+    )
+        .into_response()
+}

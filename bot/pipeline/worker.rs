@@ -1,0 +1,256 @@
+//! A worker: claims due jobs, runs the handlers on their deliveries, executes the plans, and
+//! decides what a failure means: wait for a rate limit, retry with backoff and jitter, or keep the
+//! job as dead after the last attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::{Notify, watch};
+
+use crate::github::executor::{ExecError, Executor};
+use crate::github::{Event, Plan};
+use crate::mesh::{self, Matcher, MeshRules};
+use crate::store::{Job, Store};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub id: String,
+    /// Attempts before a job is dead (rate-limit waits do not count as failures).
+    pub max_attempts: i64,
+    /// The first retry's delay; each further one doubles it, up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
+    /// How long a claim holds before another worker may take the job (this one died).
+    pub lease: Duration,
+    pub poll: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            id: format!("{}-{}", hostname(), std::process::id()),
+            max_attempts: 8,
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            lease: Duration::from_secs(120),
+            poll: Duration::from_secs(1),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "gep-bot".into())
+}
+
+/// What the handlers are configured with.
+pub struct Handlers {
+    pub mesh: MeshRules,
+    pub matcher: Matcher,
+}
+
+impl Handlers {
+    pub fn new(mesh: MeshRules) -> Result<Handlers, mesh::BadPattern> {
+        let matcher = Matcher::new(&mesh)?;
+        Ok(Handlers { mesh, matcher })
+    }
+}
+
+pub struct Worker<S> {
+    pub store: Arc<S>,
+    pub executor: Arc<Executor>,
+    pub handlers: Arc<Handlers>,
+    pub settings: Settings,
+    pub queued: Arc<Notify>,
+    pub clock: fn() -> i64,
+}
+
+impl<S: Store> Worker<S> {
+    /// Runs until `shutdown` turns true; then gives back what it holds.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let now = (self.clock)();
+            match self
+                .store
+                .claim(
+                    &self.settings.id,
+                    now,
+                    self.settings.lease.as_millis() as i64,
+                )
+                .await
+            {
+                Ok(Some(job)) => {
+                    tokio::select! {
+                        _ = self.process(job) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.queued.notified() => {}
+                        _ = tokio::time::sleep(self.settings.poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot claim a job");
+                    tokio::time::sleep(self.settings.poll).await;
+                }
+            }
+        }
+        match self.store.release(&self.settings.id).await {
+            Ok(n) if n > 0 => tracing::info!(jobs = n, "released claimed jobs for another worker"),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(%error, "cannot release claimed jobs; their lease will expire")
+            }
+        }
+    }
+
+    async fn process(&self, job: Job) {
+        let span = tracing::info_span!("job", delivery = %job.delivery_id, event = %job.event, attempt = job.attempts);
+        let _enter = span.enter();
+        let result = self.run_job(&job).await;
+        let now = (self.clock)();
+        let outcome = match result {
+            Ok(()) => {
+                metrics::histogram!("gep_bot_job_latency_seconds")
+                    .record((now - job.received_ms) as f64 / 1000.0);
+                self.store.complete(job.id, now).await.map(|_| "done")
+            }
+            Err(ExecError::RateLimited { wait, reason }) => {
+                tracing::warn!(%reason, "rate limited; the job waits");
+                let at = now + wait.as_millis() as i64 + jitter(Duration::from_secs(1));
+                self.store
+                    .retry(job.id, at, &reason)
+                    .await
+                    .map(|_| "rate_limited")
+            }
+            Err(ExecError::Transient(error)) if job.attempts < self.settings.max_attempts => {
+                let delay = backoff(&self.settings, job.attempts);
+                tracing::warn!(%error, retry_in = ?delay, "will retry");
+                self.store
+                    .retry(job.id, now + delay.as_millis() as i64, &error)
+                    .await
+                    .map(|_| "retry")
+            }
+            Err(ExecError::Transient(error) | ExecError::Permanent(error)) => {
+                tracing::error!(%error, "job is dead; replay it after fixing the cause");
+                self.store.bury(job.id, &error, now).await.map(|_| "dead")
+            }
+        };
+        match outcome {
+            Ok(outcome) => {
+                metrics::counter!("gep_bot_jobs_total", "outcome" => outcome).increment(1)
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot record the job's outcome; it will run again")
+            }
+        }
+    }
+
+    async fn run_job(&self, job: &Job) -> Result<(), ExecError> {
+        let event =
+            Event::parse(&job.event, &job.body).map_err(|e| ExecError::Permanent(e.to_string()))?;
+        let plan = self.plan(&event).await?;
+        self.store
+            .apply(&plan.state)
+            .await
+            .map_err(|e| ExecError::Transient(e.to_string()))?;
+        for action in &plan.actions {
+            self.executor.execute(event.installation, action).await?;
+            tracing::info!(kind = action.kind(), "action done");
+        }
+        Ok(())
+    }
+
+    /// Gathers what the handlers need (stored state, a pull request's files), then asks them.
+    async fn plan(&self, event: &Event) -> Result<Plan, ExecError> {
+        let Some(subject) = &event.subject else {
+            return Ok(Plan::default());
+        };
+        let rules = &self.handlers.mesh;
+        let suppressed = self
+            .store
+            .is_suppressed(&event.repo, subject.number, &rules.label)
+            .await
+            .map_err(|e| ExecError::Transient(e.to_string()))?;
+        let wants_files = event.name == "pull_request"
+            && matches!(
+                event.action.as_str(),
+                "opened" | "synchronize" | "reopened" | "edited"
+            )
+            && !rules.paths.is_empty()
+            && !subject.labels.contains(&rules.label)
+            && !suppressed
+            && !event.sender.is_bot();
+        let files = if wants_files {
+            self.executor
+                .pull_request_files(event.installation, &event.repo, subject.number)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let context = mesh::Context {
+            state: mesh::IssueState {
+                label_suppressed: suppressed,
+            },
+            changed_paths: &files,
+        };
+        Ok(mesh::plan(event, rules, &self.handlers.matcher, &context))
+    }
+}
+
+/// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped, then a random half of it
+/// added back so retries from many jobs spread out.
+pub fn backoff(settings: &Settings, attempt: i64) -> Duration {
+    let exponent = attempt.clamp(1, 20) as u32 - 1;
+    let full = settings
+        .backoff
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(settings.max_backoff);
+    full / 2 + Duration::from_millis(jitter(full / 2) as u64)
+}
+
+fn jitter(up_to: Duration) -> i64 {
+    let max = up_to.as_millis() as i64;
+    if max == 0 {
+        0
+    } else {
+        rand::rng().random_range(0..=max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_stays_within_its_jitter_and_is_capped() {
+        let settings = Settings {
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(60),
+            ..Settings::default()
+        };
+        for _ in 0..50 {
+            let first = backoff(&settings, 1);
+            assert!(
+                first >= Duration::from_secs(1) && first <= Duration::from_secs(2),
+                "{first:?}"
+            );
+            let third = backoff(&settings, 3);
+            assert!(
+                third >= Duration::from_secs(4) && third <= Duration::from_secs(8),
+                "{third:?}"
+            );
+            let late = backoff(&settings, 30);
+            assert!(
+                late >= Duration::from_secs(30) && late <= Duration::from_secs(60),
+                "{late:?}"
+            );
+        }
+    }
+}
