@@ -57,7 +57,7 @@ impl std::fmt::Debug for Credentials {
 pub enum Executor {
     /// Plans are logged and nothing is sent (no credentials, or `GEP_BOT_DRY_RUN=1`).
     DryRun,
-    GitHub(GitHub),
+    GitHub(Box<GitHub>),
 }
 
 impl Executor {
