@@ -136,11 +136,11 @@ fn executor(config: &Config) -> anyhow::Result<Executor> {
             return Ok(Executor::DryRun);
         }
     };
-    Ok(Executor::GitHub(GitHub::new(
+    Ok(Executor::GitHub(Box::new(GitHub::new(
         &github.api_url,
         credentials,
         interval,
-    )))
+    ))))
 }
 
 /// Deletes stored deliveries past the retention period, hourly.
