@@ -1,0 +1,288 @@
+//! End to end against a mock GitHub (wiremock) that answers like the real one: deliveries go in
+//! through the router, the worker runs the handlers, and the mock records exactly which calls
+//! reached GitHub. Failures (502, rate limits) are answered as GitHub answers them.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use gep_bot::github::executor::{Credentials, Executor, GitHub};
+use gep_bot::mesh::MeshRules;
+use gep_bot::pipeline::worker::{Handlers, Settings, Worker};
+use gep_bot::pipeline::{self, Intake, Secrets, now_ms, sign};
+use gep_bot::store::{SqliteStore, Store};
+use serde_json::json;
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const SECRET: &[u8] = b"e2e-secret";
+const REPO: &str = "Codertocat/Hello-World";
+const INSTALLATION: u64 = 7;
+
+struct Bot {
+    intake: Arc<Intake<SqliteStore>>,
+    stop: watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bot {
+    async fn start(github: &MockServer, credentials: Credentials) -> Bot {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+        let store = Arc::new(SqliteStore::open(&url).await.unwrap());
+        let queued = Arc::new(Notify::new());
+        let intake = Arc::new(Intake {
+            store: store.clone(),
+            secrets: Secrets::parse("e2e-secret"),
+            queued: queued.clone(),
+            clock: now_ms,
+        });
+        let executor = Executor::GitHub(Box::new(GitHub::new(&github.uri(), credentials, Duration::ZERO)));
+        let worker = Worker {
+            store,
+            executor: Arc::new(executor),
+            handlers: Arc::new(Handlers::new(MeshRules::default()).unwrap()),
+            settings: Settings {
+                id: "e2e".into(),
+                backoff: Duration::from_millis(20),
+                poll: Duration::from_millis(20),
+                max_attempts: 5,
+                ..Settings::default()
+            },
+            queued,
+            clock: now_ms,
+        };
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(worker.run(stopped));
+        Bot { intake, stop, worker, _dir: dir }
+    }
+
+    async fn deliver(&self, id: &str, event: &str, body: &[u8]) -> (StatusCode, Duration) {
+        let request = Request::post("/webhook")
+            .header("x-github-event", event)
+            .header("x-github-delivery", id)
+            .header("x-hub-signature-256", sign(SECRET, body))
+            .body(Body::from(body.to_vec()))
+            .unwrap();
+        let started = Instant::now();
+        let status = pipeline::router(self.intake.clone()).oneshot(request).await.unwrap().status();
+        (status, started.elapsed())
+    }
+
+    /// Waits until every job is done (or dead).
+    async fn drained(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let counts = self.intake.store.counts().await.unwrap();
+            if counts.queued == 0 && counts.running == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "jobs still pending after {limit:?}: {counts:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.worker.await.unwrap();
+    }
+}
+
+fn labels_path(number: u64) -> String {
+    format!("/repos/{REPO}/issues/{number}/labels")
+}
+
+fn labels_response() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!([{
+        "id": 208045946, "node_id": "MDU6TGFiZWwyMDgwNDU5NDY=", "url": "https://api.github.com/repos/Codertocat/Hello-World/labels/area/mesh",
+        "name": "area/mesh", "description": "Mesh work", "color": "f29513", "default": false
+    }]))
+}
+
+async fn label_calls(github: &MockServer, number: u64) -> Vec<wiremock::Request> {
+    github
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == labels_path(number))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_mesh_issue_gets_exactly_one_label_call_and_a_non_mesh_issue_none() {
+    let github = MockServer::start().await;
+    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    let mesh = common::issue_body(1, "Service mesh: HTTPRoute retries for east/west traffic", INSTALLATION);
+    let other = common::issue_body(2, "Typo in the README", INSTALLATION);
+    assert_eq!(bot.deliver("d-1", "issues", &mesh).await.0, StatusCode::ACCEPTED);
+    assert_eq!(bot.deliver("d-2", "issues", &other).await.0, StatusCode::ACCEPTED);
+    // GitHub redelivers the first one: nothing runs twice.
+    assert_eq!(bot.deliver("d-1", "issues", &mesh).await.0, StatusCode::OK);
+    bot.drained(Duration::from_secs(10)).await;
+    let calls = label_calls(&github, 1).await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].body_json::<serde_json::Value>().unwrap(), json!({ "labels": ["area/mesh"] }));
+    assert_eq!(calls[0].headers["authorization"], "Bearer ghp_test");
+    assert!(label_calls(&github, 2).await.is_empty());
+    assert_eq!(github.received_requests().await.unwrap().len(), 1, "no other call reached GitHub");
+    bot.stop().await;
+}
+
+fn app_key() -> jsonwebtoken::EncodingKey {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("app.pem");
+    let status = std::process::Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out", key.to_str().unwrap(), "2048"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl generates a throwaway App key");
+    assert!(status.success());
+    jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(key).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn an_app_installation_token_is_fetched_once_and_reused() {
+    let github = MockServer::start().await;
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Mock::given(method("POST"))
+        .and(path(format!("/app/installations/{INSTALLATION}/access_tokens")))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "token": "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+            "expires_at": expires,
+            "permissions": { "issues": "write", "metadata": "read" },
+            "repository_selection": "all"
+        })))
+        .expect(1)
+        .mount(&github)
+        .await;
+    for number in [1, 2] {
+        Mock::given(method("POST"))
+            .and(path(labels_path(number)))
+            .and(header("authorization", "Bearer ghs_16C7e42F292c6912E7710c838347Ae178B4a"))
+            .respond_with(labels_response())
+            .expect(1)
+            .mount(&github)
+            .await;
+    }
+    let bot = Bot::start(&github, Credentials::App { app_id: 12345, key: app_key() }).await;
+    bot.deliver("d-1", "issues", &common::issue_body(1, "GAMMA meeting notes", INSTALLATION)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    bot.deliver("d-2", "issues", &common::issue_body(2, "Sidecar injection and GAMMA", INSTALLATION)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    let token_call = github
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path().ends_with("/access_tokens"))
+        .unwrap();
+    let jwt = token_call.headers["authorization"].to_str().unwrap().trim_start_matches("Bearer ");
+    assert_eq!(jwt.split('.').count(), 3, "the App authenticates with a JWT");
+    bot.stop().await;
+    github.verify().await;
+}
+
+#[tokio::test]
+async fn a_502_is_retried_and_the_label_is_added_once() {
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
+        .up_to_n_times(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    let calls = label_calls(&github, 1).await;
+    assert_eq!(calls.len(), 2, "one failed call, then one that succeeded; nothing after");
+    let counts = bot.intake.store.counts().await.unwrap();
+    assert_eq!(counts.dead, 0);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
+    let github = MockServer::start().await;
+    let reset = chrono::Utc::now().timestamp() + 2;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-limit", "5000")
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+                .set_body_json(json!({ "message": "API rate limit exceeded for installation ID 7.", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" })),
+        )
+        .up_to_n_times(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    // While the job waits for the reset, deliveries are still acknowledged at once.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, took) = bot.deliver("d-2", "issues", &common::issue_body(3, "docs", INSTALLATION)).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(took < Duration::from_millis(500), "intake took {took:?}");
+    bot.drained(Duration::from_secs(15)).await;
+    let calls = label_calls(&github, 1).await;
+    assert_eq!(calls.len(), 2);
+    assert!(chrono::Utc::now().timestamp() >= reset, "the retry waited for X-RateLimit-Reset");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .set_body_json(json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." })),
+        )
+        .up_to_n_times(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    let started = Instant::now();
+    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    assert_eq!(label_calls(&github, 1).await.len(), 2);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_action_leaves_a_dead_job_that_can_be_replayed() {
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({ "message": "Resource not accessible by integration" })))
+        .up_to_n_times(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 1);
+    // The operator fixes the App's permissions and replays the dead jobs.
+    assert_eq!(bot.intake.store.requeue_dead(now_ms()).await.unwrap(), 1);
+    bot.intake.queued.notify_one();
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    assert_eq!(label_calls(&github, 1).await.len(), 2);
+    bot.stop().await;
+}
