@@ -43,7 +43,11 @@ impl Bot {
             queued: queued.clone(),
             clock: now_ms,
         });
-        let executor = Executor::GitHub(Box::new(GitHub::new(&github.uri(), credentials, Duration::ZERO)));
+        let executor = Executor::GitHub(Box::new(GitHub::new(
+            &github.uri(),
+            credentials,
+            Duration::ZERO,
+        )));
         let worker = Worker {
             store,
             executor: Arc::new(executor),
@@ -60,7 +64,12 @@ impl Bot {
         };
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(worker.run(stopped));
-        Bot { intake, stop, worker, _dir: dir }
+        Bot {
+            intake,
+            stop,
+            worker,
+            _dir: dir,
+        }
     }
 
     async fn deliver(&self, id: &str, event: &str, body: &[u8]) -> (StatusCode, Duration) {
@@ -71,7 +80,11 @@ impl Bot {
             .body(Body::from(body.to_vec()))
             .unwrap();
         let started = Instant::now();
-        let status = pipeline::router(self.intake.clone()).oneshot(request).await.unwrap().status();
+        let status = pipeline::router(self.intake.clone())
+            .oneshot(request)
+            .await
+            .unwrap()
+            .status();
         (status, started.elapsed())
     }
 
@@ -83,7 +96,10 @@ impl Bot {
             if counts.queued == 0 && counts.running == 0 {
                 return;
             }
-            assert!(Instant::now() < deadline, "jobs still pending after {limit:?}: {counts:?}");
+            assert!(
+                Instant::now() < deadline,
+                "jobs still pending after {limit:?}: {counts:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -118,21 +134,42 @@ async fn label_calls(github: &MockServer, number: u64) -> Vec<wiremock::Request>
 #[tokio::test]
 async fn a_mesh_issue_gets_exactly_one_label_call_and_a_non_mesh_issue_none() {
     let github = MockServer::start().await;
-    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(labels_response())
+        .mount(&github)
+        .await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
-    let mesh = common::issue_body(1, "Service mesh: HTTPRoute retries for east/west traffic", INSTALLATION);
+    let mesh = common::issue_body(
+        1,
+        "Service mesh: HTTPRoute retries for east/west traffic",
+        INSTALLATION,
+    );
     let other = common::issue_body(2, "Typo in the README", INSTALLATION);
-    assert_eq!(bot.deliver("d-1", "issues", &mesh).await.0, StatusCode::ACCEPTED);
-    assert_eq!(bot.deliver("d-2", "issues", &other).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        bot.deliver("d-1", "issues", &mesh).await.0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        bot.deliver("d-2", "issues", &other).await.0,
+        StatusCode::ACCEPTED
+    );
     // GitHub redelivers the first one: nothing runs twice.
     assert_eq!(bot.deliver("d-1", "issues", &mesh).await.0, StatusCode::OK);
     bot.drained(Duration::from_secs(10)).await;
     let calls = label_calls(&github, 1).await;
     assert_eq!(calls.len(), 1);
-    assert_eq!(calls[0].body_json::<serde_json::Value>().unwrap(), json!({ "labels": ["area/mesh"] }));
+    assert_eq!(
+        calls[0].body_json::<serde_json::Value>().unwrap(),
+        json!({ "labels": ["area/mesh"] })
+    );
     assert_eq!(calls[0].headers["authorization"], "Bearer ghp_test");
     assert!(label_calls(&github, 2).await.is_empty());
-    assert_eq!(github.received_requests().await.unwrap().len(), 1, "no other call reached GitHub");
+    assert_eq!(
+        github.received_requests().await.unwrap().len(),
+        1,
+        "no other call reached GitHub"
+    );
     bot.stop().await;
 }
 
@@ -140,7 +177,13 @@ fn app_key() -> jsonwebtoken::EncodingKey {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("app.pem");
     let status = std::process::Command::new("openssl")
-        .args(["genrsa", "-traditional", "-out", key.to_str().unwrap(), "2048"])
+        .args([
+            "genrsa",
+            "-traditional",
+            "-out",
+            key.to_str().unwrap(),
+            "2048",
+        ])
         .stderr(std::process::Stdio::null())
         .status()
         .expect("openssl generates a throwaway App key");
@@ -151,9 +194,12 @@ fn app_key() -> jsonwebtoken::EncodingKey {
 #[tokio::test]
 async fn an_app_installation_token_is_fetched_once_and_reused() {
     let github = MockServer::start().await;
-    let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let expires = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Mock::given(method("POST"))
-        .and(path(format!("/app/installations/{INSTALLATION}/access_tokens")))
+        .and(path(format!(
+            "/app/installations/{INSTALLATION}/access_tokens"
+        )))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "token": "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
             "expires_at": expires,
@@ -166,16 +212,36 @@ async fn an_app_installation_token_is_fetched_once_and_reused() {
     for number in [1, 2] {
         Mock::given(method("POST"))
             .and(path(labels_path(number)))
-            .and(header("authorization", "Bearer ghs_16C7e42F292c6912E7710c838347Ae178B4a"))
+            .and(header(
+                "authorization",
+                "Bearer ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+            ))
             .respond_with(labels_response())
             .expect(1)
             .mount(&github)
             .await;
     }
-    let bot = Bot::start(&github, Credentials::App { app_id: 12345, key: app_key() }).await;
-    bot.deliver("d-1", "issues", &common::issue_body(1, "GAMMA meeting notes", INSTALLATION)).await;
+    let bot = Bot::start(
+        &github,
+        Credentials::App {
+            app_id: 12345,
+            key: app_key(),
+        },
+    )
+    .await;
+    bot.deliver(
+        "d-1",
+        "issues",
+        &common::issue_body(1, "GAMMA meeting notes", INSTALLATION),
+    )
+    .await;
     bot.drained(Duration::from_secs(10)).await;
-    bot.deliver("d-2", "issues", &common::issue_body(2, "Sidecar injection and GAMMA", INSTALLATION)).await;
+    bot.deliver(
+        "d-2",
+        "issues",
+        &common::issue_body(2, "Sidecar injection and GAMMA", INSTALLATION),
+    )
+    .await;
     bot.drained(Duration::from_secs(10)).await;
     let token_call = github
         .received_requests()
@@ -184,8 +250,15 @@ async fn an_app_installation_token_is_fetched_once_and_reused() {
         .into_iter()
         .find(|r| r.url.path().ends_with("/access_tokens"))
         .unwrap();
-    let jwt = token_call.headers["authorization"].to_str().unwrap().trim_start_matches("Bearer ");
-    assert_eq!(jwt.split('.').count(), 3, "the App authenticates with a JWT");
+    let jwt = token_call.headers["authorization"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("Bearer ");
+    assert_eq!(
+        jwt.split('.').count(),
+        3,
+        "the App authenticates with a JWT"
+    );
     bot.stop().await;
     github.verify().await;
 }
@@ -199,12 +272,25 @@ async fn a_502_is_retried_and_the_label_is_added_once() {
         .up_to_n_times(1)
         .mount(&github)
         .await;
-    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(labels_response())
+        .mount(&github)
+        .await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
-    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    bot.deliver(
+        "d-1",
+        "issues",
+        &common::issue_body(1, "mesh", INSTALLATION),
+    )
+    .await;
     bot.drained(Duration::from_secs(10)).await;
     let calls = label_calls(&github, 1).await;
-    assert_eq!(calls.len(), 2, "one failed call, then one that succeeded; nothing after");
+    assert_eq!(
+        calls.len(),
+        2,
+        "one failed call, then one that succeeded; nothing after"
+    );
     let counts = bot.intake.store.counts().await.unwrap();
     assert_eq!(counts.dead, 0);
     bot.stop().await;
@@ -226,18 +312,36 @@ async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
         .up_to_n_times(1)
         .mount(&github)
         .await;
-    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(labels_response())
+        .mount(&github)
+        .await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
-    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    bot.deliver(
+        "d-1",
+        "issues",
+        &common::issue_body(1, "mesh", INSTALLATION),
+    )
+    .await;
     // While the job waits for the reset, deliveries are still acknowledged at once.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (status, took) = bot.deliver("d-2", "issues", &common::issue_body(3, "docs", INSTALLATION)).await;
+    let (status, took) = bot
+        .deliver(
+            "d-2",
+            "issues",
+            &common::issue_body(3, "docs", INSTALLATION),
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert!(took < Duration::from_millis(500), "intake took {took:?}");
     bot.drained(Duration::from_secs(15)).await;
     let calls = label_calls(&github, 1).await;
     assert_eq!(calls.len(), 2);
-    assert!(chrono::Utc::now().timestamp() >= reset, "the retry waited for X-RateLimit-Reset");
+    assert!(
+        chrono::Utc::now().timestamp() >= reset,
+        "the retry waited for X-RateLimit-Reset"
+    );
     bot.stop().await;
 }
 
@@ -254,12 +358,25 @@ async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
         .up_to_n_times(1)
         .mount(&github)
         .await;
-    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(labels_response())
+        .mount(&github)
+        .await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
     let started = Instant::now();
-    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    bot.deliver(
+        "d-1",
+        "issues",
+        &common::issue_body(1, "mesh", INSTALLATION),
+    )
+    .await;
     bot.drained(Duration::from_secs(10)).await;
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(label_calls(&github, 1).await.len(), 2);
     bot.stop().await;
 }
@@ -269,13 +386,25 @@ async fn a_refused_action_leaves_a_dead_job_that_can_be_replayed() {
     let github = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(labels_path(1)))
-        .respond_with(ResponseTemplate::new(403).set_body_json(json!({ "message": "Resource not accessible by integration" })))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "message": "Resource not accessible by integration" })),
+        )
         .up_to_n_times(1)
         .mount(&github)
         .await;
-    Mock::given(method("POST")).and(path(labels_path(1))).respond_with(labels_response()).mount(&github).await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(labels_response())
+        .mount(&github)
+        .await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
-    bot.deliver("d-1", "issues", &common::issue_body(1, "mesh", INSTALLATION)).await;
+    bot.deliver(
+        "d-1",
+        "issues",
+        &common::issue_body(1, "mesh", INSTALLATION),
+    )
+    .await;
     bot.drained(Duration::from_secs(10)).await;
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 1);
     // The operator fixes the App's permissions and replays the dead jobs.

@@ -87,7 +87,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn open_store(url: &str) -> Result<SqliteStore, StoreError> {
     if url.starts_with("sqlite:") {
-        SqliteStore::open(url).await
+        let store = SqliteStore::open(url).await?;
+        let orphans = store.release_orphans().await?;
+        if orphans > 0 {
+            tracing::info!(
+                jobs = orphans,
+                "queued again the jobs a previous process left running"
+            );
+        }
+        Ok(store)
     } else {
         Err(StoreError::UnsupportedUrl(redact(url)))
     }

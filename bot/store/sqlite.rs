@@ -42,6 +42,19 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Queues again the jobs left running by a process that died. Only one process serves an
+    /// SQLite file, so at start every running job is an orphan; waiting for its lease to expire
+    /// would only delay it. (Postgres, shared by replicas, relies on leases alone.)
+    pub async fn release_orphans(&self) -> Result<u64, StoreError> {
+        let released = sqlx::query("UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL WHERE state = 'running'")
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(released)
+    }
+}
+
 impl Store for SqliteStore {
     async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -303,6 +316,21 @@ mod tests {
         );
         assert_eq!(store.requeue_dead(700).await.unwrap(), 1);
         assert!(store.claim("w", 700, 1_000).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn jobs_a_dead_process_held_run_again_at_start() {
+        let store = store().await;
+        store.record(delivery("a"), 0).await.unwrap();
+        store.claim("died", 0, 600_000).await.unwrap().unwrap();
+        assert_eq!(store.release_orphans().await.unwrap(), 1);
+        assert!(
+            store
+                .claim("restarted", 1, 600_000)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[tokio::test]

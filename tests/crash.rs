@@ -1,0 +1,195 @@
+//! The real binary killed with SIGKILL while GitHub holds its answers, then started again on the
+//! same database: every delivery stored before the kill is processed, and every label is added
+//! exactly once (GitHub's own state, kept by the mock, is the judge).
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gep_bot::pipeline::sign;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const SECRET: &str = "crash-secret";
+
+/// What reached GitHub: label calls per issue. While `hold` is set, GitHub applies the call but
+/// the answer never arrives in time (the bot is killed waiting for it).
+#[derive(Default)]
+struct Labels {
+    calls_per_issue: Mutex<HashMap<u64, u32>>,
+    calls: Mutex<u32>,
+    hold: AtomicBool,
+}
+
+struct Github(Arc<Labels>);
+
+impl Respond for Github {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let this = &self.0;
+        *this.calls.lock().unwrap() += 1;
+        let number: u64 = request
+            .url
+            .path()
+            .split('/')
+            .nth(5)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        *this
+            .calls_per_issue
+            .lock()
+            .unwrap()
+            .entry(number)
+            .or_insert(0) += 1;
+        let template =
+            ResponseTemplate::new(200).set_body_json(serde_json::json!([{ "name": "area/mesh" }]));
+        if this.hold.load(Ordering::SeqCst) {
+            template.set_delay(Duration::from_secs(30))
+        } else {
+            template
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(port: u16, db: &str, github: &str) -> Child {
+    Command::new(common::bin())
+        .arg("serve")
+        .current_dir(common::repo())
+        .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GEP_BOT_DATABASE_URL", db)
+        .env("GEP_BOT_WEBHOOK_SECRET", SECRET)
+        .env("GEP_BOT_GITHUB_TOKEN", "ghp_crash")
+        .env("GEP_BOT_GITHUB_API_URL", github)
+        .env("GEP_BOT_WRITE_INTERVAL_MS", "0")
+        .env("GEP_BOT_RETRY_BASE_MS", "50")
+        .env_remove("GEP_BOT_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gep-bot starts")
+}
+
+async fn wait_healthy(client: &reqwest::Client, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("gep-bot did not become healthy");
+}
+
+async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
+    let text = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_loses_nothing_and_repeats_nothing() {
+    let github = MockServer::start().await;
+    let labels = Arc::new(Labels::default());
+    labels.hold.store(true, Ordering::SeqCst);
+    Mock::given(method("POST"))
+        .respond_with(Github(labels.clone()))
+        .mount(&github)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
+    let port = free_port();
+    let client = reqwest::Client::new();
+
+    let mut first = start(port, &db, &github.uri());
+    wait_healthy(&client, port).await;
+    let mesh: Vec<u64> = (1..=10).collect();
+    for number in 1..=20u64 {
+        let title = if mesh.contains(&number) {
+            "GAMMA: mesh routing"
+        } else {
+            "Docs typo"
+        };
+        let body = common::issue_body(number, title, 7);
+        let response = client
+            .post(format!("http://127.0.0.1:{port}/webhook"))
+            .header("x-github-event", "issues")
+            .header("x-github-delivery", format!("crash-{number}"))
+            .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
+    // The bot is now waiting on GitHub's held answer: kill it mid-flight.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while *labels.calls.lock().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the bot never called GitHub");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    labels.hold.store(false, Ordering::SeqCst);
+
+    let mut second = start(port, &db, &github.uri());
+    wait_healthy(&client, port).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let queued = metric(&client, port, "gep_bot_queue_depth").await;
+        let running = metric(&client, port, "gep_bot_jobs_running").await;
+        if queued == Some(0.0) && running == Some(0.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobs still pending: queued {queued:?}, running {running:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(metric(&client, port, "gep_bot_jobs_dead").await, Some(0.0));
+    second.kill().unwrap();
+    second.wait().unwrap();
+
+    let per_issue = labels.calls_per_issue.lock().unwrap().clone();
+    let mut labelled: Vec<u64> = per_issue.keys().copied().collect();
+    labelled.sort();
+    assert_eq!(
+        labelled, mesh,
+        "every mesh issue labelled, no other: nothing lost"
+    );
+    // The one call in flight at the kill is made again (adding a present label is a no-op on
+    // GitHub); every call that finished before the kill is not repeated.
+    let repeated: Vec<_> = per_issue.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.len() <= 1 && repeated.iter().all(|(_, n)| **n == 2),
+        "{per_issue:?}"
+    );
+    assert_eq!(*labels.calls.lock().unwrap(), 10 + repeated.len() as u32);
+}
