@@ -1,21 +1,46 @@
 //! The embedded store: one SQLite file in WAL mode. Writers take the lock up front
 //! (`BEGIN IMMEDIATE`) and wait for each other (`busy_timeout`) instead of failing.
+//!
+//! Deliveries are written by one task that commits them in groups: SQLite has one writer, and a
+//! commit per delivery would cap intake at a few thousand a second. Each request still waits for
+//! the commit that holds its delivery before it is answered, so nothing is acknowledged unstored.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::Row;
+use std::collections::HashSet;
+
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{QueryBuilder, Row, Sqlite};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 use crate::github::StateChange;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one writing connection. Writers queue for it here, in async code, rather than inside
+    /// SQLite's busy handler, whose sleeps (up to 100 ms) would show as ack latency.
+    writer: SqlitePool,
+    deliveries: mpsc::Sender<Pending>,
 }
+
+/// A delivery waiting for the group commit, and where to send the outcome.
+#[derive(Debug)]
+struct Pending {
+    id: String,
+    event: String,
+    body: Vec<u8>,
+    now_ms: i64,
+    done: oneshot::Sender<Result<Recorded, String>>,
+}
+
+/// The most deliveries one commit takes.
+const GROUP: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating if needed) `sqlite://PATH` or `sqlite::memory:` and runs the migrations.
@@ -28,18 +53,103 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let in_memory = url.contains(":memory:");
-        let pool = SqlitePoolOptions::new()
-            // An in-memory database exists once per connection: keep exactly one.
-            .max_connections(if in_memory { 1 } else { 4 })
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
             .min_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("bot/store/migrations/sqlite")
-            .run(&pool)
+            .run(&writer)
             .await?;
-        Ok(SqliteStore { pool })
+        // An in-memory database exists once per connection: there, the writer is the only one.
+        let pool = if url.contains(":memory:") {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        let (deliveries, queue) = mpsc::channel(4 * GROUP);
+        tokio::spawn(write_deliveries(writer.clone(), queue));
+        Ok(SqliteStore {
+            pool,
+            writer,
+            deliveries,
+        })
     }
+}
+
+/// The group-commit writer: takes whatever deliveries are waiting (up to [`GROUP`]), writes them
+/// in one transaction, then answers each. Ends when the store is dropped.
+async fn write_deliveries(pool: SqlitePool, mut queue: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(GROUP);
+    while queue.recv_many(&mut batch, GROUP).await > 0 {
+        match write_group(&pool, &batch).await {
+            Ok(outcomes) => {
+                for (pending, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = pending.done.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for pending in batch.drain(..) {
+                    let _ = pending.done.send(Err(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction, two statements whatever the group's size: a statement per delivery would
+/// cost a round trip to SQLite's thread each.
+async fn write_group(pool: &SqlitePool, batch: &[Pending]) -> Result<Vec<Recorded>, sqlx::Error> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut deliveries =
+        QueryBuilder::<Sqlite>::new("INSERT INTO deliveries (id, event, received_ms, body) ");
+    deliveries.push_values(batch, |mut row, pending| {
+        row.push_bind(&pending.id)
+            .push_bind(&pending.event)
+            .push_bind(pending.now_ms)
+            .push_bind(&pending.body);
+    });
+    deliveries.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+    let mut inserted: HashSet<String> = deliveries
+        .build()
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.get("id"))
+        .collect();
+    // Rows go in in order, so of two deliveries with one id in a group, the first is the new one.
+    let outcomes: Vec<Recorded> = batch
+        .iter()
+        .map(|pending| {
+            if inserted.remove(&pending.id) {
+                Recorded::New
+            } else {
+                Recorded::Duplicate
+            }
+        })
+        .collect();
+    let new: Vec<&Pending> = batch
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| **outcome == Recorded::New)
+        .map(|(pending, _)| pending)
+        .collect();
+    if !new.is_empty() {
+        let mut jobs =
+            QueryBuilder::<Sqlite>::new("INSERT INTO jobs (delivery_id, state, run_after) ");
+        jobs.push_values(new, |mut row, pending| {
+            row.push_bind(&pending.id)
+                .push_bind("queued")
+                .push_bind(pending.now_ms);
+        });
+        jobs.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
 }
 
 impl SqliteStore {
@@ -48,7 +158,7 @@ impl SqliteStore {
     /// would only delay it. (Postgres, shared by replicas, relies on leases alone.)
     pub async fn release_orphans(&self) -> Result<u64, StoreError> {
         let released = sqlx::query("UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL WHERE state = 'running'")
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected();
         Ok(released)
@@ -57,28 +167,20 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (id, event, received_ms, body) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(delivery.id)
-        .bind(delivery.event)
-        .bind(now_ms)
-        .bind(delivery.body)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Recorded::Duplicate);
+        let (done, outcome) = oneshot::channel();
+        let pending = Pending {
+            id: delivery.id.to_owned(),
+            event: delivery.event.to_owned(),
+            body: delivery.body.to_vec(),
+            now_ms,
+            done,
+        };
+        let closed = || StoreError::Database(sqlx::Error::PoolClosed);
+        self.deliveries.send(pending).await.map_err(|_| closed())?;
+        match outcome.await.map_err(|_| closed())? {
+            Ok(recorded) => Ok(recorded),
+            Err(message) => Err(StoreError::Database(sqlx::Error::Protocol(message))),
         }
-        sqlx::query("INSERT INTO jobs (delivery_id, state, run_after) VALUES ($1, 'queued', $2)")
-            .bind(delivery.id)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Recorded::New)
     }
 
     async fn claim(
@@ -90,17 +192,16 @@ impl Store for SqliteStore {
         // One statement: SQLite has a single writer, so no two workers can take the same row.
         let row = sqlx::query(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
-             WHERE id = (
-                 SELECT id FROM jobs
-                 WHERE (state = 'queued' AND run_after <= $3) OR (state = 'running' AND lease_until < $3)
-                 ORDER BY run_after, id LIMIT 1
+             WHERE id = COALESCE(
+                 (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT 1),
+                 (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 LIMIT 1)
              )
              RETURNING id, delivery_id, attempts",
         )
         .bind(now_ms + lease_ms)
         .bind(worker)
         .bind(now_ms)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let delivery_id: String = row.get("delivery_id");
@@ -122,7 +223,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1")
             .bind(job_id)
             .bind(now_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -134,7 +235,7 @@ impl Store for SqliteStore {
         .bind(job_id)
         .bind(run_after_ms)
         .bind(error)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -146,7 +247,7 @@ impl Store for SqliteStore {
         .bind(job_id)
         .bind(error)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -157,7 +258,7 @@ impl Store for SqliteStore {
              WHERE state = 'running' AND worker = $1",
         )
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         Ok(released)
@@ -168,7 +269,7 @@ impl Store for SqliteStore {
             "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1 WHERE state = 'dead'",
         )
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         Ok(requeued)
@@ -203,7 +304,7 @@ impl Store for SqliteStore {
                         .bind(repo)
                         .bind(*number as i64)
                         .bind(label)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                 }
                 StateChange::AllowLabel {
@@ -215,7 +316,7 @@ impl Store for SqliteStore {
                         .bind(repo)
                         .bind(*number as i64)
                         .bind(label)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                 }
             }
@@ -246,14 +347,14 @@ impl Store for SqliteStore {
              AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))",
         )
         .bind(before_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         Ok(pruned)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())
     }
 }
@@ -283,6 +384,38 @@ mod tests {
             Recorded::Duplicate
         );
         assert_eq!(store.counts().await.unwrap().queued, 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_deliveries_commit_together_and_duplicates_within_a_group_are_caught() {
+        let store = store().await;
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let id = format!("d-{}", i % 100);
+                    store
+                        .record(
+                            NewDelivery {
+                                id: &id,
+                                event: "issues",
+                                body: b"{}",
+                            },
+                            i,
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut new = 0;
+        for task in tasks {
+            if task.await.unwrap() == Recorded::New {
+                new += 1;
+            }
+        }
+        assert_eq!(new, 100);
+        assert_eq!(store.counts().await.unwrap().queued, 100);
     }
 
     #[tokio::test]
