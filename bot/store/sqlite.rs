@@ -53,18 +53,30 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        let in_memory = url.contains(":memory:");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(options.clone())
+            // The writer never checkpoints: a checkpoint in the committing connection stalls
+            // every delivery behind it. A connection of its own does it beside the writer.
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", if in_memory { "1000" } else { "0" }),
+            )
             .await?;
         sqlx::migrate!("bot/store/migrations/sqlite")
             .run(&writer)
             .await?;
         // An in-memory database exists once per connection: there, the writer is the only one.
-        let pool = if url.contains(":memory:") {
+        let pool = if in_memory {
             writer.clone()
         } else {
+            let checkpointer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await?;
+            tokio::spawn(checkpoint(checkpointer));
             SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(options.read_only(true))
@@ -77,6 +89,25 @@ impl SqliteStore {
             writer,
             deliveries,
         })
+    }
+}
+
+/// Copies the WAL into the database in the background. PASSIVE never waits for the writer, so
+/// deliveries keep committing meanwhile; ends when the pool is closed.
+async fn checkpoint(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "WAL checkpoint failed; will try again");
+        }
     }
 }
 
