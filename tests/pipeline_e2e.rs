@@ -415,3 +415,40 @@ async fn a_refused_action_leaves_a_dead_job_that_can_be_replayed() {
     assert_eq!(label_calls(&github, 1).await.len(), 2);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_mesh_discussion_is_labelled_through_graphql() {
+    use wiremock::matchers::body_string_contains;
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains("label(name: $label)"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": { "repository": { "label": { "id": "LA_kwDOABCD" } } }
+        })))
+        .expect(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/graphql"))
+        .and(body_string_contains("addLabelsToLabelable"))
+        .and(body_string_contains("LA_kwDOABCD"))
+        .and(body_string_contains("MDEwOkRpc2N1c3Npb24zMjk5NjE0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": { "addLabelsToLabelable": { "clientMutationId": null } }
+        })))
+        .expect(1)
+        .mount(&github)
+        .await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&common::webhook_body("discussion", "created.payload.json"))
+            .unwrap();
+    body["discussion"]["title"] = "How does GAMMA route east-west traffic?".into();
+    bot.deliver("d-1", "discussion", &serde_json::to_vec(&body).unwrap())
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+    github.verify().await;
+}
