@@ -63,6 +63,9 @@ pub struct WorkerConfig {
     pub max_attempts: i64,
     /// `GEP_BOT_RETRY_BASE_MS`: the first retry's delay; it doubles each time.
     pub retry_base_ms: u64,
+    /// `GEP_BOT_LEASE_MS`: how long a claimed job is held before another replica may take it
+    /// (its worker died). Longer than the slowest job.
+    pub lease_ms: u64,
 }
 
 impl Default for WorkerConfig {
@@ -70,6 +73,7 @@ impl Default for WorkerConfig {
         WorkerConfig {
             max_attempts: 8,
             retry_base_ms: 2000,
+            lease_ms: 120_000,
         }
     }
 }
@@ -197,6 +201,9 @@ impl Config {
         }
         if let Some(v) = env("GEP_BOT_RETRY_BASE_MS") {
             self.worker.retry_base_ms = number("GEP_BOT_RETRY_BASE_MS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_LEASE_MS") {
+            self.worker.lease_ms = number("GEP_BOT_LEASE_MS", v)?;
         }
         if let Some(v) = env("GEP_BOT_WEBHOOK_SECRET") {
             self.webhook_secrets = Secrets::parse(&v);

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::github::executor::{Credentials, Executor, GitHub};
 use crate::pipeline::worker::{Handlers, Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,8 +31,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens the store the URL names, then serves with it.
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = Arc::new(open_store(&config.database_url).await?);
+    let url = config.database_url.clone();
+    if url.starts_with("sqlite:") {
+        serve_with(config, Arc::new(open_sqlite(&url).await?)).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PgStore::open(&url)
+            .await
+            .with_context(|| format!("cannot open {}", redact(&url)))?;
+        serve_with(config, Arc::new(store)).await
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(&url)).into())
+    }
+}
+
+async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<()> {
     let executor = Arc::new(executor(&config)?);
     let handlers = Arc::new(Handlers::new(config.mesh.clone())?);
     let schedule = Schedule::load(&config.calendar.schedule)
@@ -62,6 +76,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         settings: Settings {
             max_attempts: config.worker.max_attempts,
             backoff: Duration::from_millis(config.worker.retry_base_ms),
+            lease: Duration::from_millis(config.worker.lease_ms),
             ..Settings::default()
         },
         queued,
@@ -85,20 +100,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_store(url: &str) -> Result<SqliteStore, StoreError> {
-    if url.starts_with("sqlite:") {
-        let store = SqliteStore::open(url).await?;
-        let orphans = store.release_orphans().await?;
-        if orphans > 0 {
-            tracing::info!(
-                jobs = orphans,
-                "queued again the jobs a previous process left running"
-            );
-        }
-        Ok(store)
-    } else {
-        Err(StoreError::UnsupportedUrl(redact(url)))
+/// The embedded store. One process serves an SQLite file, so jobs left running are orphans.
+async fn open_sqlite(url: &str) -> Result<SqliteStore, StoreError> {
+    let store = SqliteStore::open(url).await?;
+    let orphans = store.release_orphans().await?;
+    if orphans > 0 {
+        tracing::info!(
+            jobs = orphans,
+            "queued again the jobs a previous process left running"
+        );
     }
+    Ok(store)
 }
 
 /// A database URL without its password, for logs and errors.

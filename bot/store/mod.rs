@@ -6,10 +6,12 @@
 //! `FOR UPDATE SKIP LOCKED` behind the same trait, and nothing above it changes. Times are Unix
 //! milliseconds passed in by the caller, so the store never reads a clock.
 
+mod postgres;
 mod sqlite;
 
 use std::future::Future;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::github::StateChange;

@@ -407,17 +407,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_delivery_is_stored_once_and_queues_one_job() {
-        let store = store().await;
-        assert_eq!(store.record(delivery("a"), 1).await.unwrap(), Recorded::New);
-        assert_eq!(
-            store.record(delivery("a"), 2).await.unwrap(),
-            Recorded::Duplicate
-        );
-        assert_eq!(store.counts().await.unwrap().queued, 1);
-    }
-
-    #[tokio::test]
     async fn concurrent_deliveries_commit_together_and_duplicates_within_a_group_are_caught() {
         let store = store().await;
         let tasks: Vec<_> = (0..200)
@@ -450,39 +439,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires() {
-        let store = store().await;
-        store.record(delivery("a"), 0).await.unwrap();
-        let job = store.claim("w1", 10, 1_000).await.unwrap().unwrap();
-        assert_eq!((job.delivery_id.as_str(), job.attempts), ("a", 1));
-        assert!(store.claim("w2", 20, 1_000).await.unwrap().is_none());
-        // w1 died: after the lease, another worker takes the job again.
-        let again = store.claim("w2", 1_011, 1_000).await.unwrap().unwrap();
-        assert_eq!(again.attempts, 2);
-    }
-
-    #[tokio::test]
-    async fn retried_jobs_wait_and_dead_jobs_can_be_requeued() {
-        let store = store().await;
-        store.record(delivery("a"), 0).await.unwrap();
-        let job = store.claim("w", 0, 1_000).await.unwrap().unwrap();
-        store.retry(job.id, 500, "502").await.unwrap();
-        assert!(store.claim("w", 499, 1_000).await.unwrap().is_none());
-        let job = store.claim("w", 500, 1_000).await.unwrap().unwrap();
-        store.bury(job.id, "gave up", 600).await.unwrap();
-        assert_eq!(
-            store.counts().await.unwrap(),
-            Counts {
-                queued: 0,
-                running: 0,
-                dead: 1
-            }
-        );
-        assert_eq!(store.requeue_dead(700).await.unwrap(), 1);
-        assert!(store.claim("w", 700, 1_000).await.unwrap().is_some());
-    }
-
-    #[tokio::test]
     async fn jobs_a_dead_process_held_run_again_at_start() {
         let store = store().await;
         store.record(delivery("a"), 0).await.unwrap();
@@ -495,56 +451,5 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-    }
-
-    #[tokio::test]
-    async fn released_jobs_run_again_at_once() {
-        let store = store().await;
-        store.record(delivery("a"), 0).await.unwrap();
-        store.claim("w1", 0, 60_000).await.unwrap().unwrap();
-        assert_eq!(store.release("w1").await.unwrap(), 1);
-        let job = store.claim("w2", 1, 60_000).await.unwrap().unwrap();
-        assert_eq!(job.attempts, 1);
-    }
-
-    #[tokio::test]
-    async fn pruning_keeps_unfinished_work_and_dedupe_keys_inside_retention() {
-        let store = store().await;
-        store.record(delivery("old-done"), 0).await.unwrap();
-        store.record(delivery("old-queued"), 0).await.unwrap();
-        store.record(delivery("new"), 100).await.unwrap();
-        let job = store.claim("w", 0, 10).await.unwrap().unwrap();
-        store.complete(job.id, 1).await.unwrap();
-        assert_eq!(store.prune(50).await.unwrap(), 1);
-        assert_eq!(
-            store.record(delivery("new"), 101).await.unwrap(),
-            Recorded::Duplicate
-        );
-        assert_eq!(
-            store.record(delivery("old-done"), 101).await.unwrap(),
-            Recorded::New
-        );
-    }
-
-    #[tokio::test]
-    async fn label_suppression_is_remembered_and_lifted() {
-        let store = store().await;
-        let suppress = StateChange::SuppressLabel {
-            repo: "o/r".into(),
-            number: 1,
-            label: "area/mesh".into(),
-        };
-        store.apply(&[suppress.clone(), suppress]).await.unwrap();
-        assert!(store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
-        assert!(!store.is_suppressed("o/r", 2, "area/mesh").await.unwrap());
-        store
-            .apply(&[StateChange::AllowLabel {
-                repo: "o/r".into(),
-                number: 1,
-                label: "area/mesh".into(),
-            }])
-            .await
-            .unwrap();
-        assert!(!store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
     }
 }

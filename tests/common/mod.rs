@@ -48,3 +48,35 @@ pub fn issue_body(number: u64, title: &str, installation: u64) -> Vec<u8> {
     body["installation"] = serde_json::json!({ "id": installation, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" });
     serde_json::to_vec(&body).unwrap()
 }
+
+/// `GEP_BOT_TEST_DATABASE_URL`, or `None` after saying loudly that PostgreSQL tests are skipped
+/// (CI sets `GEP_BOT_REQUIRE_POSTGRES`, and then a missing server fails the test instead).
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("GEP_BOT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("GEP_BOT_REQUIRE_POSTGRES").is_none(),
+                "{test}: GEP_BOT_TEST_DATABASE_URL is not set but PostgreSQL is required"
+            );
+            eprintln!(
+                "SKIPPED {test}: set GEP_BOT_TEST_DATABASE_URL=postgres://... to run it against PostgreSQL"
+            );
+            None
+        }
+    }
+}
+
+/// A schema name no other test run uses.
+pub fn unique_schema(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "t_{}_{}_{}",
+        test,
+        std::process::id(),
+        nanos % 1_000_000_000
+    )
+}

@@ -1,0 +1,256 @@
+//! The scale-out store: PostgreSQL shared by any number of replicas. Jobs are claimed with
+//! `FOR UPDATE SKIP LOCKED` and a lease, so replicas never take the same job and a dead replica's
+//! jobs run again when their lease expires; delivery ids are a unique key, so a redelivery that
+//! reaches two replicas is stored once.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
+use crate::github::StateChange;
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `postgres://...` and runs the migrations.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::connect(PgConnectOptions::from_str(url)?).await
+    }
+
+    /// The same, inside a schema of its own (created if missing): tests share one database.
+    pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let create = format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{}\"",
+            schema.replace('"', "")
+        );
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&admin)
+            .await?;
+        admin.close().await;
+        PgStore::connect(options.options([("search_path", schema)])).await
+    }
+
+    async fn connect(options: PgConnectOptions) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("bot/store/migrations/postgres")
+            .run(&pool)
+            .await?;
+        Ok(PgStore { pool })
+    }
+}
+
+impl Store for PgStore {
+    async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
+        // One statement, so one transaction: the job exists exactly when the delivery was new.
+        let queued = sqlx::query(
+            "WITH stored AS (
+                 INSERT INTO deliveries (id, event, received_ms, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO NOTHING RETURNING id
+             )
+             INSERT INTO jobs (delivery_id, state, run_after) SELECT id, 'queued', $3 FROM stored RETURNING id",
+        )
+        .bind(delivery.id)
+        .bind(delivery.event)
+        .bind(now_ms)
+        .bind(delivery.body)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(if queued.is_some() {
+            Recorded::New
+        } else {
+            Recorded::Duplicate
+        })
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
+             WHERE id = COALESCE(
+                 (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
+                  ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+                 (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3
+                  LIMIT 1 FOR UPDATE SKIP LOCKED)
+             )
+             RETURNING id, delivery_id, attempts",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(worker)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let delivery_id: String = row.get("delivery_id");
+        let delivery = sqlx::query("SELECT event, body, received_ms FROM deliveries WHERE id = $1")
+            .bind(&delivery_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(Job {
+            id: row.get("id"),
+            delivery_id,
+            event: delivery.get("event"),
+            body: delivery.get("body"),
+            attempts: row.get("attempts"),
+            received_ms: delivery.get("received_ms"),
+        }))
+    }
+
+    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1")
+            .bind(job_id)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1",
+        )
+        .bind(job_id)
+        .bind(run_after_ms)
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'dead', last_error = $2, finished_ms = $3, lease_until = NULL, worker = NULL WHERE id = $1",
+        )
+        .bind(job_id)
+        .bind(error)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release(&self, worker: &str) -> Result<u64, StoreError> {
+        let released = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, worker = NULL
+             WHERE state = 'running' AND worker = $1",
+        )
+        .bind(worker)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(released)
+    }
+
+    async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let requeued = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1 WHERE state = 'dead'",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(requeued)
+    }
+
+    async fn is_suppressed(
+        &self,
+        repo: &str,
+        number: u64,
+        label: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3",
+        )
+        .bind(repo)
+        .bind(number as i64)
+        .bind(label)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
+        for change in changes {
+            let (sql, repo, number, label) = match change {
+                StateChange::SuppressLabel {
+                    repo,
+                    number,
+                    label,
+                } => (
+                    "INSERT INTO label_suppressions (repo, number, label) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    repo,
+                    number,
+                    label,
+                ),
+                StateChange::AllowLabel {
+                    repo,
+                    number,
+                    label,
+                } => (
+                    "DELETE FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3",
+                    repo,
+                    number,
+                    label,
+                ),
+            };
+            sqlx::query(sql)
+                .bind(repo)
+                .bind(*number as i64)
+                .bind(label)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE state = 'queued') AS queued,
+                    COUNT(*) FILTER (WHERE state = 'running') AS running,
+                    COUNT(*) FILTER (WHERE state = 'dead') AS dead
+             FROM jobs",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Counts {
+            queued: row.get("queued"),
+            running: row.get("running"),
+            dead: row.get("dead"),
+        })
+    }
+
+    async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let pruned = sqlx::query(
+            "DELETE FROM deliveries WHERE received_ms < $1
+             AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(pruned)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+}

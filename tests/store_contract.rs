@@ -1,0 +1,207 @@
+//! One set of behaviours, two stores: every test here runs against the embedded SQLite store and
+//! against PostgreSQL (`GEP_BOT_TEST_DATABASE_URL`, a schema per test).
+
+mod common;
+
+use gep_bot::github::StateChange;
+use gep_bot::store::{Counts, NewDelivery, PgStore, Recorded, SqliteStore, Store};
+
+fn delivery(id: &str) -> NewDelivery<'_> {
+    NewDelivery {
+        id,
+        event: "issues",
+        body: b"{\"action\":\"opened\"}",
+    }
+}
+
+async fn a_delivery_is_stored_once_and_queues_one_job(store: impl Store) {
+    assert_eq!(store.record(delivery("a"), 1).await.unwrap(), Recorded::New);
+    assert_eq!(
+        store.record(delivery("a"), 2).await.unwrap(),
+        Recorded::Duplicate
+    );
+    assert_eq!(store.counts().await.unwrap().queued, 1);
+    let job = store.claim("w", 3, 1_000).await.unwrap().unwrap();
+    assert_eq!(job.body, b"{\"action\":\"opened\"}");
+    assert_eq!((job.event.as_str(), job.received_ms), ("issues", 1));
+}
+
+async fn concurrent_duplicates_are_stored_once(store: impl Store + Clone) {
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let id = format!("d-{}", i % 25);
+                store
+                    .record(
+                        NewDelivery {
+                            id: &id,
+                            event: "issues",
+                            body: b"{}",
+                        },
+                        i,
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut new = 0;
+    for task in tasks {
+        new += usize::from(task.await.unwrap() == Recorded::New);
+    }
+    assert_eq!(new, 25);
+    assert_eq!(store.counts().await.unwrap().queued, 25);
+}
+
+async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(store: impl Store) {
+    store.record(delivery("a"), 0).await.unwrap();
+    let job = store.claim("w1", 10, 1_000).await.unwrap().unwrap();
+    assert_eq!((job.delivery_id.as_str(), job.attempts), ("a", 1));
+    assert!(store.claim("w2", 20, 1_000).await.unwrap().is_none());
+    let again = store.claim("w2", 1_011, 1_000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (job.id, 2));
+}
+
+async fn concurrent_workers_never_take_the_same_job(store: impl Store + Clone) {
+    for i in 0..40 {
+        store
+            .record(
+                NewDelivery {
+                    id: &format!("j-{i}"),
+                    event: "issues",
+                    body: b"{}",
+                },
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut taken = Vec::new();
+                while let Some(job) = store.claim(&format!("w{w}"), 1, 60_000).await.unwrap() {
+                    taken.push(job.delivery_id);
+                }
+                taken
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.unwrap());
+    }
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (40, 40));
+}
+
+async fn retried_jobs_wait_and_dead_jobs_can_be_requeued(store: impl Store) {
+    store.record(delivery("a"), 0).await.unwrap();
+    let job = store.claim("w", 0, 1_000).await.unwrap().unwrap();
+    store.retry(job.id, 500, "502 Bad Gateway").await.unwrap();
+    assert!(store.claim("w", 499, 1_000).await.unwrap().is_none());
+    let job = store.claim("w", 500, 1_000).await.unwrap().unwrap();
+    assert_eq!(job.attempts, 2);
+    store.bury(job.id, "gave up", 600).await.unwrap();
+    assert_eq!(
+        store.counts().await.unwrap(),
+        Counts {
+            queued: 0,
+            running: 0,
+            dead: 1
+        }
+    );
+    assert_eq!(store.requeue_dead(700).await.unwrap(), 1);
+    let job = store.claim("w", 700, 1_000).await.unwrap().unwrap();
+    store.complete(job.id, 800).await.unwrap();
+    assert_eq!(store.counts().await.unwrap(), Counts::default());
+}
+
+async fn released_jobs_run_again_at_once(store: impl Store) {
+    store.record(delivery("a"), 0).await.unwrap();
+    store.claim("w1", 0, 60_000).await.unwrap().unwrap();
+    assert_eq!(store.release("w1").await.unwrap(), 1);
+    let job = store.claim("w2", 1, 60_000).await.unwrap().unwrap();
+    assert_eq!(job.attempts, 1);
+}
+
+async fn pruning_keeps_unfinished_work_and_recent_dedupe_keys(store: impl Store) {
+    store.record(delivery("old-done"), 0).await.unwrap();
+    store.record(delivery("old-queued"), 0).await.unwrap();
+    store.record(delivery("new"), 100).await.unwrap();
+    let job = store.claim("w", 0, 10).await.unwrap().unwrap();
+    assert_eq!(job.delivery_id, "old-done");
+    store.complete(job.id, 1).await.unwrap();
+    assert_eq!(store.prune(50).await.unwrap(), 1);
+    assert_eq!(
+        store.record(delivery("new"), 101).await.unwrap(),
+        Recorded::Duplicate
+    );
+    assert_eq!(
+        store.record(delivery("old-queued"), 101).await.unwrap(),
+        Recorded::Duplicate
+    );
+    assert_eq!(
+        store.record(delivery("old-done"), 101).await.unwrap(),
+        Recorded::New
+    );
+}
+
+async fn label_suppression_is_remembered_and_lifted(store: impl Store) {
+    let suppress = StateChange::SuppressLabel {
+        repo: "o/r".into(),
+        number: 1,
+        label: "area/mesh".into(),
+    };
+    store.apply(&[suppress.clone(), suppress]).await.unwrap();
+    assert!(store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
+    assert!(!store.is_suppressed("o/r", 2, "area/mesh").await.unwrap());
+    let allow = StateChange::AllowLabel {
+        repo: "o/r".into(),
+        number: 1,
+        label: "area/mesh".into(),
+    };
+    store.apply(&[allow]).await.unwrap();
+    assert!(!store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
+    store.ping().await.unwrap();
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+                    super::$name(super::SqliteStore::open(&url).await.unwrap()).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(url) = super::common::postgres_url(stringify!($name)) else { return };
+                    let schema = super::common::unique_schema(stringify!($name));
+                    super::$name(super::PgStore::open_in_schema(&url, &schema).await.unwrap()).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    a_delivery_is_stored_once_and_queues_one_job,
+    concurrent_duplicates_are_stored_once,
+    a_claimed_job_is_not_claimed_again_until_its_lease_expires,
+    concurrent_workers_never_take_the_same_job,
+    retried_jobs_wait_and_dead_jobs_can_be_requeued,
+    released_jobs_run_again_at_once,
+    pruning_keeps_unfinished_work_and_recent_dedupe_keys,
+    label_suppression_is_remembered_and_lifted,
+);
