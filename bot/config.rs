@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::github::executor::Credentials;
 use crate::mesh::MeshRules;
 use crate::pipeline::Secrets;
 
@@ -26,7 +27,17 @@ pub struct Config {
     pub webhook_secrets: Secrets,
     /// `GEP_BOT_GITHUB_TOKEN`: from the environment only.
     #[serde(skip)]
-    pub github_token: Option<String>,
+    pub github_token: Option<Token>,
+}
+
+/// A token that never shows in logs or `{:?}`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,6 +131,8 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("{0}")]
+    Credentials(String),
     #[error("{name}={value:?} is not {expected}")]
     BadVariable {
         name: &'static str,
@@ -145,6 +158,43 @@ impl Config {
         };
         config.apply_env(&env)?;
         Ok(config)
+    }
+
+    /// How to authenticate to GitHub: `None` means dry-run (asked for, or no credentials given).
+    pub fn credentials(&self) -> Result<Option<Credentials>, ConfigError> {
+        if self.github.dry_run {
+            return Ok(None);
+        }
+        let problem = |text: String| Err(ConfigError::Credentials(text));
+        match (
+            &self.github_token,
+            self.github.app_id,
+            &self.github.private_key_path,
+        ) {
+            (Some(token), _, _) => Ok(Some(Credentials::Token(token.0.clone()))),
+            (None, Some(app_id), Some(path)) => {
+                let pem = match std::fs::read(path) {
+                    Ok(pem) => pem,
+                    Err(e) => {
+                        return problem(format!("cannot read the App key {}: {e}", path.display()));
+                    }
+                };
+                match jsonwebtoken::EncodingKey::from_rsa_pem(&pem) {
+                    Ok(key) => Ok(Some(Credentials::App { app_id, key })),
+                    Err(e) => problem(format!(
+                        "{} is not an RSA private key in PEM form: {e}",
+                        path.display()
+                    )),
+                }
+            }
+            (None, Some(_), None) => {
+                problem("GEP_BOT_APP_ID is set but GEP_BOT_PRIVATE_KEY_PATH is not".into())
+            }
+            (None, None, Some(_)) => {
+                problem("GEP_BOT_PRIVATE_KEY_PATH is set but GEP_BOT_APP_ID is not".into())
+            }
+            (None, None, None) => Ok(None),
+        }
     }
 
     /// `GEP_BOT_*` variables override the file.
@@ -208,7 +258,7 @@ impl Config {
         if let Some(v) = env("GEP_BOT_WEBHOOK_SECRET") {
             self.webhook_secrets = Secrets::parse(&v);
         }
-        self.github_token = env("GEP_BOT_GITHUB_TOKEN");
+        self.github_token = env("GEP_BOT_GITHUB_TOKEN").map(Token);
         Ok(())
     }
 
@@ -266,7 +316,11 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://b.db");
         assert_eq!(config.github.write_interval_ms, 0);
         assert!(!config.webhook_secrets.is_empty());
-        assert_eq!(config.github_token.as_deref(), Some("t0ken"));
+        assert_eq!(config.github_token, Some(Token("t0ken".into())));
+        assert!(
+            !format!("{config:?}").contains("t0ken"),
+            "secrets stay out of debug output"
+        );
         assert!(Config::parse("webhook_secrets = \"x\"\n", Path::new("bot.toml")).is_err());
         let bad =
             config.apply_env(&|name| (name == "GEP_BOT_APP_ID").then(|| "twelve".to_string()));

@@ -4,6 +4,7 @@
 //! unknown GEP), 2 a usage or I/O error, reported in one line.
 
 mod calendar;
+mod doctor;
 mod replay;
 mod serve;
 mod validate;
@@ -33,6 +34,8 @@ enum Command {
     Serve(serve::Args),
     /// Run the handlers on a saved webhook body and print the planned actions.
     Replay(replay::Args),
+    /// Check the configuration, the database, the App key and the GitHub connection.
+    Doctor(doctor::Args),
 }
 
 /// An error the command reports in one line and exits 2 for.
@@ -47,6 +50,7 @@ pub fn run() -> ExitCode {
         Command::Calendar(args) => calendar::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(code) => code,

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::calendar::{self, Schedule};
 use crate::config::Config;
-use crate::github::executor::{Credentials, Executor, GitHub};
+use crate::github::executor::{Executor, GitHub};
 use crate::pipeline::worker::{Handlers, Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
 use crate::store::{PgStore, SqliteStore, Store, StoreError};
@@ -114,7 +114,7 @@ async fn open_sqlite(url: &str) -> Result<SqliteStore, StoreError> {
 }
 
 /// A database URL without its password, for logs and errors.
-fn redact(url: &str) -> String {
+pub(super) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             format!("{}://***@{}", &url[..scheme], &url[at + 1..])
@@ -124,40 +124,15 @@ fn redact(url: &str) -> String {
 }
 
 fn executor(config: &Config) -> anyhow::Result<Executor> {
-    let github = &config.github;
-    let interval = Duration::from_millis(github.write_interval_ms);
-    if github.dry_run {
+    let Some(credentials) = config.credentials()? else {
         tracing::info!(
-            "dry-run (GEP_BOT_DRY_RUN=1): actions are logged, nothing is sent to GitHub"
+            "dry-run (GEP_BOT_DRY_RUN=1 or no GitHub credentials): actions are logged, nothing is sent"
         );
         return Ok(Executor::DryRun);
-    }
-    let credentials = match (
-        &config.github_token,
-        github.app_id,
-        &github.private_key_path,
-    ) {
-        (Some(token), _, _) => Credentials::Token(token.clone()),
-        (None, Some(app_id), Some(path)) => {
-            let pem = std::fs::read(path)
-                .with_context(|| format!("cannot read the App key {}", path.display()))?;
-            let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).with_context(|| {
-                format!("{} is not an RSA private key in PEM form", path.display())
-            })?;
-            Credentials::App { app_id, key }
-        }
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            anyhow::bail!("set both GEP_BOT_APP_ID and GEP_BOT_PRIVATE_KEY_PATH for a GitHub App")
-        }
-        (None, None, None) => {
-            tracing::info!(
-                "no GitHub credentials: dry-run, actions are logged and nothing is sent"
-            );
-            return Ok(Executor::DryRun);
-        }
     };
+    let interval = Duration::from_millis(config.github.write_interval_ms);
     Ok(Executor::GitHub(Box::new(GitHub::new(
-        &github.api_url,
+        &config.github.api_url,
         credentials,
         interval,
     ))))

@@ -304,6 +304,45 @@ impl GitHub {
         }
     }
 
+    /// Whether GitHub accepts our credentials: the App's name, or the token's rate limit.
+    pub async fn whoami(&self) -> Result<String, ExecError> {
+        match &self.credentials {
+            Credentials::Token(_) => {
+                let limits = self
+                    .send(None, Method::GET, "/rate_limit", None, false)
+                    .await?;
+                let core = &limits["resources"]["core"];
+                Ok(format!(
+                    "token accepted; {} of {} requests left this hour",
+                    core["remaining"], core["limit"]
+                ))
+            }
+            Credentials::App { app_id, key } => {
+                let jwt = app_jwt(*app_id, key, Utc::now())?;
+                let response = self
+                    .http
+                    .get(format!("{}/app", self.api))
+                    .bearer_auth(jwt)
+                    .header("Accept", "application/vnd.github+json")
+                    .send()
+                    .await
+                    .map_err(|e| ExecError::Transient(format!("GET /app: {e}")))?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let text = response.text().await.unwrap_or_default();
+                if !status.is_success() {
+                    return Err(classify(status, &headers, &text, "GET /app"));
+                }
+                let app: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                Ok(format!(
+                    "App {} ({}) accepted the key",
+                    app["name"].as_str().unwrap_or("?"),
+                    app_id
+                ))
+            }
+        }
+    }
+
     async fn edit_comment(
         &self,
         installation: Option<u64>,

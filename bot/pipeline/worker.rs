@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 use crate::github::executor::{ExecError, Executor};
 use crate::github::{Event, Plan};
@@ -112,7 +113,10 @@ impl<S: Store> Worker<S> {
 
     async fn process(&self, job: Job) {
         let span = tracing::info_span!("job", delivery = %job.delivery_id, event = %job.event, attempt = job.attempts);
-        let _enter = span.enter();
+        self.process_in_span(job).instrument(span).await
+    }
+
+    async fn process_in_span(&self, job: Job) {
         let result = self.run_job(&job).await;
         let now = (self.clock)();
         let outcome = match result {

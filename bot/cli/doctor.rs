@@ -1,0 +1,121 @@
+//! `gep-bot doctor [--config FILE]`: checks what `serve` needs, one line each, and says what is
+//! wrong. Exit 0 when everything is ready, 1 when something is not.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::calendar::Schedule;
+use crate::config::Config;
+use crate::github::executor::GitHub;
+use crate::mesh::Matcher;
+use crate::store::{PgStore, SqliteStore, Store};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Configuration file (default: $GEP_BOT_CONFIG, else ./bot.toml if it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+struct Report {
+    failed: bool,
+}
+
+impl Report {
+    fn line(&mut self, what: &str, result: Result<String, String>) {
+        match result {
+            Ok(detail) => println!("ok    {what}: {detail}"),
+            Err(problem) => {
+                self.failed = true;
+                println!("FAIL  {what}: {problem}");
+            }
+        }
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut report = Report { failed: false };
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(config) => {
+            report.line("configuration", Ok("read".into()));
+            config
+        }
+        Err(error) => {
+            report.line("configuration", Err(error.to_string()));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    report.line(
+        "mesh rules",
+        Matcher::new(&config.mesh)
+            .map(|_| format!("label `{}`", config.mesh.label))
+            .map_err(|e| e.to_string()),
+    );
+    report.line(
+        "schedule",
+        Schedule::load(&config.calendar.schedule)
+            .map(|s| {
+                format!(
+                    "{} ({} series)",
+                    config.calendar.schedule.display(),
+                    s.series.len()
+                )
+            })
+            .map_err(|e| e.to_string()),
+    );
+    report.line(
+        "webhook secret",
+        if config.webhook_secrets.is_empty() {
+            Err("GEP_BOT_WEBHOOK_SECRET is not set: every webhook would be answered 401".into())
+        } else {
+            Ok("set".into())
+        },
+    );
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        report.line("database", database(&config.database_url).await);
+        match config.credentials() {
+            Ok(None) => report.line(
+                "GitHub",
+                Ok("no credentials: serve would run in dry-run, sending nothing".into()),
+            ),
+            Ok(Some(credentials)) => {
+                let github = GitHub::new(&config.github.api_url, credentials, Duration::ZERO);
+                let answer = tokio::time::timeout(Duration::from_secs(15), github.whoami()).await;
+                let result = match answer {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => Err(format!(
+                        "{} did not answer within 15 s",
+                        config.github.api_url
+                    )),
+                };
+                report.line("GitHub", result);
+            }
+            Err(problem) => report.line("GitHub credentials", Err(problem.to_string())),
+        }
+    });
+    Ok(if report.failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn database(url: &str) -> Result<String, String> {
+    let shown = super::serve::redact(url);
+    let ping = async {
+        if url.starts_with("sqlite:") {
+            SqliteStore::open(url).await?.ping().await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgStore::open(url).await?.ping().await
+        } else {
+            Err(crate::store::StoreError::UnsupportedUrl(shown.clone()))
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(10), ping).await {
+        Ok(Ok(())) => Ok(format!("{shown} answers, migrations applied")),
+        Ok(Err(error)) => Err(format!("{shown}: {error}")),
+        Err(_) => Err(format!("{shown} did not answer within 10 s")),
+    }
+}
