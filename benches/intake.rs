@@ -7,6 +7,9 @@
 //! - ack latency p50/p99 at a fixed 2,000 deliveries/s for 5 s (target p99 <= 5 ms);
 //! - the server's peak RSS under that load (target <= 60 MB), beside hello-world's process.
 //!
+//! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, and the two
+//! backends are printed side by side.
+//!
 //! Run: `cargo bench --bench intake`.
 
 use std::path::PathBuf;
@@ -132,6 +135,64 @@ fn start_bot(port: u16, db: &str) -> Child {
         .expect("gep-bot starts")
 }
 
+/// What one backend measured.
+struct Figures {
+    backend: &'static str,
+    throughput: f64,
+    p50: Duration,
+    p99: Duration,
+    peak_rss_kb: u64,
+}
+
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    backend: &'static str,
+    db: &str,
+    body: &[u8],
+    signature: &str,
+) -> Figures {
+    let port = free_port();
+    let mut bot = start_bot(port, db);
+    let intake = Target {
+        url: format!("http://127.0.0.1:{port}/webhook"),
+        body: Arc::new(body.to_vec()),
+        signature: Arc::new(signature.to_owned()),
+        signed: true,
+    };
+    let figures = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "gep-bot did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        throughput(&intake, 8, Duration::from_millis(500)).await;
+        let rate = throughput(&intake, 32, WINDOW).await;
+        let latencies = latencies(&intake, 2000, WINDOW).await;
+        Figures {
+            backend,
+            throughput: rate,
+            p50: percentile(&latencies, 0.50),
+            p99: percentile(&latencies, 0.99),
+            peak_rss_kb: 0,
+        }
+    });
+    let figures = Figures {
+        peak_rss_kb: rss_kb(bot.id(), "VmHWM:"),
+        ..figures
+    };
+    bot.kill().ok();
+    bot.wait().ok();
+    figures
+}
+
+const WINDOW: Duration = Duration::from_secs(5);
+
 fn main() {
     let body = std::fs::read(shared().join("fixtures/octokit-webhooks/issues/opened.payload.json"))
         .expect("fixture");
@@ -141,9 +202,9 @@ fn main() {
         .build()
         .unwrap();
 
-    // The baseline: hello-world on axum, in a process of its own like the bot.
+    // The baseline: hello-world on axum, served from threads of its own.
     let hello_port = free_port();
-    let hello_server = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -158,67 +219,61 @@ fn main() {
             axum::serve(listener, app).await.unwrap();
         });
     });
-    let dir = tempfile::tempdir().unwrap();
-    let bot_port = free_port();
-    let mut bot = start_bot(
-        bot_port,
-        &format!("sqlite://{}", dir.path().join("bench.db").display()),
-    );
-
     let hello = Target {
         url: format!("http://127.0.0.1:{hello_port}/hello"),
         body: Arc::new(body.clone()),
         signature: Arc::new(String::new()),
         signed: false,
     };
-    let intake = Target {
-        url: format!("http://127.0.0.1:{bot_port}/webhook"),
-        body: Arc::new(body),
-        signature: Arc::new(signature),
-        signed: true,
-    };
-    runtime.block_on(async {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while client.get(format!("http://127.0.0.1:{bot_port}/healthz")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "gep-bot did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        // Warm up both.
+    let (hello_rps, hello_p50, hello_p99) = runtime.block_on(async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
         throughput(&hello, 8, Duration::from_millis(500)).await;
-        throughput(&intake, 8, Duration::from_millis(500)).await;
-
-        let window = Duration::from_secs(5);
-        let hello_rps = throughput(&hello, 32, window).await;
-        let intake_rps = throughput(&intake, 32, window).await;
-        println!(
-            "throughput (32 connections, {window:?}): hello-world {hello_rps:.0}/s, durable intake {intake_rps:.0}/s, ratio {:.2}x (target >= 0.5x)",
-            intake_rps / hello_rps
-        );
-
-        let hello_lat = latencies(&hello, 2000, window).await;
-        let intake_lat = latencies(&intake, 2000, window).await;
-        let (hp50, hp99) = (percentile(&hello_lat, 0.50), percentile(&hello_lat, 0.99));
-        let (ip50, ip99) = (percentile(&intake_lat, 0.50), percentile(&intake_lat, 0.99));
-        println!(
-            "ack latency at 2000/s: hello-world p50 {hp50:?} p99 {hp99:?}; intake p50 {ip50:?} p99 {ip99:?}; p99 ratio {:.2}x (target p99 <= 5 ms: {})",
-            ip99.as_secs_f64() / hp99.as_secs_f64(),
-            if ip99 <= Duration::from_millis(5) { "met" } else { "MISSED" }
-        );
+        let rate = throughput(&hello, 32, WINDOW).await;
+        let lat = latencies(&hello, 2000, WINDOW).await;
+        (rate, percentile(&lat, 0.50), percentile(&lat, 0.99))
     });
-    let bot_peak = rss_kb(bot.id(), "VmHWM:");
-    let bench_peak = rss_kb(std::process::id(), "VmHWM:");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut results = vec![measure(
+        &runtime,
+        "sqlite",
+        &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        &body,
+        &signature,
+    )];
+    match std::env::var("GEP_BOT_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("bench_{}", std::process::id());
+            runtime
+                .block_on(gep_bot::store::PgStore::open_in_schema(&url, &schema))
+                .expect("PostgreSQL schema");
+            let separator = if url.contains('?') { '&' } else { '?' };
+            let db = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+            results.push(measure(&runtime, "postgres", &db, &body, &signature));
+        }
+        _ => println!(
+            "postgres: skipped (set GEP_BOT_TEST_DATABASE_URL=postgres://... to measure it too)"
+        ),
+    }
+
     println!(
-        "peak RSS under load: gep-bot {:.1} MB (target <= 60 MB: {}); this process (hello-world server + load generator) {:.1} MB",
-        bot_peak as f64 / 1024.0,
-        if bot_peak <= 60 * 1024 {
-            "met"
-        } else {
-            "MISSED"
-        },
-        bench_peak as f64 / 1024.0
+        "hello-world: {hello_rps:.0}/s with 32 connections; at 2000/s p50 {hello_p50:?} p99 {hello_p99:?}"
     );
-    bot.kill().ok();
-    bot.wait().ok();
-    drop(hello_server);
+    println!(
+        "{:<9} {:>12} {:>8} {:>12} {:>12} {:>10} {:>10}",
+        "backend", "deliveries/s", "ratio", "p50@2000/s", "p99@2000/s", "p99 ratio", "peak RSS"
+    );
+    for f in &results {
+        println!(
+            "{:<9} {:>12.0} {:>7.2}x {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB",
+            f.backend,
+            f.throughput,
+            f.throughput / hello_rps,
+            f.p50,
+            f.p99,
+            f.p99.as_secs_f64() / hello_p99.as_secs_f64(),
+            f.peak_rss_kb as f64 / 1024.0
+        );
+    }
+    println!("targets: ratio >= 0.5x, p99 <= 5 ms at 2000/s, peak RSS <= 60 MB");
 }

@@ -142,6 +142,27 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Every variable the bot reads (the deployment manifests may set only these).
+    pub const ENV_VARIABLES: &'static [&'static str] = &[
+        "GEP_BOT_CONFIG",
+        "GEP_BOT_LISTEN",
+        "GEP_BOT_DATABASE_URL",
+        "GEP_BOT_PUBLIC_URL",
+        "GEP_BOT_SCHEDULE",
+        "GEP_BOT_GITHUB_API_URL",
+        "GEP_BOT_APP_ID",
+        "GEP_BOT_PRIVATE_KEY_PATH",
+        "GEP_BOT_WRITE_INTERVAL_MS",
+        "GEP_BOT_DRY_RUN",
+        "GEP_BOT_MAX_ATTEMPTS",
+        "GEP_BOT_RETRY_BASE_MS",
+        "GEP_BOT_LEASE_MS",
+        "GEP_BOT_WEBHOOK_SECRET",
+        "GEP_BOT_GITHUB_TOKEN",
+        "GEP_BOT_LOG",
+        "GEP_BOT_LOG_FORMAT",
+    ];
+
     /// From `explicit`, else `GEP_BOT_CONFIG`, else `./bot.toml` when it exists; then the environment.
     pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());

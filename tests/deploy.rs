@@ -1,0 +1,250 @@
+//! The deployment files agree with the binary: ports, probes, routes, the variables it reads, and
+//! the App's permissions and events (SPEC section 11).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use gep_bot::calendar::{Schedule, http};
+use gep_bot::config::Config;
+use gep_bot::pipeline::{self, Intake, Secrets};
+use gep_bot::store::SqliteStore;
+use serde_yaml_ng::Value;
+use tower::ServiceExt;
+
+fn manifest(name: &str) -> Value {
+    let path = common::repo().join("deploy/kubernetes").join(name);
+    serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn text<'v>(value: &'v Value, path: &[&str]) -> &'v str {
+    let mut at = value;
+    for key in path {
+        at = match key.parse::<usize>() {
+            Ok(i) => &at[i],
+            Err(_) => &at[*key],
+        };
+    }
+    at.as_str().unwrap_or_else(|| panic!("no text at {path:?}"))
+}
+
+/// Every route the server answers, as `serve` composes them.
+async fn served(path: &str, method: &str) -> StatusCode {
+    let intake = Arc::new(Intake {
+        store: Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap()),
+        secrets: Secrets::parse("s"),
+        queued: Arc::new(tokio::sync::Notify::new()),
+        clock: || 0,
+    });
+    let schedule =
+        Schedule::load(&common::repo().join(Config::default().calendar.schedule)).unwrap();
+    let calendar = Arc::new(http::Calendar::new(
+        schedule,
+        None,
+        Arc::new(chrono::Utc::now),
+    ));
+    let app = pipeline::router(intake).merge(http::router(calendar));
+    let request = Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Body::empty())
+        .unwrap();
+    app.oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn deployment_service_and_route_agree_with_the_binary() {
+    let deployment = manifest("deployment.yaml");
+    let service = manifest("service.yaml");
+    let route = manifest("httproute.yaml");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+
+    // The container listens where GEP_BOT_LISTEN says, on the binary's default port.
+    let default_port: u64 = Config::default()
+        .listen
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let port = &container["ports"][0];
+    assert_eq!(port["containerPort"].as_u64(), Some(default_port));
+    let env: Vec<&Value> = container["env"].as_sequence().unwrap().iter().collect();
+    let listen = env.iter().find(|e| e["name"] == "GEP_BOT_LISTEN").unwrap();
+    assert!(text(listen, &["value"]).ends_with(&format!(":{default_port}")));
+    // Only variables the bot reads.
+    for variable in &env {
+        let name = text(variable, &["name"]);
+        assert!(
+            Config::ENV_VARIABLES.contains(&name),
+            "{name} is not read by gep-bot"
+        );
+    }
+
+    // Probes point at routes the server answers, on the named port.
+    for (probe, expected) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        assert_eq!(text(container, &[probe, "httpGet", "path"]), expected);
+        assert_eq!(
+            text(container, &[probe, "httpGet", "port"]),
+            text(port, &["name"])
+        );
+        assert_eq!(served(expected, "GET").await, StatusCode::OK, "{expected}");
+    }
+
+    // The Service selects the Deployment's pods and targets the container's port.
+    assert_eq!(
+        service["spec"]["selector"],
+        deployment["spec"]["template"]["metadata"]["labels"]
+    );
+    assert_eq!(
+        text(&service, &["spec", "ports", "0", "targetPort"]),
+        text(port, &["name"])
+    );
+
+    // The route sends exactly the public paths to that Service, and each is a route we serve.
+    let rule = &route["spec"]["rules"][0];
+    assert_eq!(
+        text(rule, &["backendRefs", "0", "name"]),
+        text(&service, &["metadata", "name"])
+    );
+    assert_eq!(
+        rule["backendRefs"][0]["port"],
+        service["spec"]["ports"][0]["port"]
+    );
+    let matches: BTreeSet<(&str, &str)> = rule["matches"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|m| (text(m, &["path", "value"]), text(m, &["method"])))
+        .collect();
+    assert_eq!(
+        matches,
+        BTreeSet::from([
+            ("/calendar", "GET"),
+            ("/calendar.ics", "GET"),
+            ("/webhook", "POST")
+        ])
+    );
+    for (path, method) in matches {
+        let status = served(path, method).await;
+        assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+
+    // The key file the Deployment names is where the Secret volume puts it.
+    let key_path = text(
+        env.iter()
+            .find(|e| e["name"] == "GEP_BOT_PRIVATE_KEY_PATH")
+            .unwrap(),
+        &["value"],
+    );
+    let mount = text(container, &["volumeMounts", "0", "mountPath"]);
+    let item = text(
+        &deployment["spec"]["template"]["spec"]["volumes"][0],
+        &["secret", "items", "0", "path"],
+    );
+    assert_eq!(key_path, format!("{mount}/{item}"));
+
+    let kustomization = manifest("kustomization.yaml");
+    let listed: Vec<&str> = kustomization["resources"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        ["deployment.yaml", "service.yaml", "httproute.yaml"]
+    );
+}
+
+#[test]
+fn the_app_manifest_asks_for_the_permissions_and_events_of_the_spec() {
+    let path = common::repo().join("deploy/github-app-manifest.json");
+    let app: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(
+        app["default_permissions"],
+        serde_json::json!({
+            "issues": "write", "pull_requests": "write", "checks": "write", "statuses": "write",
+            "contents": "read", "discussions": "write", "metadata": "read"
+        })
+    );
+    let events: BTreeSet<&str> = app["default_events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        BTreeSet::from([
+            "issues",
+            "issue_comment",
+            "pull_request",
+            "pull_request_review",
+            "discussion",
+            "discussion_comment"
+        ])
+    );
+    assert!(
+        app["hook_attributes"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/webhook")
+    );
+}
+
+#[test]
+fn every_variable_the_source_reads_is_declared() {
+    let mut found = BTreeSet::new();
+    let mut stack = vec![common::repo().join("bot")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in source.match_indices("\"GEP_BOT_") {
+                    let name: String = source[i + 1..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                        .collect();
+                    found.insert(name);
+                }
+            }
+        }
+    }
+    let declared: BTreeSet<String> = Config::ENV_VARIABLES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(found, declared);
+}
+
+#[test]
+fn the_container_runs_as_a_non_root_user_with_a_health_check() {
+    let dockerfile = std::fs::read_to_string(common::repo().join("deploy/Dockerfile")).unwrap();
+    assert_eq!(
+        dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM")),
+        2,
+        "multi-stage"
+    );
+    assert!(dockerfile.contains("ca-certificates"));
+    assert!(dockerfile.contains("USER 10001"));
+    assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/healthz"));
+    assert!(
+        dockerfile.contains("COPY schedules"),
+        "serve needs the schedule"
+    );
+    let deployment = manifest("deployment.yaml");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["securityContext"]["runAsUser"].as_u64(),
+        Some(10001)
+    );
+}
