@@ -11,5 +11,6 @@ pub mod gep;
 pub mod github;
 pub mod mesh;
 pub mod pipeline;
+pub mod review;
 pub mod store;
 pub mod validate;

@@ -111,6 +111,12 @@ pub enum StateChange {
         number: u64,
         label: String,
     },
+    /// A GEP pull request's lead review, as it now stands.
+    SaveReview {
+        repo: String,
+        number: u64,
+        state: crate::review::ReviewState,
+    },
 }
 
 /// A handler's answer: the actions to execute and the state to remember.

@@ -50,6 +50,15 @@ pub struct Comment {
     /// For an edited comment, the body before the edit: only newly added commands run.
     pub previous_body: Option<String>,
     pub author: Actor,
+    pub url: String,
+}
+
+/// A pull request review (`pull_request_review` events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub author: String,
+    /// `approved`, `changes_requested`, `commented`, `dismissed` (as webhooks spell it).
+    pub state: String,
 }
 
 /// One webhook delivery, as the handlers see it.
@@ -66,6 +75,7 @@ pub struct Event {
     pub label: Option<String>,
     /// For pull requests: the head commit.
     pub head_sha: Option<String>,
+    pub review: Option<Review>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +111,11 @@ impl Event {
             body: c.body.unwrap_or_default(),
             previous_body: raw.changes.and_then(|ch| ch.body).map(|b| b.from),
             author: c.user.unwrap_or_default(),
+            url: c.html_url.unwrap_or_default(),
+        });
+        let review = raw.review.map(|r| Review {
+            author: r.user.map(|u| u.login).unwrap_or_default(),
+            state: r.state.unwrap_or_default(),
         });
         Ok(Event {
             name: name.to_owned(),
@@ -112,6 +127,7 @@ impl Event {
             comment,
             label: raw.label.map(|l| l.name),
             head_sha: raw.pull_request.and_then(|p| p.head).map(|h| h.sha),
+            review,
         })
     }
 }
@@ -128,6 +144,13 @@ struct RawEvent {
     comment: Option<RawComment>,
     label: Option<RawLabel>,
     changes: Option<RawChanges>,
+    review: Option<RawReview>,
+}
+
+#[derive(Deserialize)]
+struct RawReview {
+    user: Option<Actor>,
+    state: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -193,6 +216,7 @@ struct RawComment {
     id: u64,
     body: Option<String>,
     user: Option<Actor>,
+    html_url: Option<String>,
 }
 
 #[derive(Deserialize)]

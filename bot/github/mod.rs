@@ -6,4 +6,4 @@ pub mod event;
 pub mod executor;
 
 pub use action::{Action, LabelTarget, Plan, StateChange};
-pub use event::{Actor, Event, EventError, Subject};
+pub use event::{Actor, Event, EventError, Review, Subject};

@@ -30,6 +30,7 @@ fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&st
         comment: None,
         label: None,
         head_sha: None,
+        review: None,
     }
 }
 
@@ -39,6 +40,7 @@ fn comment(mut event: Event, body: &str, previous: Option<&str>) -> Event {
         body: body.into(),
         previous_body: previous.map(String::from),
         author: person(),
+        url: String::new(),
     });
     event
 }

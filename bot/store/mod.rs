@@ -15,6 +15,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::github::StateChange;
+use crate::review::ReviewState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,6 +23,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored review state is not readable: {0}")]
+    Corrupt(#[from] serde_json::Error),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
 }
@@ -114,6 +117,13 @@ pub trait Store: Send + Sync + 'static {
 
     fn apply(&self, changes: &[StateChange])
     -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A pull request's lead review, if one was stored.
+    fn review(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<ReviewState>, StoreError>> + Send;
 
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
 

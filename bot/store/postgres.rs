@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 use crate::github::StateChange;
+use crate::review::ReviewState;
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -189,6 +190,18 @@ impl Store for PgStore {
 
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
         for change in changes {
+            if let StateChange::SaveReview { repo, number, state } = change {
+                sqlx::query(
+                    "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3)
+                     ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state",
+                )
+                .bind(repo)
+                .bind(*number as i64)
+                .bind(serde_json::to_string(state)?)
+                .execute(&self.pool)
+                .await?;
+                continue;
+            }
             let (sql, repo, number, label) = match change {
                 StateChange::SuppressLabel {
                     repo,
@@ -210,6 +223,7 @@ impl Store for PgStore {
                     number,
                     label,
                 ),
+                StateChange::SaveReview { .. } => unreachable!("saved above"),
             };
             sqlx::query(sql)
                 .bind(repo)
@@ -219,6 +233,18 @@ impl Store for PgStore {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
+        let row = sqlx::query("SELECT state FROM reviews WHERE repo = $1 AND number = $2")
+            .bind(repo)
+            .bind(number as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(serde_json::from_str(&row.get::<String, _>("state"))?)),
+            None => Ok(None),
+        }
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 use crate::github::StateChange;
+use crate::review::ReviewState;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -338,6 +339,21 @@ impl Store for SqliteStore {
                         .execute(&self.writer)
                         .await?;
                 }
+                StateChange::SaveReview {
+                    repo,
+                    number,
+                    state,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3)
+                         ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state",
+                    )
+                    .bind(repo)
+                    .bind(*number as i64)
+                    .bind(serde_json::to_string(state)?)
+                    .execute(&self.writer)
+                    .await?;
+                }
                 StateChange::AllowLabel {
                     repo,
                     number,
@@ -353,6 +369,18 @@ impl Store for SqliteStore {
             }
         }
         Ok(())
+    }
+
+    async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
+        let row = sqlx::query("SELECT state FROM reviews WHERE repo = $1 AND number = $2")
+            .bind(repo)
+            .bind(number as i64)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(serde_json::from_str(&row.get::<String, _>("state"))?)),
+            None => Ok(None),
+        }
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

@@ -1,0 +1,293 @@
+//! Lead review of GEP pull requests (SPEC section 8): who of the initiative leads approved, who
+//! asked for changes, which concerns are open, and so whether the pull request has its quorum.
+//!
+//! Pure: the pull request, the rules, the stored state and one event in; the new state and the
+//! actions (one status comment edited in place, a commit status, two labels) out. The same fold
+//! rebuilds the state from GitHub's reviews and comments when the store has none.
+
+mod render;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::commands::{self, Command, HelpEntry};
+use crate::github::{Action, Actor, Event, LabelTarget, Plan, StateChange};
+
+pub use render::sanitize;
+
+pub const HELP: &[HelpEntry] = &[
+    HelpEntry {
+        usage: "/gep approve",
+        description: "approves the GEP pull request as a lead (counts toward the quorum)",
+        who: "GEP leads, not on their own pull request",
+    },
+    HelpEntry {
+        usage: "/gep approve cancel",
+        description: "withdraws your approval",
+        who: "GEP leads",
+    },
+    HelpEntry {
+        usage: "/gep concern NAME",
+        description: "raises a named concern that blocks the pull request until resolved",
+        who: "GEP leads",
+    },
+    HelpEntry {
+        usage: "/gep resolve NAME",
+        description: "resolves a concern",
+        who: "GEP leads",
+    },
+    HelpEntry {
+        usage: "/gep help",
+        description: "shows this help",
+        who: "anyone",
+    },
+];
+
+pub const STATUS_CONTEXT: &str = "gep/lead-review";
+pub const NEEDS_REVIEW: &str = "gep/needs-lead-review";
+pub const APPROVED: &str = "gep/lead-approved";
+const MARKER_KIND: &str = "lead-review";
+
+/// Who reviews GEPs and how many approvals a pull request needs. `bot.toml`: `[review]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewRules {
+    pub leads: Vec<String>,
+    pub quorum: usize,
+    /// Pull requests that change files under this folder are GEP pull requests.
+    pub geps_dir: String,
+}
+
+impl Default for ReviewRules {
+    fn default() -> Self {
+        ReviewRules {
+            leads: vec!["howardjohn".into(), "keithmattix".into(), "mikemorris".into()],
+            quorum: 2,
+            geps_dir: "geps/".into(),
+        }
+    }
+}
+
+impl ReviewRules {
+    pub fn is_lead(&self, login: &str) -> bool {
+        self.leads.iter().any(|l| l.eq_ignore_ascii_case(login))
+    }
+
+    pub fn touches_geps(&self, paths: &[String]) -> bool {
+        paths.iter().any(|p| p.starts_with(&self.geps_dir))
+    }
+}
+
+/// A lead's standing on a pull request: the latest of their reviews and commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vote {
+    Approved,
+    ChangesRequested,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Concern {
+    pub name: String,
+    pub raised_by: String,
+    /// Where it was raised (the comment's URL), for the status comment.
+    pub url: String,
+    pub open: bool,
+}
+
+/// What the bot remembers about one pull request's review.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewState {
+    pub votes: BTreeMap<String, Vote>,
+    pub concerns: Vec<Concern>,
+}
+
+/// The pull request as the handler needs it (fetched by the worker when the event lacks it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub repo: String,
+    pub number: u64,
+    pub author: String,
+    pub head_sha: String,
+    pub labels: Vec<String>,
+    pub changed_paths: Vec<String>,
+}
+
+/// One thing that happened on the pull request, in the order GitHub lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happening {
+    Review { author: String, state: String },
+    ReviewDismissed { author: String },
+    Comment { author: Actor, body: String, previous_body: Option<String>, url: String },
+}
+
+impl ReviewState {
+    /// The state GitHub's history implies: every review and comment folded in order.
+    pub fn rebuild(history: &[Happening], pr: &PullRequest, rules: &ReviewRules) -> ReviewState {
+        let mut state = ReviewState::default();
+        for happening in history {
+            state.apply(happening, pr, rules);
+        }
+        state
+    }
+
+    /// Folds one happening in; returns the replies owed (a command someone may not use, help).
+    fn apply(&mut self, happening: &Happening, pr: &PullRequest, rules: &ReviewRules) -> Vec<String> {
+        let is_reviewing_lead = |login: &str| rules.is_lead(login) && !login.eq_ignore_ascii_case(&pr.author);
+        match happening {
+            Happening::Review { author, state } if is_reviewing_lead(author) => {
+                match state.as_str() {
+                    "APPROVED" | "approved" => {
+                        self.votes.insert(author.to_lowercase(), Vote::Approved);
+                    }
+                    "CHANGES_REQUESTED" | "changes_requested" => {
+                        self.votes.insert(author.to_lowercase(), Vote::ChangesRequested);
+                    }
+                    // A comment-only review changes nobody's standing.
+                    _ => {}
+                }
+                Vec::new()
+            }
+            Happening::ReviewDismissed { author } => {
+                self.votes.remove(&author.to_lowercase());
+                Vec::new()
+            }
+            Happening::Comment { author, body, previous_body, url } if !author.is_bot() => {
+                let mut replies = Vec::new();
+                for command in commands::added(body, previous_body.as_deref()) {
+                    if let Some(reply) = self.command(command, &author.login, url, pr, rules) {
+                        replies.push(reply);
+                    }
+                }
+                replies
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn command(&mut self, command: Command, login: &str, url: &str, pr: &PullRequest, rules: &ReviewRules) -> Option<String> {
+        let lead_only = matches!(
+            command,
+            Command::GepApprove | Command::GepApproveCancel | Command::GepConcern(_) | Command::GepResolve(_)
+        );
+        if lead_only && !rules.is_lead(login) {
+            return Some(render::not_allowed(&command, rules));
+        }
+        let who = login.to_lowercase();
+        match command {
+            Command::GepApprove if login.eq_ignore_ascii_case(&pr.author) => {
+                Some("Your own approval of your pull request does not count toward the quorum.".into())
+            }
+            Command::GepApprove => {
+                self.votes.insert(who, Vote::Approved);
+                None
+            }
+            Command::GepApproveCancel => {
+                if self.votes.get(&who) == Some(&Vote::Approved) {
+                    self.votes.remove(&who);
+                }
+                None
+            }
+            Command::GepConcern(name) => {
+                match self.concerns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&name)) {
+                    Some(concern) => {
+                        concern.open = true;
+                        concern.raised_by = login.to_owned();
+                        concern.url = url.to_owned();
+                    }
+                    None => self.concerns.push(Concern {
+                        name,
+                        raised_by: login.to_owned(),
+                        url: url.to_owned(),
+                        open: true,
+                    }),
+                }
+                None
+            }
+            Command::GepResolve(name) => match self.concerns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&name) && c.open) {
+                Some(concern) => {
+                    concern.open = false;
+                    None
+                }
+                None => Some(format!("There is no open concern named `{}`.", sanitize(&name, 100))),
+            },
+            Command::GepHelp | Command::GepUnknown(_) => Some(render::help(rules)),
+            _ => None,
+        }
+    }
+
+    /// Leads' approvals, excluding withdrawn ones.
+    pub fn approvals(&self) -> usize {
+        self.votes.values().filter(|v| **v == Vote::Approved).count()
+    }
+
+    pub fn is_approved(&self, rules: &ReviewRules) -> bool {
+        self.approvals() >= rules.quorum
+            && !self.votes.values().any(|v| *v == Vote::ChangesRequested)
+            && !self.concerns.iter().any(|c| c.open)
+    }
+}
+
+/// The handler: an event on a GEP pull request, with the stored state (or the one rebuilt from
+/// GitHub), to the new state and the actions that publish it.
+pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &ReviewState) -> Plan {
+    let mut plan = Plan::default();
+    if event.sender.is_bot() || !rules.touches_geps(&pr.changed_paths) {
+        return plan;
+    }
+    let mut next = state.clone();
+    let happening = match (event.name.as_str(), event.action.as_str()) {
+        ("pull_request_review", "submitted") => event.review.as_ref().map(|r| Happening::Review {
+            author: r.author.clone(),
+            state: r.state.clone(),
+        }),
+        ("pull_request_review", "dismissed") => event.review.as_ref().map(|r| Happening::ReviewDismissed { author: r.author.clone() }),
+        ("issue_comment", "created" | "edited") => event.comment.as_ref().map(|c| Happening::Comment {
+            author: c.author.clone(),
+            body: c.body.clone(),
+            previous_body: c.previous_body.clone(),
+            url: c.url.clone(),
+        }),
+        ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review") => None,
+        _ => return plan,
+    };
+    let replies = happening.map(|h| next.apply(&h, pr, rules)).unwrap_or_default();
+    for body in replies {
+        plan.actions.push(Action::Reply { repo: pr.repo.clone(), issue: pr.number, body });
+    }
+    if next != *state {
+        plan.state.push(StateChange::SaveReview { repo: pr.repo.clone(), number: pr.number, state: next.clone() });
+    }
+    publish(&mut plan, pr, rules, &next);
+    plan
+}
+
+/// The status comment, the commit status and the labels for a state.
+fn publish(plan: &mut Plan, pr: &PullRequest, rules: &ReviewRules, state: &ReviewState) {
+    let approved = state.is_approved(rules);
+    plan.actions.push(Action::CreateComment {
+        repo: pr.repo.clone(),
+        issue: pr.number,
+        marker: Action::marker(MARKER_KIND),
+        body: render::status_comment(state, rules, pr),
+    });
+    plan.actions.push(Action::SetCommitStatus {
+        repo: pr.repo.clone(),
+        sha: pr.head_sha.clone(),
+        context: STATUS_CONTEXT.into(),
+        state: if approved { "success" } else { "pending" }.into(),
+        description: render::status_line(state, rules),
+    });
+    let (want, drop) = if approved { (APPROVED, NEEDS_REVIEW) } else { (NEEDS_REVIEW, APPROVED) };
+    let target = LabelTarget::Issue { number: pr.number };
+    if !pr.labels.iter().any(|l| l == want) {
+        plan.actions.push(Action::AddLabels { repo: pr.repo.clone(), target: target.clone(), labels: vec![want.into()] });
+    }
+    if pr.labels.iter().any(|l| l == drop) {
+        plan.actions.push(Action::RemoveLabel { repo: pr.repo.clone(), target, label: drop.into() });
+    }
+}
+
+#[cfg(test)]
+mod tests;

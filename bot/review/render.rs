@@ -1,0 +1,114 @@
+//! The words the lead review puts on GitHub. Anything taken from people (logins, concern names)
+//! is neutralised: an `@` cannot ping, markup cannot break the comment, nothing runs long.
+
+use crate::commands::{Command, HelpEntry};
+
+use super::{HELP, PullRequest, ReviewRules, ReviewState, Vote};
+
+/// Text from a person made safe to echo: `@` no longer mentions (a zero-width joiner follows
+/// it), markdown and HTML specials are escaped, lines are joined, and it is cut at `max` characters.
+pub fn sanitize(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max * 2));
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            out.push('…');
+            break;
+        }
+        match c {
+            '@' => out.push_str("@\u{2060}"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One line for the commit status (GitHub cuts descriptions at 140 characters).
+pub fn status_line(state: &ReviewState, rules: &ReviewRules) -> String {
+    if state.is_approved(rules) {
+        return format!("{}/{} lead approvals", state.approvals(), rules.quorum);
+    }
+    let mut missing = Vec::new();
+    let needed = rules.quorum.saturating_sub(state.approvals());
+    if needed > 0 {
+        missing.push(format!("needs {needed} more lead approval{}", if needed == 1 { "" } else { "s" }));
+    }
+    let changes = state.votes.values().filter(|v| **v == Vote::ChangesRequested).count();
+    if changes > 0 {
+        missing.push(format!("{changes} lead requested changes"));
+    }
+    let open = state.concerns.iter().filter(|c| c.open).count();
+    if open > 0 {
+        missing.push(format!("{open} open concern{}", if open == 1 { "" } else { "s" }));
+    }
+    missing.join(", ")
+}
+
+pub fn status_comment(state: &ReviewState, rules: &ReviewRules, pr: &PullRequest) -> String {
+    let mut body = String::from("### GEP lead review\n\n| Lead | Review |\n|---|---|\n");
+    for lead in &rules.leads {
+        let key = lead.to_lowercase();
+        let standing = if key == pr.author.to_lowercase() {
+            "author (does not count)"
+        } else {
+            match state.votes.get(&key) {
+                Some(Vote::Approved) => "✅ approved",
+                Some(Vote::ChangesRequested) => "❌ changes requested",
+                None => "⏳ pending",
+            }
+        };
+        // Leads are named without `@`: the comment is edited often and must not ping each time.
+        body.push_str(&format!("| {} | {standing} |\n", sanitize(lead, 39)));
+    }
+    let open: Vec<_> = state.concerns.iter().filter(|c| c.open).collect();
+    if !open.is_empty() {
+        body.push_str("\n**Open concerns**\n\n");
+        for concern in open {
+            body.push_str(&format!(
+                "- [{}]({}) raised by {}\n",
+                sanitize(&concern.name, 100),
+                concern.url.replace(['(', ')', ' '], ""),
+                sanitize(&concern.raised_by, 39)
+            ));
+        }
+    }
+    body.push('\n');
+    if state.is_approved(rules) {
+        body.push_str(&format!("**Approved** by {} of {} required leads.\n", state.approvals(), rules.quorum));
+    } else {
+        body.push_str(&format!("**Not yet approved:** {}.\n", status_line(state, rules)));
+    }
+    body.push_str("\nLeads: `/gep approve`, `/gep approve cancel`, `/gep concern NAME`, `/gep resolve NAME`. `/gep help` for more.\n");
+    body
+}
+
+pub fn not_allowed(command: &Command, rules: &ReviewRules) -> String {
+    let usage = match command {
+        Command::GepApprove => "/gep approve",
+        Command::GepApproveCancel => "/gep approve cancel",
+        Command::GepConcern(_) => "/gep concern",
+        Command::GepResolve(_) => "/gep resolve",
+        _ => "this command",
+    };
+    let leads: Vec<String> = rules.leads.iter().map(|l| sanitize(l, 39)).collect();
+    format!("Only the GEP leads may use `{usage}`: {}.", leads.join(", "))
+}
+
+/// `/gep help`, built from every capability's entries.
+pub fn help(rules: &ReviewRules) -> String {
+    let entries: Vec<&HelpEntry> = HELP.iter().chain(crate::mesh::HELP).collect();
+    let mut body = String::from("| Command | What it does | Who may use it |\n|---|---|---|\n");
+    for entry in entries {
+        body.push_str(&format!("| `{}` | {} | {} |\n", entry.usage, entry.description, entry.who));
+    }
+    let leads: Vec<String> = rules.leads.iter().map(|l| sanitize(l, 39)).collect();
+    body.push_str(&format!("\nGEP leads: {}. Quorum: {}.\n", leads.join(", "), rules.quorum));
+    body
+}
