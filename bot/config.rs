@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::github::executor::Credentials;
 use crate::mesh::MeshRules;
 use crate::pipeline::Secrets;
+use crate::review::ReviewRules;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -22,6 +23,7 @@ pub struct Config {
     pub github: GitHubConfig,
     pub worker: WorkerConfig,
     pub mesh: MeshRules,
+    pub review: ReviewRules,
     /// `GEP_BOT_WEBHOOK_SECRET` (comma-separated for rotation): from the environment only.
     #[serde(skip)]
     pub webhook_secrets: Secrets,
@@ -107,6 +109,7 @@ impl Default for Config {
             github: GitHubConfig::default(),
             worker: WorkerConfig::default(),
             mesh: MeshRules::default(),
+            review: ReviewRules::default(),
             webhook_secrets: Secrets::default(),
             github_token: None,
         }

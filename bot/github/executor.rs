@@ -16,6 +16,16 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use super::action::{Action, LabelTarget};
+use super::event::Actor;
+use crate::review::Happening;
+
+/// What the lead review needs of a pull request beyond the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestInfo {
+    pub author: String,
+    pub head_sha: String,
+    pub labels: Vec<String>,
+}
 
 /// Why an action did not happen, and so what the worker does next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +83,34 @@ impl Executor {
                 Ok(())
             }
             Executor::GitHub(github) => github.execute(installation, action).await,
+        }
+    }
+
+    /// A pull request's author, head commit and labels.
+    pub async fn pull_request(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullRequestInfo, ExecError> {
+        match self {
+            Executor::DryRun => Err(ExecError::Permanent(
+                "dry-run reads nothing from GitHub".into(),
+            )),
+            Executor::GitHub(github) => github.pull_request(installation, repo, number).await,
+        }
+    }
+
+    /// A pull request's reviews and comments in the order they happened (to rebuild its review).
+    pub async fn review_history(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<Happening>, ExecError> {
+        match self {
+            Executor::DryRun => Ok(Vec::new()),
+            Executor::GitHub(github) => github.review_history(installation, repo, number).await,
         }
     }
 
@@ -448,6 +486,112 @@ impl GitHub {
             return Err(ExecError::Permanent(format!("GraphQL: {text}")));
         }
         Ok(response["data"].clone())
+    }
+
+    async fn pull_request(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullRequestInfo, ExecError> {
+        let pr = self
+            .send(
+                installation,
+                Method::GET,
+                &format!("/repos/{repo}/pulls/{number}"),
+                None,
+                false,
+            )
+            .await?;
+        Ok(PullRequestInfo {
+            author: pr["user"]["login"].as_str().unwrap_or_default().to_owned(),
+            head_sha: pr["head"]["sha"].as_str().unwrap_or_default().to_owned(),
+            labels: pr["labels"]
+                .as_array()
+                .map(|ls| {
+                    ls.iter()
+                        .filter_map(|l| l["name"].as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+    }
+
+    async fn review_history(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<Happening>, ExecError> {
+        let mut timed: Vec<(String, Happening)> = Vec::new();
+        for page in 1..=30 {
+            let path = format!("/repos/{repo}/pulls/{number}/reviews?per_page=100&page={page}");
+            let reviews = self
+                .send(installation, Method::GET, &path, None, false)
+                .await?;
+            let Some(list) = reviews.as_array() else {
+                break;
+            };
+            for review in list {
+                let author = review["user"]["login"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let state = review["state"].as_str().unwrap_or_default().to_owned();
+                let at = review["submitted_at"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let happening = if state == "DISMISSED" {
+                    Happening::ReviewDismissed { author }
+                } else {
+                    Happening::Review { author, state }
+                };
+                timed.push((at, happening));
+            }
+            if list.len() < 100 {
+                break;
+            }
+        }
+        for page in 1..=30 {
+            let path = format!("/repos/{repo}/issues/{number}/comments?per_page=100&page={page}");
+            let comments = self
+                .send(installation, Method::GET, &path, None, false)
+                .await?;
+            let Some(list) = comments.as_array() else {
+                break;
+            };
+            for comment in list {
+                let author = Actor {
+                    login: comment["user"]["login"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    kind: comment["user"]["type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                };
+                timed.push((
+                    comment["created_at"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    Happening::Comment {
+                        author,
+                        body: comment["body"].as_str().unwrap_or_default().to_owned(),
+                        previous_body: None,
+                        url: comment["html_url"].as_str().unwrap_or_default().to_owned(),
+                    },
+                ));
+            }
+            if list.len() < 100 {
+                break;
+            }
+        }
+        // RFC 3339 UTC timestamps sort as text; the sort is stable for equal times.
+        timed.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(timed.into_iter().map(|(_, h)| h).collect())
     }
 
     async fn pull_request_files(

@@ -10,8 +10,9 @@ use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use crate::github::executor::{ExecError, Executor};
-use crate::github::{Event, Plan};
+use crate::github::{Event, Plan, StateChange, Subject};
 use crate::mesh::{self, Matcher, MeshRules};
+use crate::review::{self, PullRequest, ReviewRules, ReviewState};
 use crate::store::{Job, Store};
 
 #[derive(Debug, Clone)]
@@ -48,12 +49,17 @@ fn hostname() -> String {
 pub struct Handlers {
     pub mesh: MeshRules,
     pub matcher: Matcher,
+    pub review: ReviewRules,
 }
 
 impl Handlers {
-    pub fn new(mesh: MeshRules) -> Result<Handlers, mesh::BadPattern> {
+    pub fn new(mesh: MeshRules, review: ReviewRules) -> Result<Handlers, mesh::BadPattern> {
         let matcher = Matcher::new(&mesh)?;
-        Ok(Handlers { mesh, matcher })
+        Ok(Handlers {
+            mesh,
+            matcher,
+            review,
+        })
     }
 }
 
@@ -171,18 +177,20 @@ impl<S: Store> Worker<S> {
         Ok(())
     }
 
-    /// Gathers what the handlers need (stored state, a pull request's files), then asks them.
+    /// Gathers what the handlers need (stored state, a pull request's files and review), then
+    /// asks them.
     async fn plan(&self, event: &Event) -> Result<Plan, ExecError> {
         let Some(subject) = &event.subject else {
             return Ok(Plan::default());
         };
+        let transient = |e: crate::store::StoreError| ExecError::Transient(e.to_string());
         let rules = &self.handlers.mesh;
         let suppressed = self
             .store
             .is_suppressed(&event.repo, subject.number, &rules.label)
             .await
-            .map_err(|e| ExecError::Transient(e.to_string()))?;
-        let wants_files = event.name == "pull_request"
+            .map_err(transient)?;
+        let mesh_wants_files = event.name == "pull_request"
             && matches!(
                 event.action.as_str(),
                 "opened" | "synchronize" | "reopened" | "edited"
@@ -191,7 +199,8 @@ impl<S: Store> Worker<S> {
             && !subject.labels.contains(&rules.label)
             && !suppressed
             && !event.sender.is_bot();
-        let files = if wants_files {
+        let review = review::concerns_review(event);
+        let files = if mesh_wants_files || review {
             self.executor
                 .pull_request_files(event.installation, &event.repo, subject.number)
                 .await?
@@ -204,7 +213,76 @@ impl<S: Store> Worker<S> {
             },
             changed_paths: &files,
         };
-        Ok(mesh::plan(event, rules, &self.handlers.matcher, &context))
+        let mut plan = mesh::plan(event, rules, &self.handlers.matcher, &context);
+        if review && self.handlers.review.touches_geps(&files) {
+            plan.extend(self.review(event, subject, files).await?);
+        }
+        Ok(plan)
+    }
+
+    /// The lead review's plan: the pull request as GitHub has it, and its review as stored, or
+    /// rebuilt from GitHub's reviews and comments when the store has none.
+    async fn review(
+        &self,
+        event: &Event,
+        subject: &Subject,
+        files: Vec<String>,
+    ) -> Result<Plan, ExecError> {
+        let rules = &self.handlers.review;
+        let pr = match (&event.head_sha, event.name.as_str()) {
+            (Some(sha), "pull_request" | "pull_request_review") => PullRequest {
+                repo: event.repo.clone(),
+                number: subject.number,
+                author: subject.author.login.clone(),
+                head_sha: sha.clone(),
+                labels: subject.labels.clone(),
+                changed_paths: files,
+            },
+            _ => {
+                let info = self
+                    .executor
+                    .pull_request(event.installation, &event.repo, subject.number)
+                    .await?;
+                PullRequest {
+                    repo: event.repo.clone(),
+                    number: subject.number,
+                    author: info.author,
+                    head_sha: info.head_sha,
+                    labels: info.labels,
+                    changed_paths: files,
+                }
+            }
+        };
+        let stored = self
+            .store
+            .review(&event.repo, subject.number)
+            .await
+            .map_err(|e| ExecError::Transient(e.to_string()))?;
+        let rebuilt = stored.is_none();
+        let state = match stored {
+            Some(state) => state,
+            None => {
+                let history = self
+                    .executor
+                    .review_history(event.installation, &event.repo, subject.number)
+                    .await?;
+                ReviewState::rebuild(&history, &pr, rules)
+            }
+        };
+        let mut plan = review::plan(event, &pr, rules, &state);
+        // A rebuilt state is saved even when the event changed nothing, so the next event reads it.
+        let saved = plan
+            .state
+            .iter()
+            .any(|c| matches!(c, StateChange::SaveReview { .. }));
+        if rebuilt && !saved {
+            plan.state.push(StateChange::SaveReview {
+                repo: pr.repo.clone(),
+                number: pr.number,
+                state,
+            });
+        }
+        Ok(plan)
     }
 }
 

@@ -62,7 +62,11 @@ pub struct ReviewRules {
 impl Default for ReviewRules {
     fn default() -> Self {
         ReviewRules {
-            leads: vec!["howardjohn".into(), "keithmattix".into(), "mikemorris".into()],
+            leads: vec![
+                "howardjohn".into(),
+                "keithmattix".into(),
+                "mikemorris".into(),
+            ],
             quorum: 2,
             geps_dir: "geps/".into(),
         }
@@ -117,9 +121,19 @@ pub struct PullRequest {
 /// One thing that happened on the pull request, in the order GitHub lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Happening {
-    Review { author: String, state: String },
-    ReviewDismissed { author: String },
-    Comment { author: Actor, body: String, previous_body: Option<String>, url: String },
+    Review {
+        author: String,
+        state: String,
+    },
+    ReviewDismissed {
+        author: String,
+    },
+    Comment {
+        author: Actor,
+        body: String,
+        previous_body: Option<String>,
+        url: String,
+    },
 }
 
 impl ReviewState {
@@ -133,8 +147,14 @@ impl ReviewState {
     }
 
     /// Folds one happening in; returns the replies owed (a command someone may not use, help).
-    fn apply(&mut self, happening: &Happening, pr: &PullRequest, rules: &ReviewRules) -> Vec<String> {
-        let is_reviewing_lead = |login: &str| rules.is_lead(login) && !login.eq_ignore_ascii_case(&pr.author);
+    fn apply(
+        &mut self,
+        happening: &Happening,
+        pr: &PullRequest,
+        rules: &ReviewRules,
+    ) -> Vec<String> {
+        let is_reviewing_lead =
+            |login: &str| rules.is_lead(login) && !login.eq_ignore_ascii_case(&pr.author);
         match happening {
             Happening::Review { author, state } if is_reviewing_lead(author) => {
                 match state.as_str() {
@@ -142,7 +162,8 @@ impl ReviewState {
                         self.votes.insert(author.to_lowercase(), Vote::Approved);
                     }
                     "CHANGES_REQUESTED" | "changes_requested" => {
-                        self.votes.insert(author.to_lowercase(), Vote::ChangesRequested);
+                        self.votes
+                            .insert(author.to_lowercase(), Vote::ChangesRequested);
                     }
                     // A comment-only review changes nobody's standing.
                     _ => {}
@@ -153,7 +174,12 @@ impl ReviewState {
                 self.votes.remove(&author.to_lowercase());
                 Vec::new()
             }
-            Happening::Comment { author, body, previous_body, url } if !author.is_bot() => {
+            Happening::Comment {
+                author,
+                body,
+                previous_body,
+                url,
+            } if !author.is_bot() => {
                 let mut replies = Vec::new();
                 for command in commands::added(body, previous_body.as_deref()) {
                     if let Some(reply) = self.command(command, &author.login, url, pr, rules) {
@@ -166,19 +192,29 @@ impl ReviewState {
         }
     }
 
-    fn command(&mut self, command: Command, login: &str, url: &str, pr: &PullRequest, rules: &ReviewRules) -> Option<String> {
+    fn command(
+        &mut self,
+        command: Command,
+        login: &str,
+        url: &str,
+        pr: &PullRequest,
+        rules: &ReviewRules,
+    ) -> Option<String> {
         let lead_only = matches!(
             command,
-            Command::GepApprove | Command::GepApproveCancel | Command::GepConcern(_) | Command::GepResolve(_)
+            Command::GepApprove
+                | Command::GepApproveCancel
+                | Command::GepConcern(_)
+                | Command::GepResolve(_)
         );
         if lead_only && !rules.is_lead(login) {
             return Some(render::not_allowed(&command, rules));
         }
         let who = login.to_lowercase();
         match command {
-            Command::GepApprove if login.eq_ignore_ascii_case(&pr.author) => {
-                Some("Your own approval of your pull request does not count toward the quorum.".into())
-            }
+            Command::GepApprove if login.eq_ignore_ascii_case(&pr.author) => Some(
+                "Your own approval of your pull request does not count toward the quorum.".into(),
+            ),
             Command::GepApprove => {
                 self.votes.insert(who, Vote::Approved);
                 None
@@ -190,7 +226,11 @@ impl ReviewState {
                 None
             }
             Command::GepConcern(name) => {
-                match self.concerns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&name)) {
+                match self
+                    .concerns
+                    .iter_mut()
+                    .find(|c| c.name.eq_ignore_ascii_case(&name))
+                {
                     Some(concern) => {
                         concern.open = true;
                         concern.raised_by = login.to_owned();
@@ -205,12 +245,19 @@ impl ReviewState {
                 }
                 None
             }
-            Command::GepResolve(name) => match self.concerns.iter_mut().find(|c| c.name.eq_ignore_ascii_case(&name) && c.open) {
+            Command::GepResolve(name) => match self
+                .concerns
+                .iter_mut()
+                .find(|c| c.name.eq_ignore_ascii_case(&name) && c.open)
+            {
                 Some(concern) => {
                     concern.open = false;
                     None
                 }
-                None => Some(format!("There is no open concern named `{}`.", sanitize(&name, 100))),
+                None => Some(format!(
+                    "There is no open concern named `{}`.",
+                    sanitize(&name, 100)
+                )),
             },
             Command::GepHelp | Command::GepUnknown(_) => Some(render::help(rules)),
             _ => None,
@@ -219,13 +266,37 @@ impl ReviewState {
 
     /// Leads' approvals, excluding withdrawn ones.
     pub fn approvals(&self) -> usize {
-        self.votes.values().filter(|v| **v == Vote::Approved).count()
+        self.votes
+            .values()
+            .filter(|v| **v == Vote::Approved)
+            .count()
     }
 
     pub fn is_approved(&self, rules: &ReviewRules) -> bool {
         self.approvals() >= rules.quorum
             && !self.votes.values().any(|v| *v == Vote::ChangesRequested)
             && !self.concerns.iter().any(|c| c.open)
+    }
+}
+
+/// Whether an event can change a pull request's review (so the worker gathers what `plan` needs).
+pub fn concerns_review(event: &Event) -> bool {
+    let on_pull_request = event
+        .subject
+        .as_ref()
+        .is_some_and(|s| s.kind == crate::github::event::SubjectKind::PullRequest);
+    if !on_pull_request || event.sender.is_bot() {
+        return false;
+    }
+    match (event.name.as_str(), event.action.as_str()) {
+        ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review") => true,
+        ("pull_request_review", "submitted" | "dismissed") => true,
+        ("issue_comment", "created" | "edited") => event.comment.as_ref().is_some_and(|c| {
+            commands::added(&c.body, c.previous_body.as_deref())
+                .iter()
+                .any(|command| !matches!(command, Command::AreaMesh | Command::RemoveAreaMesh))
+        }),
+        _ => false,
     }
 }
 
@@ -242,22 +313,38 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
             author: r.author.clone(),
             state: r.state.clone(),
         }),
-        ("pull_request_review", "dismissed") => event.review.as_ref().map(|r| Happening::ReviewDismissed { author: r.author.clone() }),
-        ("issue_comment", "created" | "edited") => event.comment.as_ref().map(|c| Happening::Comment {
-            author: c.author.clone(),
-            body: c.body.clone(),
-            previous_body: c.previous_body.clone(),
-            url: c.url.clone(),
-        }),
+        ("pull_request_review", "dismissed") => {
+            event.review.as_ref().map(|r| Happening::ReviewDismissed {
+                author: r.author.clone(),
+            })
+        }
+        ("issue_comment", "created" | "edited") => {
+            event.comment.as_ref().map(|c| Happening::Comment {
+                author: c.author.clone(),
+                body: c.body.clone(),
+                previous_body: c.previous_body.clone(),
+                url: c.url.clone(),
+            })
+        }
         ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review") => None,
         _ => return plan,
     };
-    let replies = happening.map(|h| next.apply(&h, pr, rules)).unwrap_or_default();
+    let replies = happening
+        .map(|h| next.apply(&h, pr, rules))
+        .unwrap_or_default();
     for body in replies {
-        plan.actions.push(Action::Reply { repo: pr.repo.clone(), issue: pr.number, body });
+        plan.actions.push(Action::Reply {
+            repo: pr.repo.clone(),
+            issue: pr.number,
+            body,
+        });
     }
     if next != *state {
-        plan.state.push(StateChange::SaveReview { repo: pr.repo.clone(), number: pr.number, state: next.clone() });
+        plan.state.push(StateChange::SaveReview {
+            repo: pr.repo.clone(),
+            number: pr.number,
+            state: next.clone(),
+        });
     }
     publish(&mut plan, pr, rules, &next);
     plan
@@ -279,13 +366,25 @@ fn publish(plan: &mut Plan, pr: &PullRequest, rules: &ReviewRules, state: &Revie
         state: if approved { "success" } else { "pending" }.into(),
         description: render::status_line(state, rules),
     });
-    let (want, drop) = if approved { (APPROVED, NEEDS_REVIEW) } else { (NEEDS_REVIEW, APPROVED) };
+    let (want, drop) = if approved {
+        (APPROVED, NEEDS_REVIEW)
+    } else {
+        (NEEDS_REVIEW, APPROVED)
+    };
     let target = LabelTarget::Issue { number: pr.number };
     if !pr.labels.iter().any(|l| l == want) {
-        plan.actions.push(Action::AddLabels { repo: pr.repo.clone(), target: target.clone(), labels: vec![want.into()] });
+        plan.actions.push(Action::AddLabels {
+            repo: pr.repo.clone(),
+            target: target.clone(),
+            labels: vec![want.into()],
+        });
     }
     if pr.labels.iter().any(|l| l == drop) {
-        plan.actions.push(Action::RemoveLabel { repo: pr.repo.clone(), target, label: drop.into() });
+        plan.actions.push(Action::RemoveLabel {
+            repo: pr.repo.clone(),
+            target,
+            label: drop.into(),
+        });
     }
 }
 

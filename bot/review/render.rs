@@ -38,15 +38,25 @@ pub fn status_line(state: &ReviewState, rules: &ReviewRules) -> String {
     let mut missing = Vec::new();
     let needed = rules.quorum.saturating_sub(state.approvals());
     if needed > 0 {
-        missing.push(format!("needs {needed} more lead approval{}", if needed == 1 { "" } else { "s" }));
+        missing.push(format!(
+            "needs {needed} more lead approval{}",
+            if needed == 1 { "" } else { "s" }
+        ));
     }
-    let changes = state.votes.values().filter(|v| **v == Vote::ChangesRequested).count();
+    let changes = state
+        .votes
+        .values()
+        .filter(|v| **v == Vote::ChangesRequested)
+        .count();
     if changes > 0 {
         missing.push(format!("{changes} lead requested changes"));
     }
     let open = state.concerns.iter().filter(|c| c.open).count();
     if open > 0 {
-        missing.push(format!("{open} open concern{}", if open == 1 { "" } else { "s" }));
+        missing.push(format!(
+            "{open} open concern{}",
+            if open == 1 { "" } else { "s" }
+        ));
     }
     missing.join(", ")
 }
@@ -81,9 +91,16 @@ pub fn status_comment(state: &ReviewState, rules: &ReviewRules, pr: &PullRequest
     }
     body.push('\n');
     if state.is_approved(rules) {
-        body.push_str(&format!("**Approved** by {} of {} required leads.\n", state.approvals(), rules.quorum));
+        body.push_str(&format!(
+            "**Approved** by {} of {} required leads.\n",
+            state.approvals(),
+            rules.quorum
+        ));
     } else {
-        body.push_str(&format!("**Not yet approved:** {}.\n", status_line(state, rules)));
+        body.push_str(&format!(
+            "**Not yet approved:** {}.\n",
+            status_line(state, rules)
+        ));
     }
     body.push_str("\nLeads: `/gep approve`, `/gep approve cancel`, `/gep concern NAME`, `/gep resolve NAME`. `/gep help` for more.\n");
     body
@@ -98,7 +115,10 @@ pub fn not_allowed(command: &Command, rules: &ReviewRules) -> String {
         _ => "this command",
     };
     let leads: Vec<String> = rules.leads.iter().map(|l| sanitize(l, 39)).collect();
-    format!("Only the GEP leads may use `{usage}`: {}.", leads.join(", "))
+    format!(
+        "Only the GEP leads may use `{usage}`: {}.",
+        leads.join(", ")
+    )
 }
 
 /// `/gep help`, built from every capability's entries.
@@ -106,9 +126,16 @@ pub fn help(rules: &ReviewRules) -> String {
     let entries: Vec<&HelpEntry> = HELP.iter().chain(crate::mesh::HELP).collect();
     let mut body = String::from("| Command | What it does | Who may use it |\n|---|---|---|\n");
     for entry in entries {
-        body.push_str(&format!("| `{}` | {} | {} |\n", entry.usage, entry.description, entry.who));
+        body.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            entry.usage, entry.description, entry.who
+        ));
     }
     let leads: Vec<String> = rules.leads.iter().map(|l| sanitize(l, 39)).collect();
-    body.push_str(&format!("\nGEP leads: {}. Quorum: {}.\n", leads.join(", "), rules.quorum));
+    body.push_str(&format!(
+        "\nGEP leads: {}. Quorum: {}.\n",
+        leads.join(", "),
+        rules.quorum
+    ));
     body
 }

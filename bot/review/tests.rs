@@ -19,7 +19,10 @@ fn pr(labels: &[&str]) -> PullRequest {
 }
 
 fn person(login: &str) -> Actor {
-    Actor { login: login.into(), kind: "User".into() }
+    Actor {
+        login: login.into(),
+        kind: "User".into(),
+    }
 }
 
 fn event(name: &str, action: &str) -> Event {
@@ -40,7 +43,10 @@ fn event(name: &str, action: &str) -> Event {
 fn review(author: &str, state: &str) -> Event {
     let mut e = event("pull_request_review", "submitted");
     e.sender = person(author);
-    e.review = Some(Review { author: author.into(), state: state.into() });
+    e.review = Some(Review {
+        author: author.into(),
+        state: state.into(),
+    });
     e
 }
 
@@ -76,7 +82,13 @@ fn commit_status(plan: &Plan) -> (&str, &str) {
     plan.actions
         .iter()
         .find_map(|a| match a {
-            Action::SetCommitStatus { state, description, context, sha, .. } => {
+            Action::SetCommitStatus {
+                state,
+                description,
+                context,
+                sha,
+                ..
+            } => {
                 assert_eq!((context.as_str(), sha.as_str()), (STATUS_CONTEXT, "abc123"));
                 Some((state.as_str(), description.as_str()))
             }
@@ -111,7 +123,10 @@ fn replies(plan: &Plan) -> Vec<&str> {
 #[test]
 fn an_opened_gep_pull_request_needs_lead_review() {
     let (plan, _) = run(&[event("pull_request", "opened")], &[]);
-    assert_eq!(commit_status(&plan), ("pending", "needs 2 more lead approvals"));
+    assert_eq!(
+        commit_status(&plan),
+        ("pending", "needs 2 more lead approvals")
+    );
     assert!(plan.actions.contains(&Action::AddLabels {
         repo: "kubernetes-sigs/gateway-api".into(),
         target: LabelTarget::Issue { number: 3949 },
@@ -119,19 +134,36 @@ fn an_opened_gep_pull_request_needs_lead_review() {
     }));
     let body = comment_body(&plan);
     assert!(body.contains("| howardjohn | ⏳ pending |"), "{body}");
-    assert!(body.contains("| mikemorris | author (does not count) |"), "{body}");
+    assert!(
+        body.contains("| mikemorris | author (does not count) |"),
+        "{body}"
+    );
 }
 
 #[test]
 fn a_pull_request_not_touching_geps_is_left_alone() {
     let mut other = pr(&[]);
     other.changed_paths = vec!["site-src/index.md".into()];
-    assert!(plan(&event("pull_request", "opened"), &other, &rules(), &ReviewState::default()).is_empty());
+    assert!(
+        plan(
+            &event("pull_request", "opened"),
+            &other,
+            &rules(),
+            &ReviewState::default()
+        )
+        .is_empty()
+    );
 }
 
 #[test]
 fn quorum_of_two_approving_reviews_approves() {
-    let (plan, state) = run(&[review("howardjohn", "approved"), review("keithmattix", "approved")], &[NEEDS_REVIEW]);
+    let (plan, state) = run(
+        &[
+            review("howardjohn", "approved"),
+            review("keithmattix", "approved"),
+        ],
+        &[NEEDS_REVIEW],
+    );
     assert_eq!(state.approvals(), 2);
     assert_eq!(commit_status(&plan), ("success", "2/2 lead approvals"));
     assert!(plan.actions.contains(&Action::RemoveLabel {
@@ -149,7 +181,13 @@ fn changes_requested_by_a_lead_blocks_until_that_lead_approves() {
         review("keithmattix", "changes_requested"),
     ];
     let (plan, _) = run(&events, &[]);
-    assert_eq!(commit_status(&plan), ("pending", "needs 1 more lead approval, 1 lead requested changes"));
+    assert_eq!(
+        commit_status(&plan),
+        (
+            "pending",
+            "needs 1 more lead approval, 1 lead requested changes"
+        )
+    );
     assert!(comment_body(&plan).contains("| keithmattix | ❌ changes requested |"));
     let mut all = events.to_vec();
     all.push(review("keithmattix", "approved"));
@@ -160,7 +198,11 @@ fn changes_requested_by_a_lead_blocks_until_that_lead_approves() {
 #[test]
 fn comment_reviews_and_non_leads_do_not_count_nor_does_the_author() {
     let (_, state) = run(
-        &[review("howardjohn", "commented"), review("robscott", "approved"), review("mikemorris", "approved")],
+        &[
+            review("howardjohn", "commented"),
+            review("robscott", "approved"),
+            review("mikemorris", "approved"),
+        ],
         &[],
     );
     assert_eq!(state.approvals(), 0);
@@ -168,11 +210,21 @@ fn comment_reviews_and_non_leads_do_not_count_nor_does_the_author() {
 
 #[test]
 fn gep_approve_counts_and_cancel_withdraws() {
-    let (plan, state) = run(&[comment("howardjohn", "/gep approve"), comment("keithmattix", "LGTM\n/gep approve")], &[]);
+    let (plan, state) = run(
+        &[
+            comment("howardjohn", "/gep approve"),
+            comment("keithmattix", "LGTM\n/gep approve"),
+        ],
+        &[],
+    );
     assert_eq!(state.approvals(), 2);
     assert_eq!(commit_status(&plan).0, "success");
     let (plan, state) = run(
-        &[comment("howardjohn", "/gep approve"), comment("keithmattix", "/gep approve"), comment("keithmattix", "/gep approve cancel")],
+        &[
+            comment("howardjohn", "/gep approve"),
+            comment("keithmattix", "/gep approve"),
+            comment("keithmattix", "/gep approve cancel"),
+        ],
         &[],
     );
     assert_eq!(state.approvals(), 1);
@@ -194,7 +246,10 @@ fn a_concern_blocks_until_resolved_and_links_to_where_it_was_raised() {
         "{body}"
     );
     let mut all = events.to_vec();
-    all.push(comment("keithmattix", "/gep resolve naming of the Mesh resource"));
+    all.push(comment(
+        "keithmattix",
+        "/gep resolve naming of the Mesh resource",
+    ));
     let (plan, state) = run(&all, &[]);
     assert_eq!(commit_status(&plan).0, "success");
     assert!(!state.concerns[0].open);
@@ -204,7 +259,10 @@ fn a_concern_blocks_until_resolved_and_links_to_where_it_was_raised() {
 fn a_non_lead_gets_one_short_reply_saying_who_may() {
     let (plan, state) = run(&[comment("robscott", "/gep approve")], &[]);
     assert_eq!(state.approvals(), 0);
-    assert_eq!(replies(&plan), ["Only the GEP leads may use `/gep approve`: howardjohn, keithmattix, mikemorris."]);
+    assert_eq!(
+        replies(&plan),
+        ["Only the GEP leads may use `/gep approve`: howardjohn, keithmattix, mikemorris."]
+    );
 }
 
 #[test]
@@ -219,29 +277,60 @@ fn help_and_unknown_subcommands_answer_with_the_help_built_from_entries() {
 
 #[test]
 fn commands_in_quotes_and_code_and_from_bots_do_nothing() {
-    let (_, state) = run(&[comment("howardjohn", "> /gep approve\n\n```\n/gep approve\n```")], &[]);
+    let (_, state) = run(
+        &[comment(
+            "howardjohn",
+            "> /gep approve\n\n```\n/gep approve\n```",
+        )],
+        &[],
+    );
     assert_eq!(state.approvals(), 0);
     let mut from_bot = comment("howardjohn", "/gep approve");
-    from_bot.sender = Actor { login: "gep-bot[bot]".into(), kind: "Bot".into() };
+    from_bot.sender = Actor {
+        login: "gep-bot[bot]".into(),
+        kind: "Bot".into(),
+    };
     assert!(plan(&from_bot, &pr(&[]), &rules(), &ReviewState::default()).is_empty());
 }
 
 #[test]
 fn echoed_text_cannot_ping_or_break_the_comment() {
-    let (plan, _) = run(&[comment("howardjohn", "/gep concern @kubernetes-sigs/maintainers | <b>x</b>")], &[]);
+    let (plan, _) = run(
+        &[comment(
+            "howardjohn",
+            "/gep concern @kubernetes-sigs/maintainers | <b>x</b>",
+        )],
+        &[],
+    );
     let body = comment_body(&plan);
     assert!(!body.contains("@kubernetes-sigs"), "{body}");
-    assert!(body.contains("@\u{2060}kubernetes-sigs/maintainers \\| &lt;b&gt;x&lt;/b&gt;"), "{body}");
+    assert!(
+        body.contains("@\u{2060}kubernetes-sigs/maintainers \\| &lt;b&gt;x&lt;/b&gt;"),
+        "{body}"
+    );
     assert_eq!(sanitize(&"x".repeat(10_000), 200).chars().count(), 201);
 }
 
 #[test]
 fn state_rebuilt_from_history_equals_the_state_built_event_by_event() {
     let history = [
-        Happening::Review { author: "howardjohn".into(), state: "APPROVED".into() },
-        Happening::Review { author: "keithmattix".into(), state: "CHANGES_REQUESTED".into() },
-        Happening::Comment { author: person("keithmattix"), body: "/gep concern scope".into(), previous_body: None, url: "u".into() },
-        Happening::ReviewDismissed { author: "keithmattix".into() },
+        Happening::Review {
+            author: "howardjohn".into(),
+            state: "APPROVED".into(),
+        },
+        Happening::Review {
+            author: "keithmattix".into(),
+            state: "CHANGES_REQUESTED".into(),
+        },
+        Happening::Comment {
+            author: person("keithmattix"),
+            body: "/gep concern scope".into(),
+            previous_body: None,
+            url: "u".into(),
+        },
+        Happening::ReviewDismissed {
+            author: "keithmattix".into(),
+        },
     ];
     let state = ReviewState::rebuild(&history, &pr(&[]), &rules());
     assert_eq!(state.votes.get("howardjohn"), Some(&Vote::Approved));

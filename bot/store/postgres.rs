@@ -190,7 +190,12 @@ impl Store for PgStore {
 
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
         for change in changes {
-            if let StateChange::SaveReview { repo, number, state } = change {
+            if let StateChange::SaveReview {
+                repo,
+                number,
+                state,
+            } = change
+            {
                 sqlx::query(
                     "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3)
                      ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state",

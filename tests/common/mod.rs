@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: where the shared fixtures are, and the binary.
 #![allow(dead_code)]
 
+pub mod bot;
+pub mod github;
+
 use std::path::PathBuf;
 
 /// `../shared` (or `GEP_BOT_SHARED`). A test that needs it fails loudly when it is missing:

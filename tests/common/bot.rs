@@ -1,0 +1,106 @@
+//! A bot wired as `serve` wires it (store, intake, worker), against a given GitHub.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use gep_bot::github::executor::{Credentials, Executor, GitHub};
+use gep_bot::mesh::MeshRules;
+use gep_bot::pipeline::worker::{Handlers, Settings, Worker};
+use gep_bot::pipeline::{self, Intake, Secrets, now_ms, sign};
+use gep_bot::review::ReviewRules;
+use gep_bot::store::{SqliteStore, Store};
+use tokio::sync::{Notify, watch};
+use tower::ServiceExt;
+use wiremock::MockServer;
+
+pub const SECRET: &[u8] = b"e2e-secret";
+
+pub struct Bot {
+    pub intake: Arc<Intake<SqliteStore>>,
+    stop: watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl Bot {
+    pub async fn start(github: &MockServer, credentials: Credentials) -> Bot {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+        let store = Arc::new(SqliteStore::open(&url).await.unwrap());
+        let queued = Arc::new(Notify::new());
+        let intake = Arc::new(Intake {
+            store: store.clone(),
+            secrets: Secrets::parse("e2e-secret"),
+            queued: queued.clone(),
+            clock: now_ms,
+        });
+        let executor = Executor::GitHub(Box::new(GitHub::new(
+            &github.uri(),
+            credentials,
+            Duration::ZERO,
+        )));
+        let worker = Worker {
+            store,
+            executor: Arc::new(executor),
+            handlers: Arc::new(
+                Handlers::new(MeshRules::default(), ReviewRules::default()).unwrap(),
+            ),
+            settings: Settings {
+                id: "e2e".into(),
+                backoff: Duration::from_millis(20),
+                poll: Duration::from_millis(20),
+                max_attempts: 5,
+                ..Settings::default()
+            },
+            queued,
+            clock: now_ms,
+        };
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(worker.run(stopped));
+        Bot {
+            intake,
+            stop,
+            worker,
+            _dir: dir,
+        }
+    }
+
+    pub async fn deliver(&self, id: &str, event: &str, body: &[u8]) -> (StatusCode, Duration) {
+        let request = Request::post("/webhook")
+            .header("x-github-event", event)
+            .header("x-github-delivery", id)
+            .header("x-hub-signature-256", sign(SECRET, body))
+            .body(Body::from(body.to_vec()))
+            .unwrap();
+        let started = Instant::now();
+        let status = pipeline::router(self.intake.clone())
+            .oneshot(request)
+            .await
+            .unwrap()
+            .status();
+        (status, started.elapsed())
+    }
+
+    /// Waits until every job is done (or dead).
+    pub async fn drained(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let counts = self.intake.store.counts().await.unwrap();
+            if counts.queued == 0 && counts.running == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "jobs still pending after {limit:?}: {counts:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn stop(self) {
+        self.stop.send(true).unwrap();
+        self.worker.await.unwrap();
+    }
+}

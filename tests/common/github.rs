@@ -1,0 +1,186 @@
+//! A GitHub that keeps state, for end-to-end tests of handlers that read what they wrote:
+//! comments (created, listed, edited), labels, commit statuses, pull requests and their files.
+//! It answers as the REST API does, with the same paths, status codes and body shapes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use wiremock::{Request, Respond, ResponseTemplate};
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub issue: u64,
+    pub body: String,
+    pub author: String,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub comments: Vec<Comment>,
+    pub labels: BTreeMap<u64, BTreeSet<String>>,
+    /// (sha, context, state, description), in the order they were set.
+    pub statuses: Vec<(String, String, String, String)>,
+    /// number -> (author, head sha, changed files)
+    pub pulls: BTreeMap<u64, (String, String, Vec<String>)>,
+    pub next_id: u64,
+}
+
+#[derive(Clone, Default)]
+pub struct FakeGitHub(pub Arc<Mutex<State>>);
+
+impl FakeGitHub {
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap()
+    }
+
+    pub fn labels(&self, number: u64) -> Vec<String> {
+        self.state()
+            .labels
+            .get(&number)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn comments_on(&self, number: u64) -> Vec<Comment> {
+        self.state()
+            .comments
+            .iter()
+            .filter(|c| c.issue == number)
+            .cloned()
+            .collect()
+    }
+
+    pub fn last_status(&self, context: &str) -> Option<(String, String)> {
+        self.state()
+            .statuses
+            .iter()
+            .rev()
+            .find(|s| s.1 == context)
+            .map(|s| (s.2.clone(), s.3.clone()))
+    }
+}
+
+fn comment_json(c: &Comment, repo: &str) -> Value {
+    json!({
+        "id": c.id,
+        "node_id": format!("IC_{}", c.id),
+        "html_url": format!("https://github.com/{repo}/pull/{}#issuecomment-{}", c.issue, c.id),
+        "body": c.body,
+        "user": { "login": c.author, "type": if c.author.ends_with("[bot]") { "Bot" } else { "User" } },
+        "created_at": format!("2026-11-26T10:{:02}:00Z", c.id % 60),
+    })
+}
+
+impl Respond for FakeGitHub {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let path: Vec<&str> = request.url.path().trim_matches('/').split('/').collect();
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let mut state = self.0.lock().unwrap();
+        let method = request.method.as_str();
+        let not_found = ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" }));
+        let ["repos", owner, name, rest @ ..] = path.as_slice() else {
+            return not_found;
+        };
+        let repo = format!("{owner}/{name}");
+        match (method, rest) {
+            ("GET", ["pulls", n, "files"]) => {
+                let files = state
+                    .pulls
+                    .get(&n.parse().unwrap_or(0))
+                    .map(|p| p.2.clone())
+                    .unwrap_or_default();
+                let list: Vec<Value> = files
+                    .iter()
+                    .map(|f| json!({ "filename": f, "status": "modified" }))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(list)
+            }
+            ("GET", ["pulls", n, "reviews"]) => {
+                let _ = n;
+                ResponseTemplate::new(200).set_body_json(json!([]))
+            }
+            ("GET", ["pulls", n]) => {
+                let number: u64 = n.parse().unwrap_or(0);
+                let Some((author, sha, _)) = state.pulls.get(&number).cloned() else {
+                    return not_found;
+                };
+                let labels: Vec<Value> = state
+                    .labels
+                    .get(&number)
+                    .into_iter()
+                    .flatten()
+                    .map(|l| json!({ "name": l }))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "number": number, "user": { "login": author, "type": "User" }, "head": { "sha": sha }, "labels": labels
+                }))
+            }
+            ("GET", ["issues", n, "comments"]) => {
+                let number: u64 = n.parse().unwrap_or(0);
+                let list: Vec<Value> = state
+                    .comments
+                    .iter()
+                    .filter(|c| c.issue == number)
+                    .map(|c| comment_json(c, &repo))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(list)
+            }
+            ("POST", ["issues", n, "comments"]) => {
+                state.next_id += 1;
+                let comment = Comment {
+                    id: state.next_id,
+                    issue: n.parse().unwrap_or(0),
+                    body: body["body"].as_str().unwrap_or_default().to_owned(),
+                    author: "gep-bot[bot]".into(),
+                };
+                let answer = comment_json(&comment, &repo);
+                state.comments.push(comment);
+                ResponseTemplate::new(201).set_body_json(answer)
+            }
+            ("PATCH", ["issues", "comments", id]) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                let Some(comment) = state.comments.iter_mut().find(|c| c.id == id) else {
+                    return not_found;
+                };
+                comment.body = body["body"].as_str().unwrap_or_default().to_owned();
+                let answer = comment_json(comment, &repo);
+                ResponseTemplate::new(200).set_body_json(answer)
+            }
+            ("POST", ["issues", n, "labels"]) => {
+                let set = state.labels.entry(n.parse().unwrap_or(0)).or_default();
+                for label in body["labels"].as_array().into_iter().flatten() {
+                    set.insert(label.as_str().unwrap_or_default().to_owned());
+                }
+                let list: Vec<Value> = set.iter().map(|l| json!({ "name": l })).collect();
+                ResponseTemplate::new(200).set_body_json(list)
+            }
+            ("DELETE", ["issues", n, "labels", label]) => {
+                let label = percent_encoding::percent_decode_str(label)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                let set = state.labels.entry(n.parse().unwrap_or(0)).or_default();
+                if set.remove(&label) {
+                    let list: Vec<Value> = set.iter().map(|l| json!({ "name": l })).collect();
+                    ResponseTemplate::new(200).set_body_json(list)
+                } else {
+                    ResponseTemplate::new(404)
+                        .set_body_json(json!({ "message": "Label does not exist" }))
+                }
+            }
+            ("POST", ["statuses", sha]) => {
+                let entry = (
+                    sha.to_string(),
+                    body["context"].as_str().unwrap_or_default().to_owned(),
+                    body["state"].as_str().unwrap_or_default().to_owned(),
+                    body["description"].as_str().unwrap_or_default().to_owned(),
+                );
+                state.statuses.push(entry);
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({ "state": body["state"], "context": body["context"] }))
+            }
+            _ => not_found,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Lead review end to end: a GEP pull request through real-shaped events (from the octokit
+//! fixtures), against a GitHub that keeps its comments, labels and statuses.
+
+mod common;
+
+use std::time::Duration;
+
+use common::bot::Bot;
+use common::github::FakeGitHub;
+use gep_bot::github::executor::Credentials;
+use gep_bot::store::Store;
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer};
+
+const PR: u64 = 3949;
+
+fn fixture(event: &str, file: &str) -> Value {
+    serde_json::from_slice(&common::webhook_body(event, file)).unwrap()
+}
+
+fn pull_request_fields(body: &mut Value, github: &FakeGitHub) {
+    let labels: Vec<Value> = github
+        .labels(PR)
+        .iter()
+        .map(|l| json!({ "name": l }))
+        .collect();
+    let pr = &mut body["pull_request"];
+    pr["number"] = PR.into();
+    pr["user"] = json!({ "login": "mikemorris", "type": "User" });
+    pr["head"]["sha"] = "5f7c0b4e3a".into();
+    pr["labels"] = labels.into();
+    body["installation"] = json!({ "id": 7 });
+}
+
+fn opened(github: &FakeGitHub) -> Vec<u8> {
+    let mut body = fixture("pull_request", "opened.payload.json");
+    pull_request_fields(&mut body, github);
+    body["sender"] = json!({ "login": "mikemorris", "type": "User" });
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn reviewed(github: &FakeGitHub, lead: &str, state: &str) -> Vec<u8> {
+    let mut body = fixture("pull_request_review", "submitted.payload.json");
+    pull_request_fields(&mut body, github);
+    body["review"]["user"] = json!({ "login": lead, "type": "User" });
+    body["review"]["state"] = state.into();
+    body["sender"] = json!({ "login": lead, "type": "User" });
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn commented(who: &str, text: &str) -> Vec<u8> {
+    let mut body = fixture("issue_comment", "created.payload.json");
+    body["issue"]["number"] = PR.into();
+    body["issue"]["pull_request"] =
+        json!({ "url": format!("https://api.github.com/repos/Codertocat/Hello-World/pulls/{PR}") });
+    body["comment"]["body"] = text.into();
+    body["comment"]["user"] = json!({ "login": who, "type": "User" });
+    body["sender"] = json!({ "login": who, "type": "User" });
+    body["installation"] = json!({ "id": 7 });
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn status_comments(github: &FakeGitHub) -> Vec<String> {
+    github
+        .comments_on(PR)
+        .into_iter()
+        .filter(|c| c.body.contains("<!-- gep-bot:lead-review -->"))
+        .map(|c| c.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edited_in_place() {
+    let server = MockServer::start().await;
+    let github = FakeGitHub::default();
+    github.state().pulls.insert(
+        PR,
+        (
+            "mikemorris".into(),
+            "5f7c0b4e3a".into(),
+            vec!["geps/gep-3949/index.md".into()],
+        ),
+    );
+    Mock::given(any())
+        .respond_with(github.clone())
+        .mount(&server)
+        .await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    let mut n = 0;
+    let mut deliver = async |event: &str, body: Vec<u8>| {
+        n += 1;
+        bot.deliver(&format!("d-{n}"), event, &body).await;
+        bot.drained(Duration::from_secs(10)).await;
+    };
+
+    deliver("pull_request", opened(&github)).await;
+    assert_eq!(
+        github.last_status("gep/lead-review"),
+        Some(("pending".into(), "needs 2 more lead approvals".into()))
+    );
+    assert_eq!(github.labels(PR), ["gep/needs-lead-review"]);
+    assert_eq!(status_comments(&github).len(), 1);
+
+    deliver(
+        "pull_request_review",
+        reviewed(&github, "howardjohn", "approved"),
+    )
+    .await;
+    let comments = status_comments(&github);
+    assert_eq!(comments.len(), 1, "edited, not duplicated");
+    assert!(
+        comments[0].contains("| howardjohn | ✅ approved |"),
+        "{}",
+        comments[0]
+    );
+    assert_eq!(
+        github.last_status("gep/lead-review").unwrap().1,
+        "needs 1 more lead approval"
+    );
+
+    deliver(
+        "pull_request_review",
+        reviewed(&github, "keithmattix", "changes_requested"),
+    )
+    .await;
+    assert_eq!(
+        github.last_status("gep/lead-review"),
+        Some((
+            "pending".into(),
+            "needs 1 more lead approval, 1 lead requested changes".into()
+        ))
+    );
+
+    deliver(
+        "pull_request_review",
+        reviewed(&github, "keithmattix", "approved"),
+    )
+    .await;
+    assert_eq!(
+        github.last_status("gep/lead-review"),
+        Some(("success".into(), "2/2 lead approvals".into()))
+    );
+    assert_eq!(github.labels(PR), ["gep/lead-approved"]);
+
+    deliver(
+        "issue_comment",
+        commented("howardjohn", "Wait:\n/gep concern conformance scope"),
+    )
+    .await;
+    assert_eq!(
+        github.last_status("gep/lead-review"),
+        Some(("pending".into(), "1 open concern".into()))
+    );
+    assert_eq!(github.labels(PR), ["gep/needs-lead-review"]);
+    assert!(status_comments(&github)[0].contains("[conformance scope]"));
+
+    deliver(
+        "issue_comment",
+        commented("keithmattix", "/gep resolve conformance scope"),
+    )
+    .await;
+    assert_eq!(github.last_status("gep/lead-review").unwrap().0, "success");
+
+    deliver("issue_comment", commented("robscott", "/gep approve")).await;
+    let replies: Vec<_> = github
+        .comments_on(PR)
+        .into_iter()
+        .filter(|c| {
+            c.body
+                .starts_with("Only the GEP leads may use `/gep approve`")
+        })
+        .collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        status_comments(&github).len(),
+        1,
+        "one status comment through it all"
+    );
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}
