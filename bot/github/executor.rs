@@ -408,25 +408,44 @@ impl GitHub {
         issue: u64,
         marker: &str,
     ) -> Result<Option<u64>, ExecError> {
-        for page in 1..=50 {
-            let path = format!("/repos/{repo}/issues/{issue}/comments?per_page=100&page={page}");
-            let comments = self
-                .send(installation, Method::GET, &path, None, false)
+        let comments = self
+            .pages(
+                installation,
+                &format!("/repos/{repo}/issues/{issue}/comments"),
+                50,
+            )
+            .await?;
+        Ok(comments
+            .iter()
+            .find(|c| c["body"].as_str().is_some_and(|b| b.contains(marker)))
+            .and_then(|c| c["id"].as_u64()))
+    }
+
+    /// Every item of a paginated list, up to `max_pages` pages of 100.
+    async fn pages(
+        &self,
+        installation: Option<u64>,
+        path: &str,
+        max_pages: u32,
+    ) -> Result<Vec<Value>, ExecError> {
+        let mut all = Vec::new();
+        for page in 1..=max_pages {
+            let list = self
+                .send(
+                    installation,
+                    Method::GET,
+                    &format!("{path}?per_page=100&page={page}"),
+                    None,
+                    false,
+                )
                 .await?;
-            let Some(list) = comments.as_array() else {
-                return Ok(None);
-            };
-            if let Some(found) = list
-                .iter()
-                .find(|c| c["body"].as_str().is_some_and(|b| b.contains(marker)))
-            {
-                return Ok(found["id"].as_u64());
-            }
-            if list.len() < 100 {
+            let Some(items) = list.as_array() else { break };
+            all.extend(items.iter().cloned());
+            if items.len() < 100 {
                 break;
             }
         }
-        Ok(None)
+        Ok(all)
     }
 
     async fn label_ids(
@@ -523,71 +542,43 @@ impl GitHub {
         repo: &str,
         number: u64,
     ) -> Result<Vec<Happening>, ExecError> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
         let mut timed: Vec<(String, Happening)> = Vec::new();
-        for page in 1..=30 {
-            let path = format!("/repos/{repo}/pulls/{number}/reviews?per_page=100&page={page}");
-            let reviews = self
-                .send(installation, Method::GET, &path, None, false)
-                .await?;
-            let Some(list) = reviews.as_array() else {
-                break;
+        for review in self
+            .pages(
+                installation,
+                &format!("/repos/{repo}/pulls/{number}/reviews"),
+                30,
+            )
+            .await?
+        {
+            let (author, state) = (text(&review["user"]["login"]), text(&review["state"]));
+            let happening = if state == "DISMISSED" {
+                Happening::ReviewDismissed { author }
+            } else {
+                Happening::Review { author, state }
             };
-            for review in list {
-                let author = review["user"]["login"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                let state = review["state"].as_str().unwrap_or_default().to_owned();
-                let at = review["submitted_at"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                let happening = if state == "DISMISSED" {
-                    Happening::ReviewDismissed { author }
-                } else {
-                    Happening::Review { author, state }
-                };
-                timed.push((at, happening));
-            }
-            if list.len() < 100 {
-                break;
-            }
+            timed.push((text(&review["submitted_at"]), happening));
         }
-        for page in 1..=30 {
-            let path = format!("/repos/{repo}/issues/{number}/comments?per_page=100&page={page}");
-            let comments = self
-                .send(installation, Method::GET, &path, None, false)
-                .await?;
-            let Some(list) = comments.as_array() else {
-                break;
+        for comment in self
+            .pages(
+                installation,
+                &format!("/repos/{repo}/issues/{number}/comments"),
+                30,
+            )
+            .await?
+        {
+            let author = Actor {
+                login: text(&comment["user"]["login"]),
+                kind: text(&comment["user"]["type"]),
             };
-            for comment in list {
-                let author = Actor {
-                    login: comment["user"]["login"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    kind: comment["user"]["type"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                };
-                timed.push((
-                    comment["created_at"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    Happening::Comment {
-                        author,
-                        body: comment["body"].as_str().unwrap_or_default().to_owned(),
-                        previous_body: None,
-                        url: comment["html_url"].as_str().unwrap_or_default().to_owned(),
-                    },
-                ));
-            }
-            if list.len() < 100 {
-                break;
-            }
+            let happening = Happening::Comment {
+                author,
+                body: text(&comment["body"]),
+                previous_body: None,
+                url: text(&comment["html_url"]),
+            };
+            timed.push((text(&comment["created_at"]), happening));
         }
         // RFC 3339 UTC timestamps sort as text; the sort is stable for equal times.
         timed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -600,23 +591,18 @@ impl GitHub {
         repo: &str,
         number: u64,
     ) -> Result<Vec<String>, ExecError> {
-        let mut paths = Vec::new();
         // GitHub lists at most 3,000 files of a pull request.
-        for page in 1..=30 {
-            let path = format!("/repos/{repo}/pulls/{number}/files?per_page=100&page={page}");
-            let files = self
-                .send(installation, Method::GET, &path, None, false)
-                .await?;
-            let Some(list) = files.as_array() else { break };
-            paths.extend(
-                list.iter()
-                    .filter_map(|f| f["filename"].as_str().map(String::from)),
-            );
-            if list.len() < 100 {
-                break;
-            }
-        }
-        Ok(paths)
+        let files = self
+            .pages(
+                installation,
+                &format!("/repos/{repo}/pulls/{number}/files"),
+                30,
+            )
+            .await?;
+        Ok(files
+            .iter()
+            .filter_map(|f| f["filename"].as_str().map(String::from))
+            .collect())
     }
 
     /// One request: auth, pacing for writes, and the response sorted into what the worker does.
