@@ -12,5 +12,6 @@ pub mod github;
 pub mod mesh;
 pub mod pipeline;
 pub mod review;
+pub mod status;
 pub mod store;
 pub mod validate;

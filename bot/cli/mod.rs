@@ -7,6 +7,7 @@ mod calendar;
 mod doctor;
 mod replay;
 mod serve;
+mod status;
 mod validate;
 
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ pub struct Cli {
 enum Command {
     /// Check GEP folders or files against the GEP template and each other.
     Validate(validate::Args),
+    /// Report a GEP's status, what its next status requires, and its findings (offline).
+    Status(status::Args),
     /// Write the meeting calendar as iCalendar, or list its meetings.
     Calendar(calendar::Args),
     /// Run the bot: webhooks, workers, calendar, health and metrics.
@@ -47,6 +50,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Status(args) => status::run(args),
         Command::Calendar(args) => calendar::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Replay(args) => replay::run(args),

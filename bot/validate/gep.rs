@@ -93,6 +93,35 @@ pub fn validate(set: &GepSet, template: &Template, options: &Options) -> Vec<Fin
     findings
 }
 
+/// What a GEP says of itself: its title, status and feature names (the status from
+/// `metadata.yaml`, else from `index.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GepSummary {
+    pub title: Option<String>,
+    pub status: Option<crate::gep::Status>,
+    pub feature_names: Vec<String>,
+}
+
+pub fn summarize(gep: &GepFiles, template: &Template) -> GepSummary {
+    let mut ignored = Vec::new();
+    let gep = GepFiles {
+        checked: true,
+        ..gep.clone()
+    };
+    let (facts, metadata) = check_gep(&gep, template, &mut ignored);
+    let title = facts.as_ref().and_then(|f| f.title_name.clone());
+    let index_status = facts.as_ref().and_then(|f| f.status.map(|(s, _)| s));
+    GepSummary {
+        title: title.or_else(|| {
+            metadata
+                .as_ref()
+                .and_then(|m| m.name.as_ref().map(|(n, _)| n.clone()))
+        }),
+        status: metadata.as_ref().and_then(|m| m.status).or(index_status),
+        feature_names: metadata.map(|m| m.feature_names).unwrap_or_default(),
+    }
+}
+
 fn check_gep(
     gep: &GepFiles,
     template: &Template,

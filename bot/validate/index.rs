@@ -90,7 +90,10 @@ pub fn check(
         }
     }
     if !facts.is_template {
-        let unwritten = sections(source, &document, template, facts.status, out);
+        let unwritten: Vec<_> = sections(source, &document, template, facts.status, out)
+            .into_iter()
+            .filter_map(|(_, range)| range)
+            .collect();
         placeholders(source, &document, template, &unwritten, out);
     }
     facts
@@ -237,18 +240,21 @@ fn issue_line(
     }
 }
 
-/// Required sections missing or still template text. Returns the byte ranges of the sections
-/// reported as unwritten, so their placeholders are not reported a second time.
+/// A required section the GEP still owes: missing (no range) or unwritten (its byte range).
+type Owed = (String, Option<std::ops::Range<usize>>);
+
+/// Required sections missing or still template text, reported and returned. The ranges of the
+/// unwritten ones keep their placeholders from being reported a second time.
 fn sections(
     source: &SourceText,
     document: &Document,
     template: &Template,
     status: Option<(Status, Position)>,
     out: &mut Vec<Finding>,
-) -> Vec<std::ops::Range<usize>> {
-    let mut unwritten = Vec::new();
+) -> Vec<Owed> {
+    let mut owed = Vec::new();
     let Some((status, status_at)) = status else {
-        return unwritten;
+        return owed;
     };
     let text = source.text();
     let sections: Vec<Option<&str>> = document
@@ -276,6 +282,7 @@ fn sections(
                     required.title
                 ),
             ));
+            owed.push((required.title.clone(), None));
             continue;
         };
         let range = document.section_body(index, text.len());
@@ -298,10 +305,26 @@ fn sections(
                 ),
                 "replace the template's instructions with this GEP's content",
             ));
-            unwritten.push(range);
+            owed.push((required.title.clone(), Some(range)));
         }
     }
-    unwritten
+    owed
+}
+
+/// The sections a GEP must still write (missing or template text) to hold `status`.
+pub fn sections_owed(source: &SourceText, template: &Template, status: Status) -> Vec<String> {
+    let document = Document::parse(source.text());
+    let mut ignored = Vec::new();
+    sections(
+        source,
+        &document,
+        template,
+        Some((status, Position::START)),
+        &mut ignored,
+    )
+    .into_iter()
+    .map(|(title, _)| title)
+    .collect()
 }
 
 fn placeholders(
@@ -475,6 +498,28 @@ mod tests {
         assert_eq!(codes(&findings), [(Code::TemplateSection, 8)]);
         let (_, findings) = run(&gep("Provisional", "## TLDR\n\n"));
         assert_eq!(codes(&findings), [(Code::TemplateSection, 8)]);
+    }
+
+    #[test]
+    fn sections_owed_for_a_status_lists_what_is_missing_or_unwritten() {
+        let text = gep("Provisional", "## TLDR\n\nWe route.\n");
+        let source = SourceText::new("gep-42/index.md", text);
+        assert_eq!(
+            sections_owed(&source, &template(), Status::Provisional),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            sections_owed(&source, &template(), Status::Implementable),
+            ["API"]
+        );
+        let unwritten = SourceText::new(
+            "i.md",
+            gep("Provisional", "## TLDR\n\n(One line summary of it.)\n"),
+        );
+        assert_eq!(
+            sections_owed(&unwritten, &template(), Status::Provisional),
+            ["TLDR"]
+        );
     }
 
     #[test]

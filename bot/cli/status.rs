@@ -1,0 +1,60 @@
+//! `gep-bot status N [--repo-dir DIR] [--format human|json]`: the GEP status report, offline.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::status;
+use crate::validate::{self, Template};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The GEP number (its tracking issue's number).
+    number: u32,
+    /// A checkout of the repository holding `geps/`.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    repo_dir: PathBuf,
+    /// The template whose rules apply (default: gep-bot's own).
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let folder = args
+        .repo_dir
+        .join("geps")
+        .join(format!("gep-{}", args.number));
+    if !folder.is_dir() {
+        eprintln!(
+            "gep-bot: GEP-{} does not exist: no {}",
+            args.number,
+            folder.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let template = match &args.template {
+        Some(path) => {
+            Template::load(path)
+                .with_context(|| format!("cannot read template {}", path.display()))?
+                .0
+        }
+        None => Template::builtin(),
+    };
+    let set = validate::load(&[folder])?;
+    let report =
+        status::report(&set, args.number, &template).context("the GEP folder has no GEP")?;
+    match args.format {
+        Format::Human => print!("{}", report.human()),
+        Format::Json => println!("{}", serde_json::to_string(&report)?),
+    }
+    Ok(ExitCode::SUCCESS)
+}
