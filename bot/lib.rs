@@ -4,6 +4,7 @@
 //! and leaves IO to its edge, so the command line, the server and the tests all drive the same code.
 
 pub mod calendar;
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;

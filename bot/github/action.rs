@@ -45,6 +45,7 @@ pub enum Action {
         body: String,
     },
     /// A check run keyed by head SHA and name: a new one replaces the result for that SHA.
+    /// Annotations go 50 to a request, as GitHub takes them.
     CreateCheckRun {
         repo: String,
         head_sha: String,
@@ -52,6 +53,7 @@ pub enum Action {
         conclusion: String,
         title: String,
         summary: String,
+        annotations: Vec<Annotation>,
     },
     UpdateCheckRun {
         repo: String,
@@ -93,6 +95,20 @@ impl Action {
     pub fn marker(kind: &str) -> String {
         format!("<!-- gep-bot:{kind} -->")
     }
+}
+
+/// A line-level note on a check run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Annotation {
+    pub path: String,
+    pub start_line: usize,
+    pub end_line: usize,
+    pub start_column: usize,
+    pub end_column: usize,
+    /// `failure`, `warning` or `notice`.
+    pub annotation_level: String,
+    pub title: String,
+    pub message: String,
 }
 
 /// What the bot remembers about an issue between events.

@@ -73,8 +73,9 @@ pub struct Event {
     pub comment: Option<Comment>,
     /// The label of a `labeled` / `unlabeled` action.
     pub label: Option<String>,
-    /// For pull requests: the head commit.
+    /// For pull requests: the head commit, and the base commit it is compared with.
     pub head_sha: Option<String>,
+    pub base_sha: Option<String>,
     pub review: Option<Review>,
 }
 
@@ -126,7 +127,12 @@ impl Event {
             subject,
             comment,
             label: raw.label.map(|l| l.name),
-            head_sha: raw.pull_request.and_then(|p| p.head).map(|h| h.sha),
+            head_sha: raw
+                .pull_request
+                .as_ref()
+                .and_then(|p| p.head.clone())
+                .map(|h| h.sha),
+            base_sha: raw.pull_request.and_then(|p| p.base).map(|b| b.sha),
             review,
         })
     }
@@ -180,6 +186,8 @@ struct RawSubject {
     pull_request: Option<serde_json::Value>,
     #[serde(default)]
     head: Option<RawHead>,
+    #[serde(default)]
+    base: Option<RawHead>,
 }
 
 impl RawSubject {

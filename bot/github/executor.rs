@@ -27,6 +27,9 @@ pub struct PullRequestInfo {
     pub labels: Vec<String>,
 }
 
+/// GitHub takes at most 50 annotations in one check-run request; later updates append.
+const MAX_ANNOTATIONS: usize = 50;
+
 /// Why an action did not happen, and so what the worker does next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
@@ -111,6 +114,34 @@ impl Executor {
         match self {
             Executor::DryRun => Ok(Vec::new()),
             Executor::GitHub(github) => github.review_history(installation, repo, number).await,
+        }
+    }
+
+    /// A file's text at a commit, or `None` where it does not exist.
+    pub async fn file_at(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        path: &str,
+        at: &str,
+    ) -> Result<Option<String>, ExecError> {
+        match self {
+            Executor::DryRun => Ok(None),
+            Executor::GitHub(github) => github.file_at(installation, repo, path, at).await,
+        }
+    }
+
+    /// The names in a folder at a commit (empty where it does not exist).
+    pub async fn folder_at(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        path: &str,
+        at: &str,
+    ) -> Result<Vec<String>, ExecError> {
+        match self {
+            Executor::DryRun => Ok(Vec::new()),
+            Executor::GitHub(github) => github.folder_at(installation, repo, path, at).await,
         }
     }
 
@@ -295,8 +326,8 @@ impl GitHub {
                 conclusion,
                 title,
                 summary,
+                annotations,
             } => {
-                let output = json!({ "title": title, "summary": summary });
                 let existing = self
                     .send(
                         installation,
@@ -312,14 +343,50 @@ impl GitHub {
                 let id = existing["check_runs"]
                     .get(0)
                     .and_then(|run| run["id"].as_u64());
-                let (method, path) = match id {
-                    Some(id) => (Method::PATCH, format!("/repos/{repo}/check-runs/{id}")),
-                    None => (Method::POST, format!("/repos/{repo}/check-runs")),
-                };
+                let mut batches = annotations.chunks(MAX_ANNOTATIONS);
+                let first: &[_] = batches.next().unwrap_or(&[]);
+                let output = json!({ "title": title, "summary": summary, "annotations": first });
                 let body = json!({ "name": name, "head_sha": head_sha, "status": "completed", "conclusion": conclusion, "output": output });
-                self.send(installation, method, &path, Some(body), true)
-                    .await
-                    .map(drop)
+                // The same SHA checked again (a re-run, a redelivery) updates its run: no duplicate.
+                let run = match id {
+                    Some(id) => {
+                        self.send(
+                            installation,
+                            Method::PATCH,
+                            &format!("/repos/{repo}/check-runs/{id}"),
+                            Some(body),
+                            true,
+                        )
+                        .await?
+                    }
+                    None => {
+                        self.send(
+                            installation,
+                            Method::POST,
+                            &format!("/repos/{repo}/check-runs"),
+                            Some(body),
+                            true,
+                        )
+                        .await?
+                    }
+                };
+                let id = run["id"]
+                    .as_u64()
+                    .or(id)
+                    .ok_or_else(|| ExecError::Transient("check run without an id".into()))?;
+                for batch in batches {
+                    let output =
+                        json!({ "title": title, "summary": summary, "annotations": batch });
+                    self.send(
+                        installation,
+                        Method::PATCH,
+                        &format!("/repos/{repo}/check-runs/{id}"),
+                        Some(json!({ "output": output })),
+                        true,
+                    )
+                    .await?;
+                }
+                Ok(())
             }
             Action::UpdateCheckRun {
                 repo,
@@ -419,6 +486,61 @@ impl GitHub {
             .iter()
             .find(|c| c["body"].as_str().is_some_and(|b| b.contains(marker)))
             .and_then(|c| c["id"].as_u64()))
+    }
+
+    async fn file_at(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        path: &str,
+        at: &str,
+    ) -> Result<Option<String>, ExecError> {
+        let url = format!("/repos/{repo}/contents/{path}?ref={}", encode(at));
+        let file = match self
+            .send(installation, Method::GET, &url, None, false)
+            .await
+        {
+            Err(ExecError::Permanent(message)) if message.starts_with("404") => return Ok(None),
+            other => other?,
+        };
+        let encoded: String = file["content"]
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| ExecError::Permanent(format!("{path} at {at}: not base64: {e}")))?;
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    async fn folder_at(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        path: &str,
+        at: &str,
+    ) -> Result<Vec<String>, ExecError> {
+        let url = format!("/repos/{repo}/contents/{path}?ref={}", encode(at));
+        let listing = match self
+            .send(installation, Method::GET, &url, None, false)
+            .await
+        {
+            Err(ExecError::Permanent(message)) if message.starts_with("404") => {
+                return Ok(Vec::new());
+            }
+            other => other?,
+        };
+        Ok(listing
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|e| e["name"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Every item of a paginated list, up to `max_pages` pages of 100.

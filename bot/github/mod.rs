@@ -5,5 +5,5 @@ pub mod action;
 pub mod event;
 pub mod executor;
 
-pub use action::{Action, LabelTarget, Plan, StateChange};
+pub use action::{Action, Annotation, LabelTarget, Plan, StateChange};
 pub use event::{Actor, Event, EventError, Review, Subject};

@@ -30,6 +30,7 @@ fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&st
         comment: None,
         label: None,
         head_sha: None,
+        base_sha: None,
         review: None,
     }
 }

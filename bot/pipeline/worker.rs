@@ -10,10 +10,14 @@ use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use crate::github::executor::{ExecError, Executor};
+use std::collections::BTreeMap;
+
+use crate::checks;
 use crate::github::{Event, Plan, StateChange, Subject};
 use crate::mesh::{self, Matcher, MeshRules};
 use crate::review::{self, PullRequest, ReviewRules, ReviewState};
 use crate::store::{Job, Store};
+use crate::validate::{self, SourceText, Template};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -50,6 +54,8 @@ pub struct Handlers {
     pub mesh: MeshRules,
     pub matcher: Matcher,
     pub review: ReviewRules,
+    /// The GEP template whose rules the check run applies.
+    pub template: Template,
 }
 
 impl Handlers {
@@ -59,6 +65,7 @@ impl Handlers {
             mesh,
             matcher,
             review,
+            template: Template::builtin(),
         })
     }
 }
@@ -214,10 +221,76 @@ impl<S: Store> Worker<S> {
             changed_paths: &files,
         };
         let mut plan = mesh::plan(event, rules, &self.handlers.matcher, &context);
+        let checked_event = event.name == "pull_request"
+            && matches!(event.action.as_str(), "opened" | "synchronize" | "reopened");
+        if checked_event && self.handlers.review.touches_geps(&files) {
+            plan.extend(self.check(event, &files).await?);
+        }
         if review && self.handlers.review.touches_geps(&files) {
             plan.extend(self.review(event, subject, files).await?);
         }
         Ok(plan)
+    }
+
+    /// The GEP check run: the changed GEPs read at the head commit, their status at the base.
+    async fn check(&self, event: &Event, files: &[String]) -> Result<Plan, ExecError> {
+        let (Some(head), Some(base)) = (&event.head_sha, &event.base_sha) else {
+            return Ok(Plan::default());
+        };
+        let dir = &self.handlers.review.geps_dir;
+        let (installation, repo) = (event.installation, event.repo.as_str());
+        let mut head_set = validate::GepSet::default();
+        let mut base_status = BTreeMap::new();
+        for number in checks::changed_geps(files, dir) {
+            let folder = format!("{dir}gep-{number}");
+            let read = async |name: &str, at: &str| -> Result<Option<SourceText>, ExecError> {
+                let path = format!("{folder}/{name}");
+                let text = self.executor.file_at(installation, repo, &path, at).await?;
+                Ok(text.map(|t| SourceText::new(path, t)))
+            };
+            let index = read("index.md", head).await?;
+            let metadata = read("metadata.yaml", head).await?;
+            if index.is_none() && metadata.is_none() {
+                continue; // the pull request deletes this GEP
+            }
+            let base_metadata = read("metadata.yaml", base).await?;
+            if base_metadata.is_some() {
+                let at_base = validate::GepFiles {
+                    dir: folder.clone().into(),
+                    number: Some(number),
+                    index: None,
+                    metadata: base_metadata,
+                    checked: true,
+                };
+                if let Some(status) = validate::summarize(&at_base, &self.handlers.template).status
+                {
+                    base_status.insert(number, status);
+                }
+            }
+            head_set.geps.push(validate::GepFiles {
+                dir: folder.into(),
+                number: Some(number),
+                index,
+                metadata,
+                checked: true,
+            });
+        }
+        let known = self
+            .executor
+            .folder_at(installation, repo, dir.trim_end_matches('/'), head)
+            .await?
+            .iter()
+            .filter_map(|name| crate::gep::folder_number(name))
+            .collect();
+        Ok(checks::plan(&checks::Input {
+            repo,
+            head_sha: head,
+            changed_paths: files,
+            head: &head_set,
+            base_status: &base_status,
+            known: &known,
+            template: &self.handlers.template,
+        }))
     }
 
     /// The lead review's plan: the pull request as GitHub has it, and its review as stored, or

@@ -36,6 +36,7 @@ fn event(name: &str, action: &str) -> Event {
         comment: None,
         label: None,
         head_sha: None,
+        base_sha: None,
         review: None,
     }
 }

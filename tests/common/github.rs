@@ -24,7 +24,22 @@ pub struct State {
     pub statuses: Vec<(String, String, String, String)>,
     /// number -> (author, head sha, changed files)
     pub pulls: BTreeMap<u64, (String, String, Vec<String>)>,
+    /// (commit, path) -> text: the repository's files at each commit.
+    pub files: BTreeMap<(String, String), String>,
+    pub check_runs: Vec<CheckRun>,
     pub next_id: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub id: u64,
+    pub head_sha: String,
+    pub name: String,
+    pub conclusion: String,
+    pub title: String,
+    pub annotations: Vec<Value>,
+    /// How many requests wrote it (a create, then updates).
+    pub writes: usize,
 }
 
 #[derive(Clone, Default)]
@@ -85,6 +100,94 @@ impl Respond for FakeGitHub {
         };
         let repo = format!("{owner}/{name}");
         match (method, rest) {
+            ("GET", ["contents", path @ ..]) => {
+                let at = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "ref")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                let path = path.join("/");
+                if let Some(text) = state.files.get(&(at.clone(), path.clone())) {
+                    use base64::Engine as _;
+                    let content = base64::engine::general_purpose::STANDARD.encode(text);
+                    return ResponseTemplate::new(200).set_body_json(json!({ "type": "file", "path": path, "encoding": "base64", "content": content }));
+                }
+                let prefix = format!("{path}/");
+                let mut names: Vec<String> = state
+                    .files
+                    .keys()
+                    .filter(|(sha, p)| *sha == at && p.starts_with(&prefix))
+                    .filter_map(|(_, p)| p[prefix.len()..].split('/').next().map(String::from))
+                    .collect();
+                names.dedup();
+                if names.is_empty() {
+                    return not_found;
+                }
+                let entries: Vec<Value> = names
+                    .iter()
+                    .map(|n| json!({ "name": n, "type": "dir" }))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(entries)
+            }
+            ("GET", ["commits", sha, "check-runs"]) => {
+                let name = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "check_name")
+                    .map(|(_, v)| v.into_owned());
+                let runs: Vec<Value> = state
+                    .check_runs
+                    .iter()
+                    .filter(|r| r.head_sha == *sha && name.as_ref().is_none_or(|n| *n == r.name))
+                    .map(|r| json!({ "id": r.id, "name": r.name, "head_sha": r.head_sha }))
+                    .collect();
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({ "total_count": runs.len(), "check_runs": runs }))
+            }
+            ("POST", ["check-runs"]) => {
+                state.next_id += 1;
+                let run = CheckRun {
+                    id: state.next_id,
+                    head_sha: body["head_sha"].as_str().unwrap_or_default().to_owned(),
+                    name: body["name"].as_str().unwrap_or_default().to_owned(),
+                    conclusion: body["conclusion"].as_str().unwrap_or_default().to_owned(),
+                    title: body["output"]["title"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    annotations: body["output"]["annotations"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                    writes: 1,
+                };
+                let id = run.id;
+                state.check_runs.push(run);
+                ResponseTemplate::new(201).set_body_json(json!({ "id": id }))
+            }
+            ("PATCH", ["check-runs", id]) => {
+                let id: u64 = id.parse().unwrap_or(0);
+                let Some(run) = state.check_runs.iter_mut().find(|r| r.id == id) else {
+                    return not_found;
+                };
+                run.writes += 1;
+                if let Some(conclusion) = body["conclusion"].as_str() {
+                    // A new result replaces the run's annotations; an output-only update appends.
+                    run.conclusion = conclusion.to_owned();
+                    run.annotations.clear();
+                }
+                if let Some(title) = body["output"]["title"].as_str() {
+                    run.title = title.to_owned();
+                }
+                run.annotations.extend(
+                    body["output"]["annotations"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                ResponseTemplate::new(200).set_body_json(json!({ "id": id }))
+            }
             ("GET", ["pulls", n, "files"]) => {
                 let files = state
                     .pulls

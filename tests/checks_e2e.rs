@@ -1,0 +1,141 @@
+//! The `GEP template` check run end to end: a GEP pull request's files read at its head and base
+//! commits from a GitHub that keeps them, the check run created, annotations batched by 50, and a
+//! force-push re-checked without duplicating anything.
+
+mod common;
+
+use std::time::Duration;
+
+use common::bot::Bot;
+use common::github::FakeGitHub;
+use gep_bot::github::executor::Credentials;
+use gep_bot::store::Store;
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer};
+
+const PR: u64 = 12;
+
+fn index(status: &str, extra: &str) -> String {
+    format!(
+        "---\ntitle: \"GEP-4242: Mesh retries\"\n---\n\n* Issue: [#4242](https://github.com/o/r/issues/4242)\n* Status: {status}\n\n## TLDR\n\nRetries.\n\n## Goals\n\n* a\n\n## Non-Goals\n\n* b\n\n## Introduction/Overview\n\nc\n\n## Purpose (Why and Who)\n\nd\n{extra}"
+    )
+}
+
+fn metadata(status: &str) -> String {
+    format!(
+        "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\nnumber: 4242\nname: Mesh retries\nstatus: {status}\nauthors:\n  - keithmattix\n"
+    )
+}
+
+fn commit(github: &FakeGitHub, sha: &str, status: &str, extra: &str) {
+    let mut state = github.state();
+    state.files.insert(
+        (sha.into(), "geps/gep-4242/index.md".into()),
+        index(status, extra),
+    );
+    state.files.insert(
+        (sha.into(), "geps/gep-4242/metadata.yaml".into()),
+        metadata(status),
+    );
+    state.files.insert(
+        (sha.into(), "geps/gep-1/metadata.yaml".into()),
+        metadata("Standard").replace("4242", "1"),
+    );
+}
+
+fn synchronize(head: &str, action: &str) -> Vec<u8> {
+    let mut body: Value =
+        serde_json::from_slice(&common::webhook_body("pull_request", "opened.payload.json"))
+            .unwrap();
+    body["action"] = action.into();
+    body["number"] = PR.into();
+    body["pull_request"]["number"] = PR.into();
+    body["pull_request"]["title"] = "Update GEP-4242".into();
+    body["pull_request"]["head"]["sha"] = head.into();
+    body["pull_request"]["base"]["sha"] = "base".into();
+    body["pull_request"]["labels"] = json!([]);
+    body["installation"] = json!({ "id": 7 });
+    serde_json::to_vec(&body).unwrap()
+}
+
+#[tokio::test]
+async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_lines() {
+    let server = MockServer::start().await;
+    let github = FakeGitHub::default();
+    let files = vec![
+        "geps/gep-4242/index.md".to_string(),
+        "geps/gep-4242/metadata.yaml".to_string(),
+    ];
+    github
+        .state()
+        .pulls
+        .insert(PR, ("someone".into(), "h1".into(), files));
+    commit(&github, "base", "Provisional", "");
+    // The pull request jumps from Provisional to Standard and leaves 60 placeholders.
+    let placeholders = "\n## Notes\n\nWritten.\n\n".to_string()
+        + &"(Other designs considered, and why this proposal does not take them.)\n\n".repeat(60);
+    commit(&github, "h1", "Standard", &placeholders);
+    Mock::given(any())
+        .respond_with(github.clone())
+        .mount(&server)
+        .await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+
+    bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let runs = github.state().check_runs.clone();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(
+        (
+            run.name.as_str(),
+            run.head_sha.as_str(),
+            run.conclusion.as_str()
+        ),
+        ("GEP template", "h1", "failure")
+    );
+    assert!(
+        run.annotations.len() > 60,
+        "{} annotations",
+        run.annotations.len()
+    );
+    assert_eq!(
+        run.writes,
+        run.annotations.len().div_ceil(50),
+        "50 annotations a request"
+    );
+    let skip = run
+        .annotations
+        .iter()
+        .find(|a| a["title"] == "GEP050")
+        .expect("the lifecycle finding");
+    assert_eq!(skip["path"], "geps/gep-4242/metadata.yaml");
+    assert_eq!(skip["start_line"], 5);
+    assert_eq!(skip["annotation_level"], "failure");
+
+    // The same delivery of that head again (GitHub redelivers it): the run is updated, not doubled.
+    bot.deliver(
+        "d-1-again",
+        "pull_request",
+        &synchronize("h1", "synchronize"),
+    )
+    .await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(github.state().check_runs.len(), 1);
+
+    // A force-push fixes the GEP: its new head gets its own run, which passes.
+    commit(&github, "h2", "Prototyping", "\n## API\n\nThe API.\n");
+    github.state().pulls.get_mut(&PR).unwrap().1 = "h2".into();
+    bot.deliver("d-2", "pull_request", &synchronize("h2", "synchronize"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let runs = github.state().check_runs.clone();
+    assert_eq!(runs.len(), 2);
+    let latest = runs.iter().find(|r| r.head_sha == "h2").unwrap();
+    assert_eq!(latest.conclusion, "success", "{:?}", latest.annotations);
+    assert_eq!(latest.title, "0 errors, 0 warnings in 1 GEP");
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}
