@@ -50,8 +50,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Template::builtin(),
     };
     let set = validate::load(&[folder])?;
-    let report =
-        status::report(&set, args.number, &template).context("the GEP folder has no GEP")?;
+    let report = status::report(&set, args.number, &template, &Default::default())
+        .context("the GEP folder has no GEP")?;
     match args.format {
         Format::Human => print!("{}", report.human()),
         Format::Json => println!("{}", serde_json::to_string(&report)?),

@@ -117,7 +117,35 @@ impl Executor {
         }
     }
 
-    /// A file's text at a commit, or `None` where it does not exist.
+    /// The open pull requests, most recently updated first (one page of `limit`, at most 100).
+    pub async fn open_pulls(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        limit: u32,
+    ) -> Result<Vec<u64>, ExecError> {
+        match self {
+            Executor::DryRun => Ok(Vec::new()),
+            Executor::GitHub(github) => {
+                let path = format!(
+                    "/repos/{repo}/pulls?state=open&sort=updated&direction=desc&per_page={}",
+                    limit.min(100)
+                );
+                let pulls = github
+                    .send(installation, Method::GET, &path, None, false)
+                    .await?;
+                Ok(pulls
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p["number"].as_u64())
+                    .collect())
+            }
+        }
+    }
+
+    /// A file's text at a commit (the default branch when `at` is empty), or `None` where it does
+    /// not exist.
     pub async fn file_at(
         &self,
         installation: Option<u64>,
@@ -495,7 +523,7 @@ impl GitHub {
         path: &str,
         at: &str,
     ) -> Result<Option<String>, ExecError> {
-        let url = format!("/repos/{repo}/contents/{path}?ref={}", encode(at));
+        let url = contents_url(repo, path, at);
         let file = match self
             .send(installation, Method::GET, &url, None, false)
             .await
@@ -522,7 +550,7 @@ impl GitHub {
         path: &str,
         at: &str,
     ) -> Result<Vec<String>, ExecError> {
-        let url = format!("/repos/{repo}/contents/{path}?ref={}", encode(at));
+        let url = contents_url(repo, path, at);
         let listing = match self
             .send(installation, Method::GET, &url, None, false)
             .await
@@ -909,6 +937,15 @@ pub fn classify(
 
 fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The contents API's address for a path at a commit, or on the default branch when `at` is empty.
+fn contents_url(repo: &str, path: &str, at: &str) -> String {
+    if at.is_empty() {
+        format!("/repos/{repo}/contents/{path}")
+    } else {
+        format!("/repos/{repo}/contents/{path}?ref={}", encode(at))
+    }
 }
 
 fn encode(text: &str) -> String {

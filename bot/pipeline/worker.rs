@@ -13,9 +13,12 @@ use crate::github::executor::{ExecError, Executor};
 use std::collections::BTreeMap;
 
 use crate::checks;
+use crate::commands::{self, Command};
+use crate::github::Action;
 use crate::github::{Event, Plan, StateChange, Subject};
 use crate::mesh::{self, Matcher, MeshRules};
 use crate::review::{self, PullRequest, ReviewRules, ReviewState};
+use crate::status;
 use crate::store::{Job, Store};
 use crate::validate::{self, SourceText, Template};
 
@@ -221,6 +224,9 @@ impl<S: Store> Worker<S> {
             changed_paths: &files,
         };
         let mut plan = mesh::plan(event, rules, &self.handlers.matcher, &context);
+        if let Some(number) = status_request(event) {
+            plan.extend(self.gep_status(event, subject, number).await?);
+        }
         let checked_event = event.name == "pull_request"
             && matches!(event.action.as_str(), "opened" | "synchronize" | "reopened");
         if checked_event && self.handlers.review.touches_geps(&files) {
@@ -229,6 +235,95 @@ impl<S: Store> Worker<S> {
         if review && self.handlers.review.touches_geps(&files) {
             plan.extend(self.review(event, subject, files).await?);
         }
+        Ok(plan)
+    }
+
+    /// `/gep status [N]`: the report on GEP-N as the default branch has it, with the open pull
+    /// requests that touch it, in one comment edited on the next request.
+    async fn gep_status(
+        &self,
+        event: &Event,
+        subject: &Subject,
+        number: u32,
+    ) -> Result<Plan, ExecError> {
+        let dir = &self.handlers.review.geps_dir;
+        let (installation, repo) = (event.installation, event.repo.as_str());
+        let folder = format!("{dir}gep-{number}");
+        let read = async |name: &str| -> Result<Option<SourceText>, ExecError> {
+            let path = format!("{folder}/{name}");
+            Ok(self
+                .executor
+                .file_at(installation, repo, &path, "")
+                .await?
+                .map(|t| SourceText::new(path, t)))
+        };
+        let (index, metadata) = (read("index.md").await?, read("metadata.yaml").await?);
+        let report = if index.is_none() && metadata.is_none() {
+            None
+        } else {
+            let set = validate::GepSet {
+                geps: vec![validate::GepFiles {
+                    dir: folder.clone().into(),
+                    number: Some(number),
+                    index,
+                    metadata,
+                    checked: true,
+                }],
+                only_files: None,
+            };
+            let known = self
+                .executor
+                .folder_at(installation, repo, dir.trim_end_matches('/'), "")
+                .await?
+                .iter()
+                .filter_map(|name| crate::gep::folder_number(name))
+                .collect();
+            status::report(&set, number, &self.handlers.template, &known)
+        };
+        // The most recently updated open pull requests: enough to find the live ones for a GEP
+        // without reading every pull request of a large repository.
+        let mut pulls = Vec::new();
+        for pull in self
+            .executor
+            .open_pulls(installation, repo, OPEN_PULLS_READ)
+            .await?
+        {
+            let files = self
+                .executor
+                .pull_request_files(installation, repo, pull)
+                .await?;
+            if !files.iter().any(|f| f.starts_with(&format!("{folder}/"))) {
+                continue;
+            }
+            let review = match self
+                .store
+                .review(repo, pull)
+                .await
+                .map_err(|e| ExecError::Transient(e.to_string()))?
+            {
+                Some(state) => {
+                    let rules = &self.handlers.review;
+                    let word = if state.is_approved(rules) {
+                        "lead-approved"
+                    } else {
+                        "lead review pending"
+                    };
+                    format!("{word}, {}/{} approvals", state.approvals(), rules.quorum)
+                }
+                None => "lead review not started".into(),
+            };
+            pulls.push(status::OpenPull {
+                number: pull,
+                review,
+            });
+        }
+        let mut plan = Plan::default();
+        plan.actions.push(Action::CreateComment {
+            repo: repo.to_owned(),
+            issue: subject.number,
+            marker: Action::marker(&format!("gep-status-{number}")),
+            body: status::reply(number, report.as_ref(), &pulls),
+        });
         Ok(plan)
     }
 
@@ -357,6 +452,24 @@ impl<S: Store> Worker<S> {
         }
         Ok(plan)
     }
+}
+
+/// How many of the most recently updated open pull requests `/gep status` reads.
+const OPEN_PULLS_READ: u32 = 30;
+
+/// The GEP a comment asks about with `/gep status [N]` (in issue N when no number is given).
+fn status_request(event: &Event) -> Option<u32> {
+    let comment = event.comment.as_ref().filter(|c| !c.author.is_bot())?;
+    if event.name != "issue_comment" || !matches!(event.action.as_str(), "created" | "edited") {
+        return None;
+    }
+    let issue = event.subject.as_ref()?.number;
+    commands::added(&comment.body, comment.previous_body.as_deref())
+        .into_iter()
+        .find_map(|command| match command {
+            Command::GepStatus(n) => u32::try_from(n.unwrap_or(issue)).ok(),
+            _ => None,
+        })
 }
 
 /// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped, then a random half of it

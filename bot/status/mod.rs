@@ -2,6 +2,8 @@
 //! requires (from the lifecycle and the template's rules), and the validator's findings.
 //! `gep-bot status N` prints it offline from a checkout; `/gep status` will answer with it.
 
+use std::collections::BTreeSet;
+
 use serde::Serialize;
 
 use crate::gep::Status;
@@ -14,6 +16,72 @@ pub struct Report {
     pub status: Option<Status>,
     pub next: Vec<NextStep>,
     pub findings: Vec<Finding>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{GepFiles, SourceText};
+
+    fn set(title: &str) -> GepSet {
+        GepSet {
+            geps: vec![GepFiles {
+                dir: "geps/gep-7".into(),
+                number: Some(7),
+                index: Some(SourceText::new(
+                    "geps/gep-7/index.md",
+                    format!(
+                        "---\ntitle: \"GEP-7: {title}\"\n---\n\n* Issue: [#7](u/7)\n* Status: Provisional\n\n## TLDR\n\nx\n"
+                    ),
+                )),
+                metadata: None,
+                checked: true,
+            }],
+            only_files: None,
+        }
+    }
+
+    #[test]
+    fn the_reply_reports_status_next_steps_pulls_and_findings() {
+        let report = report(&set("Mesh"), 7, &Template::builtin(), &BTreeSet::new()).unwrap();
+        let text = reply(
+            7,
+            Some(&report),
+            &[OpenPull {
+                number: 12,
+                review: "approved 2/2".into(),
+            }],
+        );
+        assert!(
+            text.starts_with("### GEP-7: Mesh\n\n**Status:** Provisional"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**Next: Implementable** — needs section *Goals*"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**Open pull requests**: #12 (approved 2/2)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`GEP001`"),
+            "the missing metadata.yaml: {text}"
+        );
+        assert!(reply(8, None, &[]).contains("no GEP-8"));
+    }
+
+    #[test]
+    fn a_hostile_title_cannot_ping_and_is_cut() {
+        let long = format!("@team {}", "x".repeat(10_000));
+        let report = report(&set(&long), 7, &Template::builtin(), &BTreeSet::new()).unwrap();
+        let text = reply(7, Some(&report), &[]);
+        assert!(!text.contains("@team"), "mention survived");
+        assert!(
+            text.lines().next().unwrap().chars().count() < 400,
+            "title not cut"
+        );
+    }
 }
 
 /// A status the GEP may move to next, and what it still lacks for it.
@@ -32,8 +100,14 @@ impl Serialize for Status {
     }
 }
 
-/// The report for GEP `number` of a set, or `None` if the set has no such GEP.
-pub fn report(set: &GepSet, number: u32, template: &Template) -> Option<Report> {
+/// The report for GEP `number` of a set, or `None` if the set has no such GEP. `known` are GEP
+/// numbers that exist though the set does not hold them (read from a folder listing).
+pub fn report(
+    set: &GepSet,
+    number: u32,
+    template: &Template,
+    known: &BTreeSet<u32>,
+) -> Option<Report> {
     let gep = set.geps.iter().find(|g| g.number == Some(number))?;
     let summary = validate::summarize(gep, template);
     let next = match (summary.status, &gep.index) {
@@ -49,14 +123,12 @@ pub fn report(set: &GepSet, number: u32, template: &Template) -> Option<Report> 
             .collect(),
         _ => Vec::new(),
     };
-    let files: Vec<_> = gep
-        .index
-        .iter()
-        .chain(gep.metadata.iter())
-        .map(|s| s.path().to_path_buf())
-        .collect();
-    let mut findings = validate::validate(set, template, &Options::default());
-    findings.retain(|f| files.contains(&f.file));
+    let options = Options {
+        known_elsewhere: known.clone(),
+        ..Options::default()
+    };
+    let mut findings = validate::validate(set, template, &options);
+    findings.retain(|f| f.file.starts_with(&gep.dir));
     Some(Report {
         number,
         title: summary.title,
@@ -64,6 +136,96 @@ pub fn report(set: &GepSet, number: u32, template: &Template) -> Option<Report> 
         next,
         findings,
     })
+}
+
+/// An open pull request that touches the GEP, with its lead-review standing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPull {
+    pub number: u64,
+    pub review: String,
+}
+
+/// The `/gep status` reply: the report as markdown, or why there is none. Text from documents is
+/// sanitised (it cannot ping anyone or break the comment) and cut.
+pub fn reply(number: u32, report: Option<&Report>, pulls: &[OpenPull]) -> String {
+    use crate::review::sanitize;
+    let Some(report) = report else {
+        return format!(
+            "There is no GEP-{number} on the default branch (no `geps/gep-{number}/`)."
+        );
+    };
+    let mut out = format!(
+        "### GEP-{number}: {}\n\n**Status:** {}\n\n",
+        sanitize(report.title.as_deref().unwrap_or("(no title)"), 300),
+        report.status.map_or("unknown", Status::as_str)
+    );
+    if report.next.is_empty() {
+        out.push_str("**Next:** none, this status is final.\n");
+    }
+    for step in &report.next {
+        let mut lacks: Vec<String> = step
+            .sections
+            .iter()
+            .map(|s| format!("section *{}*", sanitize(s, 100)))
+            .collect();
+        if step.needs_feature_name {
+            lacks.push("a feature name in `metadata.yaml`".into());
+        }
+        if lacks.is_empty() {
+            out.push_str(&format!(
+                "**Next: {}** — the template requires nothing more.\n",
+                step.status
+            ));
+        } else {
+            out.push_str(&format!(
+                "**Next: {}** — needs {}.\n",
+                step.status,
+                lacks.join(", ")
+            ));
+        }
+    }
+    out.push_str("\n**Open pull requests**: ");
+    if pulls.is_empty() {
+        out.push_str("none.\n");
+    } else {
+        let listed: Vec<String> = pulls
+            .iter()
+            .map(|p| format!("#{} ({})", p.number, sanitize(&p.review, 100)))
+            .collect();
+        out.push_str(&listed.join(", "));
+        out.push('\n');
+    }
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    out.push_str(&format!(
+        "\n**Findings on the default branch:** {errors} error{}, {} warning{}\n",
+        if errors == 1 { "" } else { "s" },
+        report.findings.len() - errors,
+        if report.findings.len() - errors == 1 {
+            ""
+        } else {
+            "s"
+        }
+    ));
+    for f in report.findings.iter().take(20) {
+        out.push_str(&format!(
+            "- `{}` {}:{} — {}\n",
+            f.code,
+            sanitize(&f.file.to_string_lossy(), 200),
+            f.line,
+            sanitize(&f.message, 300)
+        ));
+    }
+    if report.findings.len() > 20 {
+        out.push_str(&format!(
+            "- … and {} more: run `gep-bot status {number}` in a checkout.\n",
+            report.findings.len() - 20
+        ));
+    }
+    out
 }
 
 impl Report {

@@ -188,6 +188,14 @@ impl Respond for FakeGitHub {
                 );
                 ResponseTemplate::new(200).set_body_json(json!({ "id": id }))
             }
+            ("GET", ["pulls"]) => {
+                let list: Vec<Value> = state
+                    .pulls
+                    .keys()
+                    .map(|n| json!({ "number": n, "state": "open" }))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(list)
+            }
             ("GET", ["pulls", n, "files"]) => {
                 let files = state
                     .pulls

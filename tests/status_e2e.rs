@@ -1,0 +1,140 @@
+//! `/gep status` in an issue: the report on the default branch's GEP, with the open pull
+//! requests that touch it, in one comment that the next request edits.
+
+mod common;
+
+use std::time::Duration;
+
+use common::bot::Bot;
+use common::github::FakeGitHub;
+use gep_bot::github::executor::Credentials;
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer};
+
+fn corpus_file(path: &str) -> String {
+    std::fs::read_to_string(common::corpus().join(path)).unwrap()
+}
+
+fn on_default_branch(github: &FakeGitHub, status: &str) {
+    let mut state = github.state();
+    let index = corpus_file("gep-3949/index.md")
+        .replace("* Status: Implementable", &format!("* Status: {status}"));
+    let metadata = corpus_file("gep-3949/metadata.yaml")
+        .replace("status: Implementable", &format!("status: {status}"));
+    state
+        .files
+        .insert(("".into(), "geps/gep-3949/index.md".into()), index);
+    state
+        .files
+        .insert(("".into(), "geps/gep-3949/metadata.yaml".into()), metadata);
+}
+
+fn asked(who: &str, text: &str) -> Vec<u8> {
+    let mut body: Value = serde_json::from_slice(&common::webhook_body(
+        "issue_comment",
+        "created.payload.json",
+    ))
+    .unwrap();
+    body["issue"]["number"] = 3949.into();
+    body["comment"]["body"] = text.into();
+    body["comment"]["user"] = json!({ "login": who, "type": "User" });
+    body["sender"] = json!({ "login": who, "type": "User" });
+    body["installation"] = json!({ "id": 7 });
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn status_comments(github: &FakeGitHub) -> Vec<String> {
+    github
+        .comments_on(3949)
+        .into_iter()
+        .filter(|c| c.body.contains("<!-- gep-bot:gep-status-3949 -->"))
+        .map(|c| c.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn gep_status_is_answered_then_answered_again_by_editing_the_same_comment() {
+    let server = MockServer::start().await;
+    let github = FakeGitHub::default();
+    on_default_branch(&github, "Implementable");
+    github.state().pulls.insert(
+        12,
+        (
+            "robscott".into(),
+            "h1".into(),
+            vec!["geps/gep-3949/index.md".into()],
+        ),
+    );
+    github.state().pulls.insert(
+        13,
+        (
+            "robscott".into(),
+            "h2".into(),
+            vec!["site-src/index.md".into()],
+        ),
+    );
+    Mock::given(any())
+        .respond_with(github.clone())
+        .mount(&server)
+        .await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+
+    bot.deliver("d-1", "issue_comment", &asked("robscott", "/gep status"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let replies = status_comments(&github);
+    assert_eq!(replies.len(), 1);
+    assert!(
+        replies[0].contains("### GEP-3949: Mesh Resource"),
+        "{}",
+        replies[0]
+    );
+    assert!(
+        replies[0].contains("**Status:** Implementable"),
+        "{}",
+        replies[0]
+    );
+    assert!(
+        replies[0].contains("**Next: Experimental** — needs"),
+        "{}",
+        replies[0]
+    );
+    assert!(
+        replies[0].contains("**Open pull requests**: #12 (lead review not started)"),
+        "{}",
+        replies[0]
+    );
+
+    on_default_branch(&github, "Experimental");
+    bot.deliver(
+        "d-2",
+        "issue_comment",
+        &asked("robscott", "/gep status 3949"),
+    )
+    .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let replies = status_comments(&github);
+    assert_eq!(replies.len(), 1, "edited, not a second comment");
+    assert!(
+        replies[0].contains("**Status:** Experimental"),
+        "{}",
+        replies[0]
+    );
+
+    bot.deliver("d-3", "issue_comment", &asked("robscott", "/gep status 77"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let missing: Vec<_> = github
+        .comments_on(3949)
+        .into_iter()
+        .filter(|c| c.body.contains("gep-status-77"))
+        .collect();
+    assert_eq!(missing.len(), 1);
+    assert!(
+        missing[0]
+            .body
+            .contains("There is no GEP-77 on the default branch")
+    );
+    bot.stop().await;
+}
