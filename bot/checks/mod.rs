@@ -40,6 +40,24 @@ pub fn changed_geps(paths: &[String], geps_dir: &str) -> BTreeSet<u32> {
         .collect()
 }
 
+/// The GEP numbers a `metadata.yaml` names under `relationships` (nothing if it does not parse:
+/// the validator reports that).
+pub fn related_geps(metadata: &str) -> BTreeSet<u32> {
+    let Ok(value) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(metadata) else {
+        return BTreeSet::new();
+    };
+    let Some(relationships) = value.get("relationships").and_then(|r| r.as_mapping()) else {
+        return BTreeSet::new();
+    };
+    relationships
+        .values()
+        .filter_map(|list| list.as_sequence())
+        .flatten()
+        .filter_map(|item| item.get("number")?.as_u64())
+        .filter_map(|n| u32::try_from(n).ok())
+        .collect()
+}
+
 pub fn plan(input: &Input<'_>) -> Plan {
     let options = Options {
         strict: false,

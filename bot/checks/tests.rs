@@ -123,6 +123,53 @@ fn moving_to_experimental_needs_a_feature_name() {
 }
 
 #[test]
+fn related_geps_are_read_from_relationships() {
+    let text = "relationships:\n  extends:\n    - number: 1324\n      name: x\n  seeAlso:\n    - number: 713\n      name: y\n";
+    assert_eq!(related_geps(text), BTreeSet::from([713, 1324]));
+    assert_eq!(related_geps("not: [valid"), BTreeSet::new());
+}
+
+#[test]
+fn an_obsoletes_the_other_gep_does_not_answer_fails_the_check() {
+    let mut set = head(
+        "Provisional",
+        "",
+        "relationships:\n  obsoletes:\n    - number: 1\n      name: Old\n",
+    );
+    set.geps.push(GepFiles {
+        dir: "geps/gep-1".into(),
+        number: Some(1),
+        index: None,
+        metadata: Some(SourceText::new(
+            "geps/gep-1/metadata.yaml",
+            METADATA
+                .replace("42", "1")
+                .replace("STATUS", "Standard")
+                .replace("FEATURES", ""),
+        )),
+        checked: false,
+    });
+    let (conclusion, _, annotations) = run(
+        &set,
+        Some(Status::Provisional),
+        &["geps/gep-42/metadata.yaml"],
+    );
+    assert_eq!(conclusion, "failure");
+    assert!(
+        annotations
+            .iter()
+            .any(|a| a.title == "GEP041" && a.path == "geps/gep-42/metadata.yaml"),
+        "{annotations:?}"
+    );
+    assert!(
+        !annotations
+            .iter()
+            .any(|a| a.path.starts_with("geps/gep-1/")),
+        "the neighbour is not checked"
+    );
+}
+
+#[test]
 fn changed_geps_are_read_from_paths() {
     let paths = [
         "geps/gep-42/index.md",

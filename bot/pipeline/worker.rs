@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use crate::github::executor::{ExecError, Executor};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::checks;
 use crate::commands::{self, Command};
@@ -369,6 +369,32 @@ impl<S: Store> Worker<S> {
                 metadata,
                 checked: true,
             });
+        }
+        // The GEPs the changed ones name in relationships, read at the head too, so that an
+        // `obsoletes` or `extends` is checked against the other side.
+        let changed: BTreeSet<u32> = head_set.geps.iter().filter_map(|g| g.number).collect();
+        let named: BTreeSet<u32> = head_set
+            .geps
+            .iter()
+            .filter_map(|g| g.metadata.as_ref())
+            .flat_map(|m| checks::related_geps(m.text()))
+            .filter(|n| !changed.contains(n))
+            .collect();
+        for number in named {
+            let path = format!("{dir}gep-{number}/metadata.yaml");
+            if let Some(text) = self
+                .executor
+                .file_at(installation, repo, &path, head)
+                .await?
+            {
+                head_set.geps.push(validate::GepFiles {
+                    dir: format!("{dir}gep-{number}").into(),
+                    number: Some(number),
+                    index: None,
+                    metadata: Some(SourceText::new(path, text)),
+                    checked: false,
+                });
+            }
         }
         let known = self
             .executor
