@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::serve;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -54,65 +55,6 @@ impl Respond for Github {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(port: u16, db: &str, github: &str) -> Child {
-    Command::new(common::bin())
-        .arg("serve")
-        .current_dir(common::repo())
-        .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GEP_BOT_DATABASE_URL", db)
-        .env("GEP_BOT_WEBHOOK_SECRET", SECRET)
-        .env("GEP_BOT_GITHUB_TOKEN", "ghp_crash")
-        .env("GEP_BOT_GITHUB_API_URL", github)
-        .env("GEP_BOT_WRITE_INTERVAL_MS", "0")
-        .env("GEP_BOT_RETRY_BASE_MS", "50")
-        .env_remove("GEP_BOT_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("gep-bot starts")
-}
-
-async fn wait_healthy(client: &reqwest::Client, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("gep-bot did not become healthy");
-}
-
-async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
-    let text = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
-        .split_whitespace()
-        .last()?
-        .parse()
-        .ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_loses_nothing_and_repeats_nothing() {
     let github = MockServer::start().await;
@@ -124,11 +66,13 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("crash.db").display());
-    let port = free_port();
+    let port = serve::free_port();
     let client = reqwest::Client::new();
 
-    let mut first = start(port, &db, &github.uri());
-    wait_healthy(&client, port).await;
+    let mut first = serve::command(port, &db, &github.uri(), SECRET)
+        .spawn()
+        .unwrap();
+    serve::wait_until_answers(&client, port, "/healthz").await;
     let mesh: Vec<u64> = (1..=10).collect();
     for number in 1..=20u64 {
         let title = if mesh.contains(&number) {
@@ -158,12 +102,14 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
     first.wait().unwrap();
     labels.hold.store(false, Ordering::SeqCst);
 
-    let mut second = start(port, &db, &github.uri());
-    wait_healthy(&client, port).await;
+    let mut second = serve::command(port, &db, &github.uri(), SECRET)
+        .spawn()
+        .unwrap();
+    serve::wait_until_answers(&client, port, "/healthz").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let queued = metric(&client, port, "gep_bot_queue_depth").await;
-        let running = metric(&client, port, "gep_bot_jobs_running").await;
+        let queued = serve::metric(&client, port, "gep_bot_queue_depth").await;
+        let running = serve::metric(&client, port, "gep_bot_jobs_running").await;
         if queued == Some(0.0) && running == Some(0.0) {
             break;
         }
@@ -173,7 +119,10 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(metric(&client, port, "gep_bot_jobs_dead").await, Some(0.0));
+    assert_eq!(
+        serve::metric(&client, port, "gep_bot_jobs_dead").await,
+        Some(0.0)
+    );
     second.kill().unwrap();
     second.wait().unwrap();
 

@@ -3,7 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use common::serve;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gep_bot::pipeline::sign;
@@ -12,14 +14,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "ghp_doNotLogThisTokenAnywhere0000";
 const SECRET: &str = "webhook-secret-never-logged";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_delivery_id_and_never_a_secret() {
@@ -32,36 +26,17 @@ async fn json_logs_carry_the_delivery_id_and_never_a_secret() {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr.log");
-    let port = free_port();
-    let mut bot = Command::new(common::bin())
-        .arg("serve")
-        .current_dir(common::repo())
-        .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "GEP_BOT_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("bot.db").display()),
-        )
-        .env("GEP_BOT_WEBHOOK_SECRET", SECRET)
+    let port = serve::free_port();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let mut bot = serve::command(port, &db, &github.uri(), SECRET)
         .env("GEP_BOT_GITHUB_TOKEN", TOKEN)
-        .env("GEP_BOT_GITHUB_API_URL", github.uri())
-        .env("GEP_BOT_WRITE_INTERVAL_MS", "0")
         .env("GEP_BOT_LOG_FORMAT", "json")
-        .env_remove("GEP_BOT_CONFIG")
-        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let client = reqwest::Client::new();
+    serve::wait_until_answers(&client, port, "/healthz").await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "gep-bot did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let body = common::issue_body(3, "GAMMA sidecar routing", 7);
     let response = client
         .post(format!("http://127.0.0.1:{port}/webhook"))

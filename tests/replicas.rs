@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::serve;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,51 +37,6 @@ impl Respond for Calls {
             .set_body_json(serde_json::json!([{ "name": "area/mesh" }]))
             .set_delay(Duration::from_millis(2))
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(port: u16, db: &str, github: &str) -> Child {
-    Command::new(common::bin())
-        .arg("serve")
-        .current_dir(common::repo())
-        .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GEP_BOT_DATABASE_URL", db)
-        .env("GEP_BOT_WEBHOOK_SECRET", SECRET)
-        .env("GEP_BOT_GITHUB_TOKEN", "ghp_replicas")
-        .env("GEP_BOT_GITHUB_API_URL", github)
-        .env("GEP_BOT_WRITE_INTERVAL_MS", "0")
-        .env("GEP_BOT_RETRY_BASE_MS", "50")
-        .env("GEP_BOT_LEASE_MS", "3000")
-        .env("GEP_BOT_LOG", "warn")
-        .env_remove("GEP_BOT_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("gep-bot starts")
-}
-
-async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
-    let text = client
-        .get(format!("http://127.0.0.1:{port}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
-        .split_whitespace()
-        .last()?
-        .parse()
-        .ok()
 }
 
 /// Sends deliveries `(id, issue, port)`, 32 at a time; returns the HTTP statuses.
@@ -122,10 +79,16 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
         .respond_with(calls.clone())
         .mount(&github)
         .await;
-    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let ports: Vec<u16> = (0..3).map(|_| serve::free_port()).collect();
     let mut replicas: Vec<Child> = ports
         .iter()
-        .map(|&p| start(p, &db, &github.uri()))
+        .map(|&p| {
+            serve::command(p, &db, &github.uri(), SECRET)
+                .env("GEP_BOT_LEASE_MS", "3000")
+                .env("GEP_BOT_LOG", "warn")
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let client = reqwest::Client::new();
     for &port in &ports {
@@ -179,8 +142,8 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let queued = metric(&client, ports[1], "gep_bot_queue_depth").await;
-        let running = metric(&client, ports[1], "gep_bot_jobs_running").await;
+        let queued = serve::metric(&client, ports[1], "gep_bot_queue_depth").await;
+        let running = serve::metric(&client, ports[1], "gep_bot_jobs_running").await;
         if queued == Some(0.0) && running == Some(0.0) {
             break;
         }
@@ -191,7 +154,7 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(
-        metric(&client, ports[1], "gep_bot_jobs_dead").await,
+        serve::metric(&client, ports[1], "gep_bot_jobs_dead").await,
         Some(0.0)
     );
     for replica in &mut replicas[1..] {

@@ -1,0 +1,68 @@
+//! The real `gep-bot serve` as a child process: a free port, the command with a test's settings,
+//! waiting until it answers, and reading its metrics.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `gep-bot serve` on `port` with `db`, a webhook secret and a token for the GitHub at `github`;
+/// writes unpaced and retries quick, as tests want. Output is discarded unless the caller says.
+pub fn command(port: u16, db: &str, github: &str, secret: &str) -> Command {
+    let mut command = Command::new(super::bin());
+    command
+        .arg("serve")
+        .current_dir(super::repo())
+        .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GEP_BOT_DATABASE_URL", db)
+        .env("GEP_BOT_WEBHOOK_SECRET", secret)
+        .env("GEP_BOT_GITHUB_TOKEN", "ghp_0123456789abcdefTestTokenOnly")
+        .env("GEP_BOT_GITHUB_API_URL", github)
+        .env("GEP_BOT_WRITE_INTERVAL_MS", "0")
+        .env("GEP_BOT_RETRY_BASE_MS", "50")
+        .env_remove("GEP_BOT_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Waits until `path` answers 2xx (20 s at most).
+pub async fn wait_until_answers(client: &reqwest::Client, port: u16, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !client
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "gep-bot on {port} did not answer {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One value of `/metrics`.
+pub async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f64> {
+    let text = client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
