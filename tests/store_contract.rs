@@ -170,6 +170,26 @@ async fn label_suppression_is_remembered_and_lifted(store: impl Store) {
     store.ping().await.unwrap();
 }
 
+async fn a_review_state_is_saved_replaced_and_loaded(store: impl Store) {
+    use gep_bot::review::{ReviewState, Vote};
+    assert_eq!(store.review("o/r", 7).await.unwrap(), None);
+    let mut state = ReviewState::default();
+    state.votes.insert("howardjohn".into(), Vote::Approved);
+    let save = |state: &ReviewState| StateChange::SaveReview {
+        repo: "o/r".into(),
+        number: 7,
+        state: state.clone(),
+    };
+    store.apply(&[save(&state)]).await.unwrap();
+    assert_eq!(store.review("o/r", 7).await.unwrap(), Some(state.clone()));
+    state
+        .votes
+        .insert("keithmattix".into(), Vote::ChangesRequested);
+    store.apply(&[save(&state)]).await.unwrap();
+    assert_eq!(store.review("o/r", 7).await.unwrap(), Some(state));
+    assert_eq!(store.review("o/r", 8).await.unwrap(), None);
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -204,4 +224,5 @@ contract!(
     released_jobs_run_again_at_once,
     pruning_keeps_unfinished_work_and_recent_dedupe_keys,
     label_suppression_is_remembered_and_lifted,
+    a_review_state_is_saved_replaced_and_loaded,
 );

@@ -7,6 +7,7 @@
 //! milliseconds passed in by the caller, so the store never reads a clock.
 
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::future::Future;

@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
+use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
 use crate::github::StateChange;
 use crate::review::ReviewState;
 
@@ -237,7 +237,7 @@ impl Store for SqliteStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let delivery_id: String = row.get("delivery_id");
-        let delivery = sqlx::query("SELECT event, body, received_ms FROM deliveries WHERE id = $1")
+        let delivery = sqlx::query(sql::SELECT_DELIVERY)
             .bind(&delivery_id)
             .fetch_one(&self.pool)
             .await?;
@@ -252,7 +252,7 @@ impl Store for SqliteStore {
     }
 
     async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1")
+        sqlx::query(sql::COMPLETE)
             .bind(job_id)
             .bind(now_ms)
             .execute(&self.writer)
@@ -261,26 +261,22 @@ impl Store for SqliteStore {
     }
 
     async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1",
-        )
-        .bind(job_id)
-        .bind(run_after_ms)
-        .bind(error)
-        .execute(&self.writer)
-        .await?;
+        sqlx::query(sql::RETRY)
+            .bind(job_id)
+            .bind(run_after_ms)
+            .bind(error)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
     async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE jobs SET state = 'dead', last_error = $2, finished_ms = $3, lease_until = NULL, worker = NULL WHERE id = $1",
-        )
-        .bind(job_id)
-        .bind(error)
-        .bind(now_ms)
-        .execute(&self.writer)
-        .await?;
+        sqlx::query(sql::BURY)
+            .bind(job_id)
+            .bind(error)
+            .bind(now_ms)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -297,13 +293,11 @@ impl Store for SqliteStore {
     }
 
     async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let requeued = sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1 WHERE state = 'dead'",
-        )
-        .bind(now_ms)
-        .execute(&self.writer)
-        .await?
-        .rows_affected();
+        let requeued = sqlx::query(sql::REQUEUE_DEAD)
+            .bind(now_ms)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
         Ok(requeued)
     }
 
@@ -313,66 +307,50 @@ impl Store for SqliteStore {
         number: u64,
         label: &str,
     ) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT 1 FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3",
-        )
-        .bind(repo)
-        .bind(number as i64)
-        .bind(label)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(sql::IS_SUPPRESSED)
+            .bind(repo)
+            .bind(number as i64)
+            .bind(label)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.is_some())
     }
 
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
         for change in changes {
-            match change {
+            let query = match change {
                 StateChange::SuppressLabel {
                     repo,
                     number,
                     label,
-                } => {
-                    sqlx::query("INSERT INTO label_suppressions (repo, number, label) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                        .bind(repo)
-                        .bind(*number as i64)
-                        .bind(label)
-                        .execute(&self.writer)
-                        .await?;
-                }
-                StateChange::SaveReview {
-                    repo,
-                    number,
-                    state,
-                } => {
-                    sqlx::query(
-                        "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3)
-                         ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state",
-                    )
+                } => sqlx::query(sql::SUPPRESS_LABEL)
                     .bind(repo)
                     .bind(*number as i64)
-                    .bind(serde_json::to_string(state)?)
-                    .execute(&self.writer)
-                    .await?;
-                }
+                    .bind(label),
                 StateChange::AllowLabel {
                     repo,
                     number,
                     label,
-                } => {
-                    sqlx::query("DELETE FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3")
-                        .bind(repo)
-                        .bind(*number as i64)
-                        .bind(label)
-                        .execute(&self.writer)
-                        .await?;
-                }
-            }
+                } => sqlx::query(sql::ALLOW_LABEL)
+                    .bind(repo)
+                    .bind(*number as i64)
+                    .bind(label),
+                StateChange::SaveReview {
+                    repo,
+                    number,
+                    state,
+                } => sqlx::query(sql::SAVE_REVIEW)
+                    .bind(repo)
+                    .bind(*number as i64)
+                    .bind(serde_json::to_string(state)?),
+            };
+            query.execute(&self.writer).await?;
         }
         Ok(())
     }
 
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
-        let row = sqlx::query("SELECT state FROM reviews WHERE repo = $1 AND number = $2")
+        let row = sqlx::query(sql::LOAD_REVIEW)
             .bind(repo)
             .bind(number as i64)
             .fetch_optional(&self.pool)
@@ -401,14 +379,11 @@ impl Store for SqliteStore {
     }
 
     async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let pruned = sqlx::query(
-            "DELETE FROM deliveries WHERE received_ms < $1
-             AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))",
-        )
-        .bind(before_ms)
-        .execute(&self.writer)
-        .await?
-        .rows_affected();
+        let pruned = sqlx::query(sql::PRUNE)
+            .bind(before_ms)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
         Ok(pruned)
     }
 

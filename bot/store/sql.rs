@@ -1,0 +1,18 @@
+//! SQL that both stores run as it is: `$n` placeholders, `ON CONFLICT` and `RETURNING` mean the
+//! same in SQLite and PostgreSQL. Statements that differ (claiming, recording, counting) stay with
+//! their store.
+
+pub const SELECT_DELIVERY: &str = "SELECT event, body, received_ms FROM deliveries WHERE id = $1";
+pub const COMPLETE: &str = "UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1";
+pub const RETRY: &str = "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1";
+pub const BURY: &str = "UPDATE jobs SET state = 'dead', last_error = $2, finished_ms = $3, lease_until = NULL, worker = NULL WHERE id = $1";
+pub const REQUEUE_DEAD: &str =
+    "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1 WHERE state = 'dead'";
+pub const IS_SUPPRESSED: &str =
+    "SELECT 1 FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3";
+pub const SUPPRESS_LABEL: &str = "INSERT INTO label_suppressions (repo, number, label) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+pub const ALLOW_LABEL: &str =
+    "DELETE FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3";
+pub const SAVE_REVIEW: &str = "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3) ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state";
+pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
+pub const PRUNE: &str = "DELETE FROM deliveries WHERE received_ms < $1 AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))";
