@@ -71,16 +71,17 @@ pub fn postgres_url(test: &str) -> Option<String> {
     }
 }
 
-/// A schema name no other test run uses.
+/// A schema name no other test run uses. PostgreSQL cuts identifiers at 63 bytes, so the test's
+/// name is shortened before the process id and the clock make it unique.
 pub fn unique_schema(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos();
+    let short: String = test.chars().take(24).collect();
     format!(
-        "t_{}_{}_{}",
-        test,
+        "t_{short}_{}_{}",
         std::process::id(),
-        nanos % 1_000_000_000
+        nanos % 1_000_000_000_000
     )
 }
