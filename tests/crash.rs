@@ -7,6 +7,7 @@ mod common;
 use common::serve;
 
 use std::collections::HashMap;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -141,4 +142,62 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
         "{per_issue:?}"
     );
     assert_eq!(*labels.calls.lock().unwrap(), 10 + repeated.len() as u32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_cleanly_and_gives_claimed_jobs_back() {
+    use gep_bot::store::{SqliteStore, Store};
+    let github = MockServer::start().await;
+    let labels = Arc::new(Labels::default());
+    labels.hold.store(true, Ordering::SeqCst);
+    Mock::given(method("POST"))
+        .respond_with(Github(labels.clone()))
+        .mount(&github)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("term.db").display());
+    let port = serve::free_port();
+    let client = reqwest::Client::new();
+    let mut bot = serve::command(port, &db, &github.uri(), SECRET)
+        .spawn()
+        .unwrap();
+    serve::wait_until_answers(&client, port, "/healthz").await;
+    let body = common::issue_body(1, "GAMMA: mesh routing", 7);
+    let response = client
+        .post(format!("http://127.0.0.1:{port}/webhook"))
+        .header("x-github-event", "issues")
+        .header("x-github-delivery", "term-1")
+        .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    // The worker has claimed the job and waits on GitHub's held answer.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while *labels.calls.lock().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the bot never called GitHub");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &bot.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = bot.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "gep-bot did not stop on SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    let store = SqliteStore::open(&db).await.unwrap();
+    let counts = store.counts().await.unwrap();
+    assert_eq!(
+        (counts.queued, counts.running),
+        (1, 0),
+        "the claimed job is queued again for the next start"
+    );
 }
