@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gep_bot::pipeline::sign;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -82,16 +81,11 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
             "Docs typo"
         };
         let body = common::issue_body(number, title, 7);
-        let response = client
-            .post(format!("http://127.0.0.1:{port}/webhook"))
-            .header("x-github-event", "issues")
-            .header("x-github-delivery", format!("crash-{number}"))
-            .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 202);
+        let id = format!("crash-{number}");
+        assert_eq!(
+            serve::deliver(&client, port, SECRET, "issues", &id, body).await,
+            202
+        );
     }
     // The bot is now waiting on GitHub's held answer: kill it mid-flight.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -107,19 +101,7 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
         .spawn()
         .unwrap();
     serve::wait_until_answers(&client, port, "/healthz").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let queued = serve::metric(&client, port, "gep_bot_queue_depth").await;
-        let running = serve::metric(&client, port, "gep_bot_jobs_running").await;
-        if queued == Some(0.0) && running == Some(0.0) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "jobs still pending: queued {queued:?}, running {running:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    serve::wait_until_drained(&client, port, Duration::from_secs(30)).await;
     assert_eq!(
         serve::metric(&client, port, "gep_bot_jobs_dead").await,
         Some(0.0)
@@ -163,16 +145,10 @@ async fn sigterm_stops_cleanly_and_gives_claimed_jobs_back() {
         .unwrap();
     serve::wait_until_answers(&client, port, "/healthz").await;
     let body = common::issue_body(1, "GAMMA: mesh routing", 7);
-    let response = client
-        .post(format!("http://127.0.0.1:{port}/webhook"))
-        .header("x-github-event", "issues")
-        .header("x-github-delivery", "term-1")
-        .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(
+        serve::deliver(&client, port, SECRET, "issues", "term-1", body).await,
+        202
+    );
     // The worker has claimed the job and waits on GitHub's held answer.
     let deadline = Instant::now() + Duration::from_secs(10);
     while *labels.calls.lock().unwrap() == 0 {

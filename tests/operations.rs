@@ -8,7 +8,6 @@ use common::serve;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use gep_bot::pipeline::sign;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -38,16 +37,18 @@ async fn json_logs_carry_the_delivery_id_and_never_a_secret() {
     serve::wait_until_answers(&client, port, "/healthz").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let body = common::issue_body(3, "GAMMA sidecar routing", 7);
-    let response = client
-        .post(format!("http://127.0.0.1:{port}/webhook"))
-        .header("x-github-event", "issues")
-        .header("x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
-        .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(
+        serve::deliver(
+            &client,
+            port,
+            SECRET,
+            "issues",
+            "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+            body
+        )
+        .await,
+        202
+    );
     while github.received_requests().await.unwrap().is_empty() {
         assert!(Instant::now() < deadline, "no label call");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -140,19 +140,7 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
     assert_eq!(statuses.iter().filter(|&&s| s == 202).count(), 4000);
     assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 1000);
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let queued = serve::metric(&client, ports[1], "gep_bot_queue_depth").await;
-        let running = serve::metric(&client, ports[1], "gep_bot_jobs_running").await;
-        if queued == Some(0.0) && running == Some(0.0) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "jobs still pending: queued {queued:?}, running {running:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    serve::wait_until_drained(&client, ports[1], Duration::from_secs(120)).await;
     assert_eq!(
         serve::metric(&client, ports[1], "gep_bot_jobs_dead").await,
         Some(0.0)

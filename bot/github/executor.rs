@@ -299,18 +299,7 @@ impl GitHub {
                     .await?
                 {
                     Some(id) => self.edit_comment(installation, repo, id, &text).await,
-                    None => {
-                        let path = format!("/repos/{repo}/issues/{issue}/comments");
-                        self.send(
-                            installation,
-                            Method::POST,
-                            &path,
-                            Some(json!({ "body": text })),
-                            true,
-                        )
-                        .await
-                        .map(drop)
-                    }
+                    None => self.post_comment(installation, repo, *issue, &text).await,
                 }
             }
             Action::UpdateComment {
@@ -322,16 +311,7 @@ impl GitHub {
                     .await
             }
             Action::Reply { repo, issue, body } => {
-                let path = format!("/repos/{repo}/issues/{issue}/comments");
-                self.send(
-                    installation,
-                    Method::POST,
-                    &path,
-                    Some(json!({ "body": body })),
-                    true,
-                )
-                .await
-                .map(drop)
+                self.post_comment(installation, repo, *issue, body).await
             }
             Action::SetCommitStatus {
                 repo,
@@ -474,6 +454,25 @@ impl GitHub {
                 ))
             }
         }
+    }
+
+    async fn post_comment(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        issue: u64,
+        body: &str,
+    ) -> Result<(), ExecError> {
+        let path = format!("/repos/{repo}/issues/{issue}/comments");
+        self.send(
+            installation,
+            Method::POST,
+            &path,
+            Some(json!({ "body": body })),
+            true,
+        )
+        .await
+        .map(drop)
     }
 
     async fn edit_comment(

@@ -410,38 +410,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_deliveries_commit_together_and_duplicates_within_a_group_are_caught() {
-        let store = store().await;
-        let tasks: Vec<_> = (0..200)
-            .map(|i| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let id = format!("d-{}", i % 100);
-                    store
-                        .record(
-                            NewDelivery {
-                                id: &id,
-                                event: "issues",
-                                body: b"{}",
-                            },
-                            i,
-                        )
-                        .await
-                        .unwrap()
-                })
-            })
-            .collect();
-        let mut new = 0;
-        for task in tasks {
-            if task.await.unwrap() == Recorded::New {
-                new += 1;
-            }
-        }
-        assert_eq!(new, 100);
-        assert_eq!(store.counts().await.unwrap().queued, 100);
-    }
-
-    #[tokio::test]
     async fn jobs_a_dead_process_held_run_again_at_start() {
         let store = store().await;
         store.record(delivery("a"), 0).await.unwrap();

@@ -66,3 +66,43 @@ pub async fn metric(client: &reqwest::Client, port: u16, name: &str) -> Option<f
         .parse()
         .ok()
 }
+
+/// Sends one signed delivery the way GitHub does; returns the status code.
+pub async fn deliver(
+    client: &reqwest::Client,
+    port: u16,
+    secret: &str,
+    event: &str,
+    id: &str,
+    body: Vec<u8>,
+) -> u16 {
+    let signature = gep_bot::pipeline::sign(secret.as_bytes(), &body);
+    client
+        .post(format!("http://127.0.0.1:{port}/webhook"))
+        .header("x-github-event", event)
+        .header("x-github-delivery", id)
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .expect("gep-bot answers")
+        .status()
+        .as_u16()
+}
+
+/// Waits until no job is queued or running (as `/metrics` counts them, across replicas).
+pub async fn wait_until_drained(client: &reqwest::Client, port: u16, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let queued = metric(client, port, "gep_bot_queue_depth").await;
+        let running = metric(client, port, "gep_bot_jobs_running").await;
+        if queued == Some(0.0) && running == Some(0.0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "jobs still pending: queued {queued:?}, running {running:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
