@@ -13,4 +13,3 @@ mod vtimezone;
 
 pub use expand::{Occurrence, Status, local_to_utc, meetings, occurrences};
 pub use schedule::{Change, Exception, Schedule, ScheduleError, Series, Slot};
-pub use vtimezone::vtimezone;

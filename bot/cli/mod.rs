@@ -41,10 +41,12 @@ enum Command {
     Doctor(doctor::Args),
 }
 
-/// An error the command reports in one line and exits 2 for.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+/// `--format` of the commands that print either for people or for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum HumanOrJson {
+    Human,
+    Json,
+}
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::HumanOrJson as Format;
+
 use anyhow::Context;
 
 use crate::config::Config;
@@ -21,12 +23,6 @@ pub struct Args {
     event: String,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Human,
-    Json,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::HumanOrJson as Format;
+
 use anyhow::Context;
 
 use crate::status;
@@ -20,12 +22,6 @@ pub struct Args {
     template: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
-    Human,
-    Json,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -24,17 +24,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (template, template_source) = match &args.template {
+    // A template's unreadable rules are findings like any other, reported with the GEPs'.
+    let (template, template_source, mut findings) = match &args.template {
         Some(path) => {
-            let (template, source) = Template::load(path)
+            let (template, source, findings) = Template::load(path)
                 .with_context(|| format!("cannot read template {}", path.display()))?;
-            (template, Some(source))
+            (template, Some(source), findings)
         }
-        None => (Template::builtin(), None),
-    };
-    let mut findings = match &template_source {
-        Some(source) => Template::parse(source).1,
-        None => Vec::new(),
+        None => (Template::builtin(), None, Vec::new()),
     };
     let set = validate::load(&args.paths)?;
     findings.extend(validate::validate(

@@ -11,14 +11,6 @@ pub enum LabelTarget {
     Discussion { number: u64, node_id: String },
 }
 
-impl LabelTarget {
-    pub fn number(&self) -> u64 {
-        match self {
-            LabelTarget::Issue { number } | LabelTarget::Discussion { number, .. } => *number,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {

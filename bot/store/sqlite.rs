@@ -251,35 +251,6 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(sql::COMPLETE)
-            .bind(job_id)
-            .bind(now_ms)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
-        sqlx::query(sql::RETRY)
-            .bind(job_id)
-            .bind(run_after_ms)
-            .bind(error)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(sql::BURY)
-            .bind(job_id)
-            .bind(error)
-            .bind(now_ms)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
     async fn release(&self, worker: &str) -> Result<u64, StoreError> {
         let released = sqlx::query(
             "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_until = NULL, worker = NULL
@@ -290,75 +261,6 @@ impl Store for SqliteStore {
         .await?
         .rows_affected();
         Ok(released)
-    }
-
-    async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let requeued = sqlx::query(sql::REQUEUE_DEAD)
-            .bind(now_ms)
-            .execute(&self.writer)
-            .await?
-            .rows_affected();
-        Ok(requeued)
-    }
-
-    async fn is_suppressed(
-        &self,
-        repo: &str,
-        number: u64,
-        label: &str,
-    ) -> Result<bool, StoreError> {
-        let row = sqlx::query(sql::IS_SUPPRESSED)
-            .bind(repo)
-            .bind(number as i64)
-            .bind(label)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
-    }
-
-    async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
-        for change in changes {
-            let query = match change {
-                StateChange::SuppressLabel {
-                    repo,
-                    number,
-                    label,
-                } => sqlx::query(sql::SUPPRESS_LABEL)
-                    .bind(repo)
-                    .bind(*number as i64)
-                    .bind(label),
-                StateChange::AllowLabel {
-                    repo,
-                    number,
-                    label,
-                } => sqlx::query(sql::ALLOW_LABEL)
-                    .bind(repo)
-                    .bind(*number as i64)
-                    .bind(label),
-                StateChange::SaveReview {
-                    repo,
-                    number,
-                    state,
-                } => sqlx::query(sql::SAVE_REVIEW)
-                    .bind(repo)
-                    .bind(*number as i64)
-                    .bind(serde_json::to_string(state)?),
-            };
-            query.execute(&self.writer).await?;
-        }
-        Ok(())
-    }
-
-    async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
-        let row = sqlx::query(sql::LOAD_REVIEW)
-            .bind(repo)
-            .bind(number as i64)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(Some(serde_json::from_str(&row.get::<String, _>("state"))?)),
-            None => Ok(None),
-        }
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
@@ -378,19 +280,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let pruned = sqlx::query(sql::PRUNE)
-            .bind(before_ms)
-            .execute(&self.writer)
-            .await?
-            .rows_affected();
-        Ok(pruned)
-    }
-
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
-        Ok(())
-    }
+    shared_store_methods!(writer, pool);
 }
 
 #[cfg(test)]

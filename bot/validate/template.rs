@@ -110,8 +110,9 @@ impl Template {
         )
     }
 
-    /// Reads a template from a file: an `index.md`, or a folder holding one.
-    pub fn load(path: &Path) -> std::io::Result<(Template, SourceText)> {
+    /// Reads a template from a file (an `index.md`, or a folder holding one): its rules, its text
+    /// (for showing findings), and a finding for every rule it cannot read.
+    pub fn load(path: &Path) -> std::io::Result<(Template, SourceText, Vec<Finding>)> {
         let file = if path.is_dir() {
             path.join("index.md")
         } else {
@@ -119,7 +120,8 @@ impl Template {
         };
         let text = std::fs::read_to_string(&file)?;
         let source = SourceText::new(file, text);
-        Ok((Template::parse(&source).0, source))
+        let (template, findings) = Template::parse(&source);
+        Ok((template, source, findings))
     }
 
     /// The template section a GEP heading stands for, if any: a heading with the same name, or
