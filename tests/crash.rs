@@ -55,8 +55,8 @@ impl Respond for Github {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_process_loses_nothing_and_repeats_nothing() {
+/// A GitHub that applies label calls but holds its answers (until `hold` is cleared).
+async fn held_github() -> (MockServer, Arc<Labels>) {
     let github = MockServer::start().await;
     let labels = Arc::new(Labels::default());
     labels.hold.store(true, Ordering::SeqCst);
@@ -64,6 +64,21 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
         .respond_with(Github(labels.clone()))
         .mount(&github)
         .await;
+    (github, labels)
+}
+
+/// Waits until the bot has made its first call to GitHub (it now waits on the held answer).
+async fn first_call_reached(labels: &Labels) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while *labels.calls.lock().unwrap() == 0 {
+        assert!(Instant::now() < deadline, "the bot never called GitHub");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_loses_nothing_and_repeats_nothing() {
+    let (github, labels) = held_github().await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("crash.db").display());
     let port = serve::free_port();
@@ -88,11 +103,7 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
         );
     }
     // The bot is now waiting on GitHub's held answer: kill it mid-flight.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while *labels.calls.lock().unwrap() == 0 {
-        assert!(Instant::now() < deadline, "the bot never called GitHub");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_call_reached(&labels).await;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     labels.hold.store(false, Ordering::SeqCst);
@@ -129,13 +140,7 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_cleanly_and_gives_claimed_jobs_back() {
     use gep_bot::store::{SqliteStore, Store};
-    let github = MockServer::start().await;
-    let labels = Arc::new(Labels::default());
-    labels.hold.store(true, Ordering::SeqCst);
-    Mock::given(method("POST"))
-        .respond_with(Github(labels.clone()))
-        .mount(&github)
-        .await;
+    let (github, labels) = held_github().await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("term.db").display());
     let port = serve::free_port();
@@ -150,11 +155,7 @@ async fn sigterm_stops_cleanly_and_gives_claimed_jobs_back() {
         202
     );
     // The worker has claimed the job and waits on GitHub's held answer.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while *labels.calls.lock().unwrap() == 0 {
-        assert!(Instant::now() < deadline, "the bot never called GitHub");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_call_reached(&labels).await;
     let status = Command::new("kill")
         .args(["-TERM", &bot.id().to_string()])
         .status()

@@ -19,6 +19,23 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const REPO: &str = "Codertocat/Hello-World";
 const INSTALLATION: u64 = 7;
 
+/// A GitHub whose first label call on issue 1 gets `failure`, and every later one succeeds.
+async fn failing_once(failure: ResponseTemplate) -> MockServer {
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(failure)
+        .up_to_n_times(1)
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(labels_response())
+        .mount(&github)
+        .await;
+    github
+}
+
 fn labels_path(number: u64) -> String {
     format!("/repos/{REPO}/issues/{number}/labels")
 }
@@ -174,18 +191,8 @@ async fn an_app_installation_token_is_fetched_once_and_reused() {
 
 #[tokio::test]
 async fn a_502_is_retried_and_the_label_is_added_once() {
-    let github = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
-        .up_to_n_times(1)
-        .mount(&github)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(labels_response())
-        .mount(&github)
-        .await;
+    let github =
+        failing_once(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>")).await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
     bot.deliver(
         "d-1",
@@ -207,25 +214,12 @@ async fn a_502_is_retried_and_the_label_is_added_once() {
 
 #[tokio::test]
 async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
-    let github = MockServer::start().await;
     let reset = chrono::Utc::now().timestamp() + 4;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(
-            ResponseTemplate::new(403)
+    let github = failing_once(ResponseTemplate::new(403)
                 .insert_header("x-ratelimit-limit", "5000")
                 .insert_header("x-ratelimit-remaining", "0")
                 .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-                .set_body_json(json!({ "message": "API rate limit exceeded for installation ID 7.", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" })),
-        )
-        .up_to_n_times(1)
-        .mount(&github)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(labels_response())
-        .mount(&github)
-        .await;
+                .set_body_json(json!({ "message": "API rate limit exceeded for installation ID 7.", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" })),).await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
     bot.deliver(
         "d-1",
@@ -259,22 +253,9 @@ async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
-    let github = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(
-            ResponseTemplate::new(429)
+    let github = failing_once(ResponseTemplate::new(429)
                 .insert_header("retry-after", "1")
-                .set_body_json(json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." })),
-        )
-        .up_to_n_times(1)
-        .mount(&github)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(labels_response())
-        .mount(&github)
-        .await;
+                .set_body_json(json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." })),).await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
     let started = Instant::now();
     bot.deliver(
@@ -295,21 +276,11 @@ async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
 
 #[tokio::test]
 async fn a_refused_action_leaves_a_dead_job_that_can_be_replayed() {
-    let github = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(
-            ResponseTemplate::new(403)
-                .set_body_json(json!({ "message": "Resource not accessible by integration" })),
-        )
-        .up_to_n_times(1)
-        .mount(&github)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(labels_response())
-        .mount(&github)
-        .await;
+    let github = failing_once(
+        ResponseTemplate::new(403)
+            .set_body_json(json!({ "message": "Resource not accessible by integration" })),
+    )
+    .await;
     let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
     bot.deliver(
         "d-1",
