@@ -227,12 +227,13 @@ impl<S: Store> Worker<S> {
         if let Some(number) = status_request(event) {
             plan.extend(self.gep_status(event, subject, number).await?);
         }
+        let gep_pull = self.handlers.review.touches_geps(&files);
         let checked_event = event.name == "pull_request"
             && matches!(event.action.as_str(), "opened" | "synchronize" | "reopened");
-        if checked_event && self.handlers.review.touches_geps(&files) {
+        if checked_event && gep_pull {
             plan.extend(self.check(event, &files).await?);
         }
-        if review && self.handlers.review.touches_geps(&files) {
+        if review && gep_pull {
             plan.extend(self.review(event, subject, files).await?);
         }
         Ok(plan)
