@@ -6,129 +6,6 @@
 //! `FOR UPDATE SKIP LOCKED` behind the same trait, and nothing above it changes. Times are Unix
 //! milliseconds passed in by the caller, so the store never reads a clock.
 
-/// The `Store` methods whose SQL and bindings are the same on both backends, written once:
-/// `$writer` names the pool that writes go through, `$reader` the one that reads use.
-macro_rules! shared_store_methods {
-    ($writer:ident, $reader:ident) => {
-        async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
-            sqlx::query(sql::COMPLETE)
-                .bind(job_id)
-                .bind(now_ms)
-                .execute(&self.$writer)
-                .await?;
-            Ok(())
-        }
-
-        async fn retry(
-            &self,
-            job_id: i64,
-            run_after_ms: i64,
-            error: &str,
-        ) -> Result<(), StoreError> {
-            sqlx::query(sql::RETRY)
-                .bind(job_id)
-                .bind(run_after_ms)
-                .bind(error)
-                .execute(&self.$writer)
-                .await?;
-            Ok(())
-        }
-
-        async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
-            sqlx::query(sql::BURY)
-                .bind(job_id)
-                .bind(error)
-                .bind(now_ms)
-                .execute(&self.$writer)
-                .await?;
-            Ok(())
-        }
-
-        async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
-            let requeued = sqlx::query(sql::REQUEUE_DEAD)
-                .bind(now_ms)
-                .execute(&self.$writer)
-                .await?
-                .rows_affected();
-            Ok(requeued)
-        }
-
-        async fn is_suppressed(
-            &self,
-            repo: &str,
-            number: u64,
-            label: &str,
-        ) -> Result<bool, StoreError> {
-            let row = sqlx::query(sql::IS_SUPPRESSED)
-                .bind(repo)
-                .bind(number as i64)
-                .bind(label)
-                .fetch_optional(&self.$reader)
-                .await?;
-            Ok(row.is_some())
-        }
-
-        async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
-            for change in changes {
-                let query = match change {
-                    StateChange::SuppressLabel {
-                        repo,
-                        number,
-                        label,
-                    } => sqlx::query(sql::SUPPRESS_LABEL)
-                        .bind(repo)
-                        .bind(*number as i64)
-                        .bind(label),
-                    StateChange::AllowLabel {
-                        repo,
-                        number,
-                        label,
-                    } => sqlx::query(sql::ALLOW_LABEL)
-                        .bind(repo)
-                        .bind(*number as i64)
-                        .bind(label),
-                    StateChange::SaveReview {
-                        repo,
-                        number,
-                        state,
-                    } => sqlx::query(sql::SAVE_REVIEW)
-                        .bind(repo)
-                        .bind(*number as i64)
-                        .bind(serde_json::to_string(state)?),
-                };
-                query.execute(&self.$writer).await?;
-            }
-            Ok(())
-        }
-
-        async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
-            let row = sqlx::query(sql::LOAD_REVIEW)
-                .bind(repo)
-                .bind(number as i64)
-                .fetch_optional(&self.$reader)
-                .await?;
-            match row {
-                Some(row) => Ok(Some(serde_json::from_str(&row.get::<String, _>("state"))?)),
-                None => Ok(None),
-            }
-        }
-
-        async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
-            let pruned = sqlx::query(sql::PRUNE)
-                .bind(before_ms)
-                .execute(&self.$writer)
-                .await?
-                .rows_affected();
-            Ok(pruned)
-        }
-
-        async fn ping(&self) -> Result<(), StoreError> {
-            sqlx::query("SELECT 1").fetch_one(&self.$reader).await?;
-            Ok(())
-        }
-    };
-}
-
 mod postgres;
 mod sql;
 mod sqlite;
@@ -147,6 +24,15 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database migrations: {0}")]
+    SqliteMigrate(#[from] rusqlite_migration::Error),
+    #[error("cannot start the database's thread: {0}")]
+    Thread(#[from] std::io::Error),
+    /// A write that failed with others in its transaction (each is told the same message).
+    #[error("database write failed: {0}")]
+    Write(String),
     #[error("stored review state is not readable: {0}")]
     Corrupt(#[from] serde_json::Error),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::Row;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
 use crate::github::StateChange;
@@ -53,7 +53,18 @@ impl PgStore {
             .await?;
         Ok(PgStore { pool })
     }
+
+    async fn write(&self, statement: PgStatement) -> Result<u64, sqlx::Error> {
+        Ok(statement.execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn read(&self, statement: PgStatement) -> Result<Option<PgRow>, sqlx::Error> {
+        statement.fetch_optional(&self.pool).await
+    }
 }
+
+/// A statement with its arguments bound.
+type PgStatement = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 impl Store for PgStore {
     async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
@@ -143,5 +154,92 @@ impl Store for PgStore {
         })
     }
 
-    shared_store_methods!(pool, pool);
+    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.write(sqlx::query(sql::COMPLETE).bind(job_id).bind(now_ms))
+            .await?;
+        Ok(())
+    }
+
+    async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
+        self.write(
+            sqlx::query(sql::RETRY)
+                .bind(job_id)
+                .bind(run_after_ms)
+                .bind(error.to_owned()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.write(
+            sqlx::query(sql::BURY)
+                .bind(job_id)
+                .bind(error.to_owned())
+                .bind(now_ms),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(self
+            .write(sqlx::query(sql::REQUEUE_DEAD).bind(now_ms))
+            .await?)
+    }
+
+    async fn is_suppressed(
+        &self,
+        repo: &str,
+        number: u64,
+        label: &str,
+    ) -> Result<bool, StoreError> {
+        let row = self
+            .read(
+                sqlx::query(sql::IS_SUPPRESSED)
+                    .bind(repo.to_owned())
+                    .bind(number as i64)
+                    .bind(label.to_owned()),
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
+    async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
+        for change in changes {
+            let (statement, params) = sql::state_change(change)?;
+            let query =
+                params
+                    .into_iter()
+                    .fold(sqlx::query(statement), |query, param| match param {
+                        sql::Param::Int(value) => query.bind(value),
+                        sql::Param::Text(value) => query.bind(value),
+                    });
+            self.write(query).await?;
+        }
+        Ok(())
+    }
+
+    async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
+        let row = self
+            .read(
+                sqlx::query(sql::LOAD_REVIEW)
+                    .bind(repo.to_owned())
+                    .bind(number as i64),
+            )
+            .await?;
+        match row {
+            Some(row) => Ok(Some(serde_json::from_str(&row.get::<String, _>("state"))?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(self.write(sqlx::query(sql::PRUNE).bind(before_ms)).await?)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(sqlx::query("SELECT 1")).await?;
+        Ok(())
+    }
 }

@@ -2,6 +2,8 @@
 //! same in SQLite and PostgreSQL. Statements that differ (claiming, recording, counting) stay with
 //! their store.
 
+use crate::github::StateChange;
+
 pub const SELECT_DELIVERY: &str = "SELECT event, body, received_ms FROM deliveries WHERE id = $1";
 pub const COMPLETE: &str = "UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1";
 pub const RETRY: &str = "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1";
@@ -16,3 +18,46 @@ pub const ALLOW_LABEL: &str =
 pub const SAVE_REVIEW: &str = "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3) ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state";
 pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
 pub const PRUNE: &str = "DELETE FROM deliveries WHERE received_ms < $1 AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))";
+
+/// A value for a `$n` placeholder, bound by each store its own way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Int(i64),
+    Text(String),
+}
+
+/// The statement that records `change`, with the values for `$1`, `$2`, ...
+pub fn state_change(change: &StateChange) -> Result<(&'static str, Vec<Param>), serde_json::Error> {
+    let issue =
+        |repo: &str, number: u64| vec![Param::Text(repo.to_owned()), Param::Int(number as i64)];
+    Ok(match change {
+        StateChange::SuppressLabel {
+            repo,
+            number,
+            label,
+        } => (
+            SUPPRESS_LABEL,
+            [issue(repo, *number), vec![Param::Text(label.clone())]].concat(),
+        ),
+        StateChange::AllowLabel {
+            repo,
+            number,
+            label,
+        } => (
+            ALLOW_LABEL,
+            [issue(repo, *number), vec![Param::Text(label.clone())]].concat(),
+        ),
+        StateChange::SaveReview {
+            repo,
+            number,
+            state,
+        } => (
+            SAVE_REVIEW,
+            [
+                issue(repo, *number),
+                vec![Param::Text(serde_json::to_string(state)?)],
+            ]
+            .concat(),
+        ),
+    })
+}

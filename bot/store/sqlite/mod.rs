@@ -1,0 +1,501 @@
+//! The embedded store: one SQLite file in WAL mode. Every write goes through one connection
+//! whose thread commits what is waiting in one transaction ([`thread`]); reads have a connection
+//! and a thread of their own beside it, and a third connection copies the WAL into the database
+//! in the background.
+
+mod thread;
+mod wal;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
+use rusqlite_migration::{M, Migrations};
+
+use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
+use crate::github::StateChange;
+use crate::review::ReviewState;
+use thread::{ConnectionThread, Mode};
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: ConnectionThread,
+    /// None for an in-memory database, which exists only in the writer's connection: there the
+    /// writer reads too.
+    reader: Option<ConnectionThread>,
+    /// Dropped with the last clone of the store, which stops the background checkpoints.
+    _checkpoints: Option<wal::Stop>,
+}
+
+/// Where a `sqlite:` URL points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Location {
+    Memory,
+    File(PathBuf),
+}
+
+impl Location {
+    /// `sqlite://PATH`, `sqlite:PATH` or `sqlite::memory:`.
+    fn parse(url: &str) -> Result<Location, StoreError> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+        if rest.contains('?') {
+            return Err(StoreError::UnsupportedUrl(format!(
+                "{url} (options after `?` are not read: the store sets what it needs)"
+            )));
+        }
+        match rest {
+            ":memory:" => Ok(Location::Memory),
+            "" => Err(StoreError::UnsupportedUrl(format!("{url} (no file name)"))),
+            path => Ok(Location::File(PathBuf::from(path))),
+        }
+    }
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/sqlite/0001_pipeline.sql")),
+        M::up(include_str!("../migrations/sqlite/0002_claim_indexes.sql")),
+        M::up(include_str!("../migrations/sqlite/0003_reviews.sql")),
+    ])
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `sqlite://PATH` or `sqlite::memory:` and runs the migrations.
+    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
+        let location = Location::parse(url)?;
+        tokio::task::spawn_blocking(move || SqliteStore::open_blocking(&location))
+            .await
+            .map_err(|error| StoreError::Write(error.to_string()))?
+    }
+
+    fn open_blocking(location: &Location) -> Result<SqliteStore, StoreError> {
+        let mut writer = match location {
+            Location::Memory => Connection::open_in_memory()?,
+            Location::File(path) => Connection::open(path)?,
+        };
+        configure(&writer)?;
+        // The writer does not checkpoint after each commit: see `wal` for who does, and when.
+        if matches!(location, Location::File(_)) {
+            writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
+        adopt_sqlx_history(&writer)?;
+        migrations().to_latest(&mut writer)?;
+        let (reader, checkpoints, restarts) = match location {
+            Location::Memory => (None, None, None),
+            Location::File(path) => {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(Duration::from_secs(5))?;
+                let (stop, restarts) = wal::start(path)?;
+                (
+                    Some(ConnectionThread::start(
+                        "sqlite-reader",
+                        reader,
+                        Mode::Reads,
+                    )?),
+                    Some(stop),
+                    Some(restarts),
+                )
+            }
+        };
+        Ok(SqliteStore {
+            writer: ConnectionThread::start("sqlite-writer", writer, Mode::Writes(restarts))?,
+            reader,
+            _checkpoints: checkpoints,
+        })
+    }
+
+    /// Queues again the jobs left running by a process that died. Only one process serves an
+    /// SQLite file, so at start every running job is an orphan; waiting for its lease to expire
+    /// would only delay it. (Postgres, shared by replicas, relies on leases alone.)
+    pub async fn release_orphans(&self) -> Result<u64, StoreError> {
+        self.write(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, worker = NULL WHERE state = 'running'",
+            vec![],
+        )
+        .await
+    }
+
+    /// Runs `sql` on the writer with `values` bound to `$1`, `$2`, ...; answers the rows changed.
+    async fn write(&self, sql: &'static str, values: Vec<Value>) -> Result<u64, StoreError> {
+        self.writer
+            .call(move |connection| {
+                let changed = connection
+                    .prepare_cached(sql)?
+                    .execute(numbered(&values).as_slice())?;
+                Ok(changed as u64)
+            })
+            .await
+    }
+
+    /// The first row of `sql` (with `values` bound to `$1`, ...) through `row`, if there is one.
+    async fn read<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        values: Vec<Value>,
+        row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, StoreError> {
+        let work = move |connection: &Connection| {
+            connection
+                .prepare_cached(sql)?
+                .query_row(numbered(&values).as_slice(), row)
+                .optional()
+        };
+        match &self.reader {
+            Some(reader) => reader.call(work).await,
+            None => self.writer.call(work).await,
+        }
+    }
+}
+
+/// Settings every connection needs.
+fn configure(connection: &Connection) -> rusqlite::Result<()> {
+    // NORMAL in WAL mode: a commit survives the process being killed at any point (the WAL is
+    // written before the answer); only an OS crash may lose the last commits.
+    connection.pragma_update(None, "journal_mode", "wal")?;
+    connection.pragma_update(None, "synchronous", "normal")?;
+    connection.pragma_update(None, "foreign_keys", "on")?;
+    connection.busy_timeout(Duration::from_secs(5))
+}
+
+/// Databases made before the store moved from sqlx to rusqlite recorded their migrations in
+/// sqlx's table, not in `user_version`: count those as applied, so they are not run twice.
+fn adopt_sqlx_history(connection: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let sqlx_table = connection
+        .query_row(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            [],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if version == 0 && sqlx_table {
+        let applied: i64 = connection.query_row(
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE success",
+            [],
+            |row| row.get(0),
+        )?;
+        connection.pragma_update(None, "user_version", applied)?;
+    }
+    Ok(())
+}
+
+/// Binds `values[i]` to `$i+1`: the placeholders of the SQL this store shares with PostgreSQL.
+/// (SQLite numbers `$N` parameters by first appearance, not by N, so binding by position would
+/// swap values in statements that name `$2` before `$1`.)
+fn numbered(values: &[Value]) -> Vec<(&'static str, &dyn ToSql)> {
+    const NAMES: [&str; 9] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"];
+    assert!(values.len() <= NAMES.len(), "more values than placeholders");
+    NAMES
+        .iter()
+        .copied()
+        .zip(values.iter().map(|value| value as &dyn ToSql))
+        .collect()
+}
+
+fn text(value: &str) -> Value {
+    Value::Text(value.to_owned())
+}
+
+impl Store for SqliteStore {
+    async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
+        let values = vec![
+            text(delivery.id),
+            text(delivery.event),
+            Value::Integer(now_ms),
+            Value::Blob(delivery.body.to_vec()),
+        ];
+        self.writer
+            .call(move |connection| {
+                let stored = connection
+                    .prepare_cached(
+                        "INSERT INTO deliveries (id, event, received_ms, body) VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (id) DO NOTHING",
+                    )?
+                    .execute(numbered(&values).as_slice())?;
+                if stored == 0 {
+                    return Ok(Recorded::Duplicate);
+                }
+                connection
+                    .prepare_cached(
+                        "INSERT INTO jobs (delivery_id, state, run_after) VALUES ($1, 'queued', $2)",
+                    )?
+                    .execute(numbered(&[values[0].clone(), values[2].clone()]).as_slice())?;
+                Ok(Recorded::New)
+            })
+            .await
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let values = vec![
+            Value::Integer(now_ms + lease_ms),
+            text(worker),
+            Value::Integer(now_ms),
+        ];
+        self.writer
+            .call(move |connection| {
+                // One statement, on the one writer: no two workers can take the same row.
+                let claimed = connection
+                    .prepare_cached(
+                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
+                         WHERE id = COALESCE(
+                             (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT 1),
+                             (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 LIMIT 1)
+                         )
+                         RETURNING id, delivery_id, attempts",
+                    )?
+                    .query_row(numbered(&values).as_slice(), |row| {
+                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
+                    })
+                    .optional()?;
+                let Some((id, delivery_id, attempts)) = claimed else {
+                    return Ok(None);
+                };
+                let (event, body, received_ms) = connection
+                    .prepare_cached(sql::SELECT_DELIVERY)?
+                    .query_row(numbered(&[text(&delivery_id)]).as_slice(), |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?;
+                Ok(Some(Job {
+                    id,
+                    delivery_id,
+                    event,
+                    body,
+                    attempts,
+                    received_ms,
+                }))
+            })
+            .await
+    }
+
+    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.write(
+            sql::COMPLETE,
+            vec![Value::Integer(job_id), Value::Integer(now_ms)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
+        self.write(
+            sql::RETRY,
+            vec![
+                Value::Integer(job_id),
+                Value::Integer(run_after_ms),
+                text(error),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.write(
+            sql::BURY,
+            vec![Value::Integer(job_id), text(error), Value::Integer(now_ms)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn release(&self, worker: &str) -> Result<u64, StoreError> {
+        self.write(
+            "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_until = NULL, worker = NULL
+             WHERE state = 'running' AND worker = $1",
+            vec![text(worker)],
+        )
+        .await
+    }
+
+    async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.write(sql::REQUEUE_DEAD, vec![Value::Integer(now_ms)])
+            .await
+    }
+
+    async fn is_suppressed(
+        &self,
+        repo: &str,
+        number: u64,
+        label: &str,
+    ) -> Result<bool, StoreError> {
+        let values = vec![text(repo), Value::Integer(number as i64), text(label)];
+        Ok(self
+            .read(sql::IS_SUPPRESSED, values, |_| Ok(()))
+            .await?
+            .is_some())
+    }
+
+    async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
+        for change in changes {
+            let (statement, params) = sql::state_change(change)?;
+            let values = params
+                .into_iter()
+                .map(|param| match param {
+                    sql::Param::Int(value) => Value::Integer(value),
+                    sql::Param::Text(value) => Value::Text(value),
+                })
+                .collect();
+            self.write(statement, values).await?;
+        }
+        Ok(())
+    }
+
+    async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
+        let values = vec![text(repo), Value::Integer(number as i64)];
+        match self
+            .read(sql::LOAD_REVIEW, values, |row| row.get::<_, String>(0))
+            .await?
+        {
+            Some(state) => Ok(Some(serde_json::from_str(&state)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        // Each count reads its own range of the `(state, ...)` index: finished jobs, however
+        // many, are never visited.
+        let counts = self
+            .read(
+                "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
+                        (SELECT COUNT(*) FROM jobs WHERE state = 'running'),
+                        (SELECT COUNT(*) FROM jobs WHERE state = 'dead')",
+                vec![],
+                |row| {
+                    Ok(Counts {
+                        queued: row.get(0)?,
+                        running: row.get(1)?,
+                        dead: row.get(2)?,
+                    })
+                },
+            )
+            .await?;
+        Ok(counts.unwrap_or_default())
+    }
+
+    async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.write(sql::PRUNE, vec![Value::Integer(before_ms)])
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read("SELECT 1", vec![], |_| Ok(())).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> SqliteStore {
+        SqliteStore::open("sqlite::memory:").await.unwrap()
+    }
+
+    fn delivery(id: &str) -> NewDelivery<'_> {
+        NewDelivery {
+            id,
+            event: "issues",
+            body: b"{}",
+        }
+    }
+
+    #[tokio::test]
+    async fn jobs_a_dead_process_held_run_again_at_start() {
+        let store = store().await;
+        store.record(delivery("a"), 0).await.unwrap();
+        store.claim("died", 0, 600_000).await.unwrap().unwrap();
+        assert_eq!(store.release_orphans().await.unwrap(), 1);
+        assert!(
+            store
+                .claim("restarted", 1, 600_000)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_database_made_by_the_sqlx_store_opens_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            // What the earlier store left: the schema, its migrations in sqlx's table, a delivery.
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, success BOOLEAN NOT NULL);
+                 INSERT INTO _sqlx_migrations VALUES (1, TRUE), (2, TRUE), (3, TRUE);",
+            )
+            .unwrap();
+            for migration in [
+                include_str!("../migrations/sqlite/0001_pipeline.sql"),
+                include_str!("../migrations/sqlite/0002_claim_indexes.sql"),
+                include_str!("../migrations/sqlite/0003_reviews.sql"),
+            ] {
+                old.execute_batch(migration).unwrap();
+            }
+            old.execute_batch(
+                "INSERT INTO deliveries VALUES ('old', 'issues', 0, x'7b7d');
+                 INSERT INTO jobs (delivery_id, state, run_after) VALUES ('old', 'queued', 0);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.record(delivery("old"), 1).await.unwrap(),
+            Recorded::Duplicate
+        );
+        let job = store.claim("w", 1, 1000).await.unwrap().unwrap();
+        assert_eq!(job.delivery_id, "old");
+    }
+
+    #[test]
+    fn urls_name_a_file_or_memory() {
+        assert_eq!(
+            Location::parse("sqlite::memory:").unwrap(),
+            Location::Memory
+        );
+        assert_eq!(
+            Location::parse("sqlite://gep-bot.db").unwrap(),
+            Location::File("gep-bot.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:///var/lib/gep-bot/bot.db").unwrap(),
+            Location::File("/var/lib/gep-bot/bot.db".into())
+        );
+        assert_eq!(
+            Location::parse("sqlite:data.db").unwrap(),
+            Location::File("data.db".into())
+        );
+        for bad in ["sqlite://", "sqlite://x.db?mode=ro", "postgres://x"] {
+            assert!(Location::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbered_binds_by_the_number_not_the_order() {
+        let connection = Connection::open_in_memory().unwrap();
+        let (second, first): (i64, i64) = connection
+            .query_row(
+                "SELECT $2, $1",
+                numbered(&[Value::Integer(1), Value::Integer(2)]).as_slice(),
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((second, first), (2, 1));
+    }
+}

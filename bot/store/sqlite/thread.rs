@@ -1,0 +1,284 @@
+//! SQLite connections each owned by a thread of their own; async callers hand them work.
+//!
+//! SQLite has one writer at a time and its calls block, so the store gives the writing
+//! connection a thread and queues every write for it. The thread takes whatever is waiting and
+//! runs it in one transaction (a group commit): a delivery costs a share of one commit, and the
+//! statements run where the connection is, with no round trip per statement. Each caller is
+//! answered after the commit that holds its write, so nothing is acknowledged that is not in the
+//! WAL. Reads get a connection and a thread of their own, so a slow read never delays intake.
+
+use std::any::Any;
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
+
+use super::wal::Restarts;
+use crate::store::StoreError;
+
+/// The most calls one transaction takes.
+const GROUP: usize = 256;
+
+type Answer = Box<dyn Any + Send>;
+
+type Work = Box<dyn FnOnce(&Connection) -> rusqlite::Result<Answer> + Send>;
+
+/// Where a call's answer goes. The caller may have stopped waiting (its request timed out); the
+/// work is done all the same, so a closed channel is not an error.
+type Reply = oneshot::Sender<Result<Answer, String>>;
+
+/// Work for the thread, and where its answer goes.
+struct Call {
+    run: Work,
+    done: Reply,
+}
+
+/// A handle to a connection's thread. Clones share the thread, which ends with the last handle.
+#[derive(Clone)]
+pub struct ConnectionThread {
+    calls: mpsc::Sender<Call>,
+}
+
+impl std::fmt::Debug for ConnectionThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionThread")
+    }
+}
+
+/// How the thread runs what it is given.
+#[derive(Debug)]
+pub enum Mode {
+    /// Whatever is waiting, in one `BEGIN IMMEDIATE` transaction; between transactions, what
+    /// keeps a file's WAL short.
+    Writes(Option<Restarts>),
+    /// Each call by itself.
+    Reads,
+}
+
+impl ConnectionThread {
+    pub fn start(name: &str, connection: Connection, mode: Mode) -> std::io::Result<Self> {
+        let (calls, queue) = mpsc::channel(4 * GROUP);
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || match mode {
+                Mode::Writes(restarts) => serve_writes(connection, queue, restarts),
+                Mode::Reads => serve_reads(connection, queue),
+            })?;
+        Ok(ConnectionThread { calls })
+    }
+
+    /// Runs `work` on the connection and answers what it returned.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (done, answer) = oneshot::channel();
+        let call = Call {
+            run: Box::new(move |connection| Ok(Box::new(work(connection)?) as Answer)),
+            done,
+        };
+        let stopped = || StoreError::Write("the database thread has stopped".into());
+        self.calls.send(call).await.map_err(|_| stopped())?;
+        let answer = answer
+            .await
+            .map_err(|_| stopped())?
+            .map_err(StoreError::Write)?;
+        Ok(*answer
+            .downcast::<T>()
+            .expect("a call is answered what its own work returned"))
+    }
+}
+
+fn serve_reads(connection: Connection, mut queue: mpsc::Receiver<Call>) {
+    while let Some(call) = queue.blocking_recv() {
+        let _ = call
+            .done
+            .send((call.run)(&connection).map_err(|error| error.to_string()));
+    }
+}
+
+fn serve_writes(
+    mut connection: Connection,
+    mut queue: mpsc::Receiver<Call>,
+    restarts: Option<Restarts>,
+) {
+    if let Some(restarts) = &restarts {
+        restarts.install(&connection);
+    }
+    let mut batch = Vec::with_capacity(GROUP);
+    while queue.blocking_recv_many(&mut batch, GROUP) > 0 {
+        commit(&mut connection, batch.drain(..));
+        if let Some(restarts) = &restarts {
+            restarts.after_commit(&connection);
+        }
+    }
+}
+
+/// Runs `calls` in one transaction and answers each. Every call gets a savepoint, so one that
+/// fails is undone alone and answered its error while the others commit. If SQLite rolled the
+/// whole transaction back (it does on a full disk or an I/O error), or the commit fails, no call
+/// in it is reported done.
+fn commit(connection: &mut Connection, calls: impl Iterator<Item = Call>) {
+    let mut transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
+    {
+        Ok(transaction) => transaction,
+        Err(error) => {
+            tracing::error!(%error, "cannot start a write transaction");
+            calls.for_each(|call| {
+                let _ = call.done.send(Err(error.to_string()));
+            });
+            return;
+        }
+    };
+    let mut ran: Vec<(Reply, Result<Answer, String>)> = Vec::new();
+    let mut lost: Option<String> = None;
+    for Call { run, done } in calls {
+        if let Some(error) = &lost {
+            let _ = done.send(Err(error.clone()));
+            continue;
+        }
+        let outcome = run_alone(&mut transaction, run);
+        if let Err(error) = &outcome
+            && transaction.is_autocommit()
+        {
+            lost = Some(format!("the transaction was rolled back: {error}"));
+        }
+        ran.push((done, outcome.map_err(|error| error.to_string())));
+    }
+    let committed = match lost {
+        Some(error) => Err(error),
+        None => transaction.commit().map_err(|error| error.to_string()),
+    };
+    if let Err(error) = &committed {
+        tracing::error!(%error, calls = ran.len(), "a write transaction failed");
+    }
+    for (done, outcome) in ran {
+        let _ = done.send(match &committed {
+            Ok(()) => outcome,
+            Err(error) => Err(error.clone()),
+        });
+    }
+}
+
+/// Runs `work` inside a savepoint of `transaction`: kept if it succeeds, undone if it fails.
+fn run_alone<T>(
+    transaction: &mut rusqlite::Transaction<'_>,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let mut savepoint = transaction.savepoint()?;
+    let outcome = work(&savepoint);
+    match &outcome {
+        Ok(_) => savepoint.commit()?,
+        Err(_) => {
+            // Undoing can itself fail when SQLite already rolled everything back; the caller
+            // sees that through `is_autocommit`.
+            let _ = savepoint.rollback();
+        }
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Answered = oneshot::Receiver<Result<Answer, String>>;
+
+    fn call(
+        work: impl FnOnce(&Connection) -> rusqlite::Result<usize> + Send + 'static,
+    ) -> (Call, Answered) {
+        let (done, answer) = oneshot::channel();
+        let run: Work = Box::new(move |connection| Ok(Box::new(work(connection)?) as Answer));
+        (Call { run, done }, answer)
+    }
+
+    fn insert(id: i64) -> impl FnOnce(&Connection) -> rusqlite::Result<usize> + Send + 'static {
+        move |connection| connection.execute("INSERT INTO t (id) VALUES (?1)", [id])
+    }
+
+    fn outcome(mut answer: Answered) -> Result<usize, String> {
+        answer
+            .try_recv()
+            .expect("answered")
+            .map(|answer| *answer.downcast::<usize>().unwrap())
+    }
+
+    fn ids(connection: &Connection) -> Vec<i64> {
+        let mut statement = connection.prepare("SELECT id FROM t ORDER BY id").unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn table() -> Connection {
+        let connection = Connection::open_in_memory().unwrap();
+        connection
+            .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        connection
+    }
+
+    #[test]
+    fn a_failing_write_is_undone_alone_and_the_rest_of_its_group_commits() {
+        let mut connection = table();
+        let (first, first_answer) = call(insert(1));
+        let (clash, clash_answer) = call(|connection| {
+            connection.execute("INSERT INTO t (id) VALUES (2)", [])?;
+            // The same key again: this call fails after a write of its own.
+            connection.execute("INSERT INTO t (id) VALUES (2)", [])
+        });
+        let (last, last_answer) = call(insert(3));
+        commit(&mut connection, [first, clash, last].into_iter());
+        assert_eq!(outcome(first_answer), Ok(1));
+        assert!(outcome(clash_answer).unwrap_err().contains("UNIQUE"));
+        assert_eq!(outcome(last_answer), Ok(1));
+        assert_eq!(
+            ids(&connection),
+            [1, 3],
+            "the failed call's own first row is undone"
+        );
+    }
+
+    #[test]
+    fn when_the_transaction_is_lost_no_write_of_the_group_is_reported_done() {
+        let mut connection = table();
+        let (first, first_answer) = call(insert(1));
+        // What SQLite does on a full disk or an I/O error: the whole transaction is gone.
+        let (lost, lost_answer) = call(|connection| {
+            connection.execute_batch("ROLLBACK")?;
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                None,
+            ))
+        });
+        let (after, after_answer) = call(insert(3));
+        commit(&mut connection, [first, lost, after].into_iter());
+        assert!(outcome(first_answer).is_err(), "its row was rolled back");
+        assert!(outcome(lost_answer).is_err());
+        assert!(
+            outcome(after_answer).is_err(),
+            "it must not run outside the transaction"
+        );
+        assert!(ids(&connection).is_empty());
+    }
+
+    #[tokio::test]
+    async fn callers_are_answered_what_their_work_returned() {
+        let writer = ConnectionThread::start("test-writer", table(), Mode::Writes(None)).unwrap();
+        let calls = (0..100).map(|id| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.call(insert(id)).await })
+        });
+        for answered in futures::future::join_all(calls).await {
+            assert_eq!(answered.unwrap().unwrap(), 1);
+        }
+        let count = writer
+            .call(|connection| {
+                connection.query_row("SELECT COUNT(*) FROM t", [], |row| row.get::<_, i64>(0))
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 100);
+    }
+}
