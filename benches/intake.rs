@@ -10,6 +10,13 @@
 //! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, and the two
 //! backends are printed side by side.
 //!
+//! A second reference: the bot's own webhook route (signature, headers, JSON check, answer) over
+//! a store that keeps nothing. It is what intake costs before anything is stored, so the gap
+//! between it and a backend is the store's.
+//!
+//! Every server runs in a process of its own with tokio's default runtime, as `gep-bot serve`
+//! does: the references are this benchmark run again with `INTAKE_BENCH_SERVE=hello|nothing:PORT`.
+//!
 //! Run: `cargo bench --bench intake`.
 
 use std::path::PathBuf;
@@ -18,7 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gep_bot::pipeline::sign;
+use gep_bot::github::StateChange;
+use gep_bot::pipeline::{Intake, Secrets, sign};
+use gep_bot::review::ReviewState;
+use gep_bot::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 
 const SECRET: &str = "bench-secret";
 
@@ -120,7 +130,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
-fn start_bot(port: u16, db: &str) -> Child {
+fn start_bot(db: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_gep-bot"))
         .arg("serve")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -137,63 +147,156 @@ fn start_bot(port: u16, db: &str) -> Child {
 
 /// What one backend measured.
 struct Figures {
-    backend: &'static str,
+    name: &'static str,
     throughput: f64,
     p50: Duration,
     p99: Duration,
     peak_rss_kb: u64,
 }
 
+/// Starts a server on a free port, drives it, and reads its peak RSS.
 fn measure(
     runtime: &tokio::runtime::Runtime,
-    backend: &'static str,
-    db: &str,
+    name: &'static str,
+    start: impl FnOnce(u16) -> Child,
     body: &[u8],
     signature: &str,
 ) -> Figures {
     let port = free_port();
-    let mut bot = start_bot(port, db);
-    let intake = Target {
+    let mut server = start(port);
+    let target = Target {
         url: format!("http://127.0.0.1:{port}/webhook"),
         body: Arc::new(body.to_vec()),
         signature: Arc::new(signature.to_owned()),
-        signed: true,
+        signed: name != "hello",
     };
     let figures = runtime.block_on(async {
-        let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while client
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_err()
         {
-            assert!(Instant::now() < deadline, "gep-bot did not start");
+            assert!(Instant::now() < deadline, "{name} did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        throughput(&intake, 8, Duration::from_millis(500)).await;
-        let rate = throughput(&intake, 32, WINDOW).await;
-        let latencies = latencies(&intake, 2000, WINDOW).await;
+        let (throughput, p50, p99) = rate_and_latencies(&target).await;
         Figures {
-            backend,
-            throughput: rate,
-            p50: percentile(&latencies, 0.50),
-            p99: percentile(&latencies, 0.99),
+            name,
+            throughput,
+            p50,
+            p99,
             peak_rss_kb: 0,
         }
     });
     let figures = Figures {
-        peak_rss_kb: rss_kb(bot.id(), "VmHWM:"),
+        peak_rss_kb: rss_kb(server.id(), "VmHWM:"),
         ..figures
     };
-    bot.kill().ok();
-    bot.wait().ok();
+    server.kill().ok();
+    server.wait().ok();
     figures
 }
 
 const WINDOW: Duration = Duration::from_secs(5);
 
+/// Answers every delivery "stored" and keeps nothing: the reference for intake without a store.
+struct Nothing;
+
+impl Store for Nothing {
+    async fn record(&self, _: NewDelivery<'_>, _: i64) -> Result<Recorded, StoreError> {
+        Ok(Recorded::New)
+    }
+    async fn claim(&self, _: &str, _: i64, _: i64) -> Result<Option<Job>, StoreError> {
+        Ok(None)
+    }
+    async fn complete(&self, _: i64, _: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn retry(&self, _: i64, _: i64, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn bury(&self, _: i64, _: &str, _: i64) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn release(&self, _: &str) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    async fn requeue_dead(&self, _: i64) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    async fn is_suppressed(&self, _: &str, _: u64, _: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    async fn apply(&self, _: &[StateChange]) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn review(&self, _: &str, _: u64) -> Result<Option<ReviewState>, StoreError> {
+        Ok(None)
+    }
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        Ok(Counts::default())
+    }
+    async fn prune(&self, _: i64) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Names the reference server a child process of this benchmark is to be: `hello:PORT` or
+/// `nothing:PORT`.
+const SERVE: &str = "INTAKE_BENCH_SERVE";
+
+/// The child's side: serves a reference until killed.
+fn serve_reference(spec: &str) {
+    let (kind, port) = spec.split_once(':').expect("KIND:PORT");
+    let app = match kind {
+        "hello" => axum::Router::new().route("/webhook", axum::routing::post(|| async { "hello" })),
+        "nothing" => gep_bot::pipeline::router(Arc::new(Intake {
+            store: Arc::new(Nothing),
+            secrets: Secrets::parse(SECRET),
+            queued: Arc::new(tokio::sync::Notify::new()),
+            clock: gep_bot::pipeline::now_ms,
+        })),
+        other => panic!("unknown reference server {other}"),
+    };
+    let port: u16 = port.parse().expect("port");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+}
+
+fn start_reference(kind: &str, port: u16) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env(SERVE, format!("{kind}:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the reference server starts")
+}
+
+/// Throughput, then latencies at 2,000/s, against `target`.
+async fn rate_and_latencies(target: &Target) -> (f64, Duration, Duration) {
+    throughput(target, 8, Duration::from_millis(500)).await;
+    let rate = throughput(target, 32, WINDOW).await;
+    let latencies = latencies(target, 2000, WINDOW).await;
+    (
+        rate,
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+    )
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var(SERVE) {
+        return serve_reference(&spec);
+    }
     let body = std::fs::read(shared().join("fixtures/octokit-webhooks/issues/opened.payload.json"))
         .expect("fixture");
     let signature = sign(SECRET.as_bytes(), &body);
@@ -202,45 +305,31 @@ fn main() {
         .build()
         .unwrap();
 
-    // The baseline: hello-world on axum, served from threads of its own.
-    let hello_port = free_port();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app =
-                axum::Router::new().route("/hello", axum::routing::post(|| async { "hello" }));
-            let listener = tokio::net::TcpListener::bind(("127.0.0.1", hello_port))
-                .await
-                .unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    let hello = Target {
-        url: format!("http://127.0.0.1:{hello_port}/hello"),
-        body: Arc::new(body.clone()),
-        signature: Arc::new(String::new()),
-        signed: false,
-    };
-    let (hello_rps, hello_p50, hello_p99) = runtime.block_on(async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        throughput(&hello, 8, Duration::from_millis(500)).await;
-        let rate = throughput(&hello, 32, WINDOW).await;
-        let lat = latencies(&hello, 2000, WINDOW).await;
-        (rate, percentile(&lat, 0.50), percentile(&lat, 0.99))
-    });
-
+    let mut results = vec![
+        measure(
+            &runtime,
+            "hello",
+            |port| start_reference("hello", port),
+            &body,
+            &signature,
+        ),
+        measure(
+            &runtime,
+            "no store",
+            |port| start_reference("nothing", port),
+            &body,
+            &signature,
+        ),
+    ];
     let dir = tempfile::tempdir().unwrap();
-    let mut results = vec![measure(
+    let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
+    results.push(measure(
         &runtime,
         "sqlite",
-        &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        |port| start_bot(&sqlite, port),
         &body,
         &signature,
-    )];
+    ));
     match std::env::var("GEP_BOT_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = format!("bench_{}", std::process::id());
@@ -249,31 +338,38 @@ fn main() {
                 .expect("PostgreSQL schema");
             let separator = if url.contains('?') { '&' } else { '?' };
             let db = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-            results.push(measure(&runtime, "postgres", &db, &body, &signature));
+            results.push(measure(
+                &runtime,
+                "postgres",
+                |port| start_bot(&db, port),
+                &body,
+                &signature,
+            ));
         }
         _ => println!(
             "postgres: skipped (set GEP_BOT_TEST_DATABASE_URL=postgres://... to measure it too)"
         ),
     }
 
-    println!(
-        "hello-world: {hello_rps:.0}/s with 32 connections; at 2000/s p50 {hello_p50:?} p99 {hello_p99:?}"
-    );
+    let hello = &results[0];
     println!(
         "{:<9} {:>12} {:>8} {:>12} {:>12} {:>10} {:>10}",
-        "backend", "deliveries/s", "ratio", "p50@2000/s", "p99@2000/s", "p99 ratio", "peak RSS"
+        "server", "requests/s", "ratio", "p50@2000/s", "p99@2000/s", "p99 ratio", "peak RSS"
     );
     for f in &results {
         println!(
             "{:<9} {:>12.0} {:>7.2}x {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB",
-            f.backend,
+            f.name,
             f.throughput,
-            f.throughput / hello_rps,
+            f.throughput / hello.throughput,
             f.p50,
             f.p99,
-            f.p99.as_secs_f64() / hello_p99.as_secs_f64(),
+            f.p99.as_secs_f64() / hello.p99.as_secs_f64(),
             f.peak_rss_kb as f64 / 1024.0
         );
     }
-    println!("targets: ratio >= 0.5x, p99 <= 5 ms at 2000/s, peak RSS <= 60 MB");
+    println!(
+        "hello = axum hello-world; no store = the webhook route storing nothing (intake's ceiling)"
+    );
+    println!("targets for sqlite: ratio >= 0.5x, p99 <= 5 ms at 2000/s, peak RSS <= 60 MB");
 }

@@ -30,6 +30,8 @@ pub enum StoreError {
     SqliteMigrate(#[from] rusqlite_migration::Error),
     #[error("cannot start the database's thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("stored delivery is not readable: {0}")]
+    Body(String),
     /// A write that failed with others in its transaction (each is told the same message).
     #[error("database write failed: {0}")]
     Write(String),

@@ -112,7 +112,7 @@ impl Store for PgStore {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let delivery_id: String = row.get("delivery_id");
-        let delivery = sqlx::query(sql::SELECT_DELIVERY)
+        let delivery = sqlx::query("SELECT event, body, received_ms FROM deliveries WHERE id = $1")
             .bind(&delivery_id)
             .fetch_one(&self.pool)
             .await?;

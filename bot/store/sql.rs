@@ -4,7 +4,6 @@
 
 use crate::github::StateChange;
 
-pub const SELECT_DELIVERY: &str = "SELECT event, body, received_ms FROM deliveries WHERE id = $1";
 pub const COMPLETE: &str = "UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1";
 pub const RETRY: &str = "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1";
 pub const BURY: &str = "UPDATE jobs SET state = 'dead', last_error = $2, finished_ms = $3, lease_until = NULL, worker = NULL WHERE id = $1";

@@ -3,6 +3,7 @@
 //! and a thread of their own beside it, and a third connection copies the WAL into the database
 //! in the background.
 
+mod body;
 mod thread;
 mod wal;
 
@@ -60,6 +61,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0001_pipeline.sql")),
         M::up(include_str!("../migrations/sqlite/0002_claim_indexes.sql")),
         M::up(include_str!("../migrations/sqlite/0003_reviews.sql")),
+        M::up(include_str!("../migrations/sqlite/0004_body_encoding.sql")),
     ])
 }
 
@@ -210,13 +212,15 @@ impl Store for SqliteStore {
             text(delivery.id),
             text(delivery.event),
             Value::Integer(now_ms),
-            Value::Blob(delivery.body.to_vec()),
+            Value::Blob(body::pack(delivery.body)),
+            text(body::ENCODING),
         ];
         self.writer
             .call(move |connection| {
                 let stored = connection
                     .prepare_cached(
-                        "INSERT INTO deliveries (id, event, received_ms, body) VALUES ($1, $2, $3, $4)
+                        "INSERT INTO deliveries (id, event, received_ms, body, encoding)
+                         VALUES ($1, $2, $3, $4, $5)
                          ON CONFLICT (id) DO NOTHING",
                     )?
                     .execute(numbered(&values).as_slice())?;
@@ -244,7 +248,8 @@ impl Store for SqliteStore {
             text(worker),
             Value::Integer(now_ms),
         ];
-        self.writer
+        let claimed = self
+            .writer
             .call(move |connection| {
                 // One statement, on the one writer: no two workers can take the same row.
                 let claimed = connection
@@ -263,21 +268,30 @@ impl Store for SqliteStore {
                 let Some((id, delivery_id, attempts)) = claimed else {
                     return Ok(None);
                 };
-                let (event, body, received_ms) = connection
-                    .prepare_cached(sql::SELECT_DELIVERY)?
+                let (event, stored, received_ms, encoding) = connection
+                    .prepare_cached(
+                        "SELECT event, body, received_ms, encoding FROM deliveries WHERE id = $1",
+                    )?
                     .query_row(numbered(&[text(&delivery_id)]).as_slice(), |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, String>(3)?))
                     })?;
-                Ok(Some(Job {
+                let job = Job {
                     id,
                     delivery_id,
                     event,
-                    body,
+                    body: stored,
                     attempts,
                     received_ms,
-                }))
+                };
+                Ok(Some((job, encoding)))
             })
-            .await
+            .await?;
+        // Unpacked here, off the writer's thread.
+        let Some((job, encoding)) = claimed else {
+            return Ok(None);
+        };
+        let body = body::unpack(&encoding, job.body)?;
+        Ok(Some(Job { body, ..job }))
     }
 
     async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
@@ -461,6 +475,33 @@ mod tests {
         );
         let job = store.claim("w", 1, 1000).await.unwrap().unwrap();
         assert_eq!(job.delivery_id, "old");
+    }
+
+    #[tokio::test]
+    async fn bodies_are_stored_compressed_and_claimed_as_received() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bodies.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let body = br#"{"action":"opened","issue":{"body":"the mesh, the mesh"}}"#.repeat(200);
+        let delivery = NewDelivery {
+            id: "big",
+            event: "issues",
+            body: &body,
+        };
+        store.record(delivery, 0).await.unwrap();
+        let (encoding, stored): (String, i64) = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT encoding, length(body) FROM deliveries WHERE id = 'big'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(encoding, "lz4");
+        assert!(stored * 4 < body.len() as i64, "{stored} bytes stored");
+        assert_eq!(store.claim("w", 0, 1000).await.unwrap().unwrap().body, body);
     }
 
     #[test]
