@@ -9,7 +9,7 @@
 
 use std::any::Any;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::wal::Restarts;
@@ -97,16 +97,18 @@ fn serve_reads(connection: Connection, mut queue: mpsc::Receiver<Call>) {
 }
 
 fn serve_writes(
-    mut connection: Connection,
+    connection: Connection,
     mut queue: mpsc::Receiver<Call>,
     restarts: Option<Restarts>,
 ) {
     if let Some(restarts) = &restarts {
         restarts.install(&connection);
     }
+    // Room for every statement the store writes with, so none is prepared twice.
+    connection.set_prepared_statement_cache_capacity(64);
     let mut batch = Vec::with_capacity(GROUP);
     while queue.blocking_recv_many(&mut batch, GROUP) > 0 {
-        commit(&mut connection, batch.drain(..));
+        commit(&connection, batch.drain(..));
         if let Some(restarts) = &restarts {
             restarts.after_commit(&connection);
         }
@@ -117,28 +119,28 @@ fn serve_writes(
 /// fails is undone alone and answered its error while the others commit. If SQLite rolled the
 /// whole transaction back (it does on a full disk or an I/O error), or the commit fails, no call
 /// in it is reported done.
-fn commit(connection: &mut Connection, calls: impl Iterator<Item = Call>) {
-    let mut transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
-    {
-        Ok(transaction) => transaction,
-        Err(error) => {
-            tracing::error!(%error, "cannot start a write transaction");
-            calls.for_each(|call| {
-                let _ = call.done.send(Err(error.to_string()));
-            });
-            return;
-        }
-    };
+///
+/// The transaction and savepoint statements are prepared once and reused (rusqlite's
+/// `Transaction` and `Savepoint` parse theirs anew each time: a few microseconds, twice per call,
+/// on the thread every write waits for).
+fn commit(connection: &Connection, calls: impl Iterator<Item = Call>) {
+    if let Err(error) = run(connection, "BEGIN IMMEDIATE") {
+        tracing::error!(%error, "cannot start a write transaction");
+        calls.for_each(|call| {
+            let _ = call.done.send(Err(error.to_string()));
+        });
+        return;
+    }
     let mut ran: Vec<(Reply, Result<Answer, String>)> = Vec::new();
     let mut lost: Option<String> = None;
-    for Call { run, done } in calls {
+    for Call { run: work, done } in calls {
         if let Some(error) = &lost {
             let _ = done.send(Err(error.clone()));
             continue;
         }
-        let outcome = run_alone(&mut transaction, run);
+        let outcome = run_alone(connection, work);
         if let Err(error) = &outcome
-            && transaction.is_autocommit()
+            && connection.is_autocommit()
         {
             lost = Some(format!("the transaction was rolled back: {error}"));
         }
@@ -146,10 +148,14 @@ fn commit(connection: &mut Connection, calls: impl Iterator<Item = Call>) {
     }
     let committed = match lost {
         Some(error) => Err(error),
-        None => transaction.commit().map_err(|error| error.to_string()),
+        None => run(connection, "COMMIT").map_err(|error| error.to_string()),
     };
     if let Err(error) = &committed {
         tracing::error!(%error, calls = ran.len(), "a write transaction failed");
+        if !connection.is_autocommit() {
+            // Leave no transaction open behind a failed commit: the next group starts its own.
+            let _ = run(connection, "ROLLBACK");
+        }
     }
     for (done, outcome) in ran {
         let _ = done.send(match &committed {
@@ -159,22 +165,29 @@ fn commit(connection: &mut Connection, calls: impl Iterator<Item = Call>) {
     }
 }
 
-/// Runs `work` inside a savepoint of `transaction`: kept if it succeeds, undone if it fails.
+/// Runs `work` inside a savepoint: kept if it succeeds, undone if it fails.
 fn run_alone<T>(
-    transaction: &mut rusqlite::Transaction<'_>,
+    connection: &Connection,
     work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
-    let mut savepoint = transaction.savepoint()?;
-    let outcome = work(&savepoint);
+    run(connection, "SAVEPOINT call")?;
+    let outcome = work(connection);
     match &outcome {
-        Ok(_) => savepoint.commit()?,
+        Ok(_) => run(connection, "RELEASE call")?,
         Err(_) => {
             // Undoing can itself fail when SQLite already rolled everything back; the caller
             // sees that through `is_autocommit`.
-            let _ = savepoint.rollback();
+            let _ =
+                run(connection, "ROLLBACK TO call").and_then(|()| run(connection, "RELEASE call"));
         }
     }
     outcome
+}
+
+/// Runs a statement without parameters or rows, prepared once per connection.
+fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(sql)?.execute([])?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -221,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_failing_write_is_undone_alone_and_the_rest_of_its_group_commits() {
-        let mut connection = table();
+        let connection = table();
         let (first, first_answer) = call(insert(1));
         let (clash, clash_answer) = call(|connection| {
             connection.execute("INSERT INTO t (id) VALUES (2)", [])?;
@@ -229,7 +242,7 @@ mod tests {
             connection.execute("INSERT INTO t (id) VALUES (2)", [])
         });
         let (last, last_answer) = call(insert(3));
-        commit(&mut connection, [first, clash, last].into_iter());
+        commit(&connection, [first, clash, last].into_iter());
         assert_eq!(outcome(first_answer), Ok(1));
         assert!(outcome(clash_answer).unwrap_err().contains("UNIQUE"));
         assert_eq!(outcome(last_answer), Ok(1));
@@ -242,7 +255,7 @@ mod tests {
 
     #[test]
     fn when_the_transaction_is_lost_no_write_of_the_group_is_reported_done() {
-        let mut connection = table();
+        let connection = table();
         let (first, first_answer) = call(insert(1));
         // What SQLite does on a full disk or an I/O error: the whole transaction is gone.
         let (lost, lost_answer) = call(|connection| {
@@ -253,7 +266,7 @@ mod tests {
             ))
         });
         let (after, after_answer) = call(insert(3));
-        commit(&mut connection, [first, lost, after].into_iter());
+        commit(&connection, [first, lost, after].into_iter());
         assert!(outcome(first_answer).is_err(), "its row was rolled back");
         assert!(outcome(lost_answer).is_err());
         assert!(
