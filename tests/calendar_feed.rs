@@ -275,6 +275,12 @@ fn check_sh(feed: &str, from: &str, to: &str) -> Option<(String, Vec<DateTime<Ut
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("feed.ics");
     std::fs::write(&path, feed).unwrap();
+    // One at a time: on a fresh machine the first run creates check.sh's Python environment, and
+    // a second run started meanwhile finds it half installed (seen once: a test failed with it).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let out = Command::new("bash")
         .arg(common::shared().join("tools/ical/check.sh"))
         .args([path.to_str().unwrap(), from, to])
