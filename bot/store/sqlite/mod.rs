@@ -202,6 +202,22 @@ fn numbered(values: &[Value]) -> Vec<(&'static str, &dyn ToSql)> {
         .collect()
 }
 
+/// Takes the next due job, or one whose lease ran out, for a worker: one statement, on the one
+/// writer, so no two workers can take the same row. Each subquery searches its own index, so a
+/// claim costs the same with a million finished jobs as with ten.
+const CLAIM: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
+     WHERE id = COALESCE(
+         (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT 1),
+         (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 LIMIT 1)
+     )
+     RETURNING id, delivery_id, attempts";
+
+/// Unfinished jobs by state, each counted in a range of the `(state, ...)` index: finished jobs
+/// are never read.
+const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
+        (SELECT COUNT(*) FROM jobs WHERE state = 'running'),
+        (SELECT COUNT(*) FROM jobs WHERE state = 'dead')";
+
 fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
 }
@@ -248,44 +264,40 @@ impl Store for SqliteStore {
             text(worker),
             Value::Integer(now_ms),
         ];
-        let claimed = self
-            .writer
-            .call(move |connection| {
-                // One statement, on the one writer: no two workers can take the same row.
-                let claimed = connection
-                    .prepare_cached(
-                        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
-                         WHERE id = COALESCE(
-                             (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT 1),
-                             (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 LIMIT 1)
-                         )
-                         RETURNING id, delivery_id, attempts",
-                    )?
-                    .query_row(numbered(&values).as_slice(), |row| {
-                        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?))
-                    })
-                    .optional()?;
-                let Some((id, delivery_id, attempts)) = claimed else {
-                    return Ok(None);
-                };
-                let (event, stored, received_ms, encoding) = connection
+        let claimed =
+            self.writer
+                .call(move |connection| {
+                    let claimed = connection
+                        .prepare_cached(CLAIM)?
+                        .query_row(numbered(&values).as_slice(), |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, i64>(2)?,
+                            ))
+                        })
+                        .optional()?;
+                    let Some((id, delivery_id, attempts)) = claimed else {
+                        return Ok(None);
+                    };
+                    let (event, stored, received_ms, encoding) = connection
                     .prepare_cached(
                         "SELECT event, body, received_ms, encoding FROM deliveries WHERE id = $1",
                     )?
                     .query_row(numbered(&[text(&delivery_id)]).as_slice(), |row| {
                         Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, String>(3)?))
                     })?;
-                let job = Job {
-                    id,
-                    delivery_id,
-                    event,
-                    body: stored,
-                    attempts,
-                    received_ms,
-                };
-                Ok(Some((job, encoding)))
-            })
-            .await?;
+                    let job = Job {
+                        id,
+                        delivery_id,
+                        event,
+                        body: stored,
+                        attempts,
+                        received_ms,
+                    };
+                    Ok(Some((job, encoding)))
+                })
+                .await?;
         // Unpacked here, off the writer's thread.
         let Some((job, encoding)) = claimed else {
             return Ok(None);
@@ -379,22 +391,14 @@ impl Store for SqliteStore {
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        // Each count reads its own range of the `(state, ...)` index: finished jobs, however
-        // many, are never visited.
         let counts = self
-            .read(
-                "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
-                        (SELECT COUNT(*) FROM jobs WHERE state = 'running'),
-                        (SELECT COUNT(*) FROM jobs WHERE state = 'dead')",
-                vec![],
-                |row| {
-                    Ok(Counts {
-                        queued: row.get(0)?,
-                        running: row.get(1)?,
-                        dead: row.get(2)?,
-                    })
-                },
-            )
+            .read(COUNTS, vec![], |row| {
+                Ok(Counts {
+                    queued: row.get(0)?,
+                    running: row.get(1)?,
+                    dead: row.get(2)?,
+                })
+            })
             .await?;
         Ok(counts.unwrap_or_default())
     }
@@ -502,6 +506,37 @@ mod tests {
         assert_eq!(encoding, "lz4");
         assert!(stored * 4 < body.len() as i64, "{stored} bytes stored");
         assert_eq!(store.claim("w", 0, 1000).await.unwrap().unwrap().body, body);
+    }
+
+    #[test]
+    fn claims_and_counts_read_only_unfinished_jobs_through_their_indexes() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut connection).unwrap();
+        for sql in [CLAIM, COUNTS, sql::REQUEUE_DEAD] {
+            let mut plan = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let values = [Value::Integer(0), Value::Integer(0), Value::Integer(0)];
+            let wanted = plan.parameter_count();
+            let details: Vec<String> = plan
+                .query_map(numbered(&values[..wanted]).as_slice(), |row| row.get(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let scans: Vec<_> = details
+                .iter()
+                .filter(|detail| detail.starts_with("SCAN jobs") && !detail.contains("INDEX"))
+                .collect();
+            assert!(scans.is_empty(), "{sql}\nreads every job: {details:?}");
+            for detail in details.iter().filter(|detail| detail.contains("jobs")) {
+                assert!(
+                    ["jobs_ready", "jobs_leases", "jobs_dead", "PRIMARY KEY"]
+                        .iter()
+                        .any(|index| detail.contains(index)),
+                    "{sql}\n{detail}"
+                );
+            }
+        }
     }
 
     #[test]
