@@ -92,8 +92,24 @@ fn serve_reads(connection: Connection, mut queue: mpsc::Receiver<Call>) {
     while let Some(call) = queue.blocking_recv() {
         let _ = call
             .done
-            .send((call.run)(&connection).map_err(|error| error.to_string()));
+            .send(guarded(call.run, &connection).map_err(|error| error.to_string()));
     }
+}
+
+/// Runs `work`, turning a panic into its caller's error: the thread, and every later call, lives
+/// on. (A dead writer thread would leave every delivery answered 503 until a restart.)
+fn guarded<T>(
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    connection: &Connection,
+) -> rusqlite::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection))).unwrap_or_else(
+        |_| {
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
+                Some("the database call panicked".into()),
+            ))
+        },
+    )
 }
 
 fn serve_writes(
@@ -171,7 +187,7 @@ fn run_alone<T>(
     work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
     run(connection, "SAVEPOINT call")?;
-    let outcome = work(connection);
+    let outcome = guarded(work, connection);
     match &outcome {
         Ok(_) => run(connection, "RELEASE call")?,
         Err(_) => {
@@ -274,6 +290,21 @@ mod tests {
             "it must not run outside the transaction"
         );
         assert!(ids(&connection).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_call_that_panics_is_answered_an_error_and_the_thread_goes_on() {
+        let writer = ConnectionThread::start("test-writer", table(), Mode::Writes(None)).unwrap();
+        let panicked = writer
+            .call(|connection| -> rusqlite::Result<usize> {
+                connection.execute("INSERT INTO t (id) VALUES (1)", [])?;
+                panic!("a bug in a call")
+            })
+            .await;
+        assert!(panicked.unwrap_err().to_string().contains("panicked"));
+        assert_eq!(writer.call(insert(2)).await.unwrap(), 1);
+        let ids = writer.call(|connection| Ok(ids(connection))).await.unwrap();
+        assert_eq!(ids, [2], "the panicking call's own write is undone");
     }
 
     #[tokio::test]
