@@ -126,21 +126,7 @@ impl Executor {
     ) -> Result<Vec<u64>, ExecError> {
         match self {
             Executor::DryRun => Ok(Vec::new()),
-            Executor::GitHub(github) => {
-                let path = format!(
-                    "/repos/{repo}/pulls?state=open&sort=updated&direction=desc&per_page={}",
-                    limit.min(100)
-                );
-                let pulls = github
-                    .send(installation, Method::GET, &path, None, false)
-                    .await?;
-                Ok(pulls
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|p| p["number"].as_u64())
-                    .collect())
-            }
+            Executor::GitHub(github) => github.open_pulls(installation, repo, limit).await,
         }
     }
 
@@ -260,14 +246,10 @@ impl GitHub {
                 label,
             } => {
                 let path = format!("/repos/{repo}/issues/{number}/labels/{}", encode(label));
-                match self
-                    .send(installation, Method::DELETE, &path, None, true)
+                // Already gone (404): the action's goal holds.
+                self.send_unless_missing(installation, Method::DELETE, &path, true)
                     .await
-                {
-                    // Already gone: the action's goal holds.
-                    Err(ExecError::Permanent(message)) if message.starts_with("404") => Ok(()),
-                    other => other.map(drop),
-                }
+                    .map(drop)
             }
             Action::RemoveLabel {
                 repo,
@@ -464,15 +446,8 @@ impl GitHub {
         body: &str,
     ) -> Result<(), ExecError> {
         let path = format!("/repos/{repo}/issues/{issue}/comments");
-        self.send(
-            installation,
-            Method::POST,
-            &path,
-            Some(json!({ "body": body })),
-            true,
-        )
-        .await
-        .map(drop)
+        self.send_comment(installation, Method::POST, &path, body)
+            .await
     }
 
     async fn edit_comment(
@@ -483,10 +458,21 @@ impl GitHub {
         body: &str,
     ) -> Result<(), ExecError> {
         let path = format!("/repos/{repo}/issues/comments/{id}");
+        self.send_comment(installation, Method::PATCH, &path, body)
+            .await
+    }
+
+    async fn send_comment(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> Result<(), ExecError> {
         self.send(
             installation,
-            Method::PATCH,
-            &path,
+            method,
+            path,
             Some(json!({ "body": body })),
             true,
         )
@@ -523,12 +509,11 @@ impl GitHub {
         at: &str,
     ) -> Result<Option<String>, ExecError> {
         let url = contents_url(repo, path, at);
-        let file = match self
-            .send(installation, Method::GET, &url, None, false)
-            .await
-        {
-            Err(ExecError::Permanent(message)) if message.starts_with("404") => return Ok(None),
-            other => other?,
+        let Some(file) = self
+            .send_unless_missing(installation, Method::GET, &url, false)
+            .await?
+        else {
+            return Ok(None);
         };
         let encoded: String = file["content"]
             .as_str()
@@ -550,24 +535,24 @@ impl GitHub {
         at: &str,
     ) -> Result<Vec<String>, ExecError> {
         let url = contents_url(repo, path, at);
-        let listing = match self
-            .send(installation, Method::GET, &url, None, false)
-            .await
-        {
-            Err(ExecError::Permanent(message)) if message.starts_with("404") => {
-                return Ok(Vec::new());
-            }
-            other => other?,
-        };
-        Ok(listing
-            .as_array()
-            .map(|entries| {
-                entries
-                    .iter()
-                    .filter_map(|e| e["name"].as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default())
+        let listing = self
+            .send_unless_missing(installation, Method::GET, &url, false)
+            .await?;
+        Ok(listing.map_or_else(Vec::new, |listing| strings(&listing, "name")))
+    }
+
+    /// `send`, with GitHub's 404 as `None`: for what may not exist, or be gone already.
+    async fn send_unless_missing(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        path: &str,
+        write: bool,
+    ) -> Result<Option<Value>, ExecError> {
+        match self.send(installation, method, path, None, write).await {
+            Err(ExecError::Permanent(message)) if message.starts_with("404") => Ok(None),
+            other => other.map(Some),
+        }
     }
 
     /// Every item of a paginated list, up to `max_pages` pages of 100.
@@ -674,14 +659,7 @@ impl GitHub {
         Ok(PullRequestInfo {
             author: pr["user"]["login"].as_str().unwrap_or_default().to_owned(),
             head_sha: pr["head"]["sha"].as_str().unwrap_or_default().to_owned(),
-            labels: pr["labels"]
-                .as_array()
-                .map(|ls| {
-                    ls.iter()
-                        .filter_map(|l| l["name"].as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            labels: strings(&pr["labels"], "name"),
         })
     }
 
@@ -734,6 +712,27 @@ impl GitHub {
         Ok(timed.into_iter().map(|(_, h)| h).collect())
     }
 
+    async fn open_pulls(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        limit: u32,
+    ) -> Result<Vec<u64>, ExecError> {
+        let path = format!(
+            "/repos/{repo}/pulls?state=open&sort=updated&direction=desc&per_page={}",
+            limit.min(100)
+        );
+        let pulls = self
+            .send(installation, Method::GET, &path, None, false)
+            .await?;
+        Ok(pulls
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["number"].as_u64())
+            .collect())
+    }
+
     async fn pull_request_files(
         &self,
         installation: Option<u64>,
@@ -748,10 +747,7 @@ impl GitHub {
                 30,
             )
             .await?;
-        Ok(files
-            .iter()
-            .filter_map(|f| f["filename"].as_str().map(String::from))
-            .collect())
+        Ok(strings(&Value::Array(files), "filename"))
     }
 
     /// One request: auth, pacing for writes, and the response sorted into what the worker does.
@@ -932,6 +928,15 @@ pub fn classify(
         return ExecError::Transient(format!("{} {what}: {snippet}", status.as_u16()));
     }
     ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
+}
+
+/// The `key` text of each object in a JSON list (empty when `list` is not a list).
+fn strings(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item[key].as_str().map(String::from))
+        .collect()
 }
 
 fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
