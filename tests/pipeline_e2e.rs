@@ -36,6 +36,23 @@ async fn failing_once(failure: ResponseTemplate) -> MockServer {
     github
 }
 
+/// A bot on a token against a GitHub that answers the first label call on issue 1 with `failure`.
+async fn token_bot_failing_once(failure: ResponseTemplate) -> (MockServer, Bot) {
+    let github = failing_once(failure).await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    (github, bot)
+}
+
+/// Delivers issue 1, whose title mentions the mesh.
+async fn deliver_mesh_issue(bot: &Bot) {
+    bot.deliver(
+        "d-1",
+        "issues",
+        &common::issue_body(1, "mesh", INSTALLATION),
+    )
+    .await;
+}
+
 fn labels_path(number: u64) -> String {
     format!("/repos/{REPO}/issues/{number}/labels")
 }
@@ -191,15 +208,11 @@ async fn an_app_installation_token_is_fetched_once_and_reused() {
 
 #[tokio::test]
 async fn a_502_is_retried_and_the_label_is_added_once() {
-    let github =
-        failing_once(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>")).await;
-    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
-    bot.deliver(
-        "d-1",
-        "issues",
-        &common::issue_body(1, "mesh", INSTALLATION),
+    let (github, bot) = token_bot_failing_once(
+        ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"),
     )
     .await;
+    deliver_mesh_issue(&bot).await;
     bot.drained(Duration::from_secs(10)).await;
     let calls = label_calls(&github, 1).await;
     assert_eq!(
@@ -215,18 +228,12 @@ async fn a_502_is_retried_and_the_label_is_added_once() {
 #[tokio::test]
 async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
     let reset = chrono::Utc::now().timestamp() + 4;
-    let github = failing_once(ResponseTemplate::new(403)
+    let (github, bot) = token_bot_failing_once(ResponseTemplate::new(403)
                 .insert_header("x-ratelimit-limit", "5000")
                 .insert_header("x-ratelimit-remaining", "0")
                 .insert_header("x-ratelimit-reset", reset.to_string().as_str())
                 .set_body_json(json!({ "message": "API rate limit exceeded for installation ID 7.", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" })),).await;
-    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
-    bot.deliver(
-        "d-1",
-        "issues",
-        &common::issue_body(1, "mesh", INSTALLATION),
-    )
-    .await;
+    deliver_mesh_issue(&bot).await;
     // While the job waits for the reset, deliveries are still acknowledged at once.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (status, took) = bot
@@ -253,17 +260,11 @@ async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
-    let github = failing_once(ResponseTemplate::new(429)
+    let (github, bot) = token_bot_failing_once(ResponseTemplate::new(429)
                 .insert_header("retry-after", "1")
                 .set_body_json(json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." })),).await;
-    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
     let started = Instant::now();
-    bot.deliver(
-        "d-1",
-        "issues",
-        &common::issue_body(1, "mesh", INSTALLATION),
-    )
-    .await;
+    deliver_mesh_issue(&bot).await;
     bot.drained(Duration::from_secs(10)).await;
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -276,18 +277,12 @@ async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
 
 #[tokio::test]
 async fn a_refused_action_leaves_a_dead_job_that_can_be_replayed() {
-    let github = failing_once(
+    let (github, bot) = token_bot_failing_once(
         ResponseTemplate::new(403)
             .set_body_json(json!({ "message": "Resource not accessible by integration" })),
     )
     .await;
-    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
-    bot.deliver(
-        "d-1",
-        "issues",
-        &common::issue_body(1, "mesh", INSTALLATION),
-    )
-    .await;
+    deliver_mesh_issue(&bot).await;
     bot.drained(Duration::from_secs(10)).await;
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 1);
     // The operator fixes the App's permissions and replays the dead jobs.
