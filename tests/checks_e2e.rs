@@ -11,8 +11,6 @@ use common::github::FakeGitHub;
 use gep_bot::github::executor::Credentials;
 use gep_bot::store::Store;
 use serde_json::{Value, json};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer};
 
 const PR: u64 = 12;
 
@@ -61,7 +59,6 @@ fn synchronize(head: &str, action: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_lines() {
-    let server = MockServer::start().await;
     let github = FakeGitHub::default();
     let files = vec![
         "geps/gep-4242/index.md".to_string(),
@@ -76,10 +73,7 @@ async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_
     let placeholders = "\n## Notes\n\nWritten.\n\n".to_string()
         + &"(Other designs considered, and why this proposal does not take them.)\n\n".repeat(60);
     commit(&github, "h1", "Standard", &placeholders);
-    Mock::given(any())
-        .respond_with(github.clone())
-        .mount(&server)
-        .await;
+    let server = github.serve().await;
     let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
 
     bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))

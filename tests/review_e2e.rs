@@ -10,8 +10,6 @@ use common::github::FakeGitHub;
 use gep_bot::github::executor::Credentials;
 use gep_bot::store::Store;
 use serde_json::{Value, json};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer};
 
 const PR: u64 = 3949;
 
@@ -50,29 +48,18 @@ fn reviewed(github: &FakeGitHub, lead: &str, state: &str) -> Vec<u8> {
 }
 
 fn commented(who: &str, text: &str) -> Vec<u8> {
-    let mut body = fixture("issue_comment", "created.payload.json");
-    body["issue"]["number"] = PR.into();
+    let mut body = common::comment_body(PR, who, text);
     body["issue"]["pull_request"] =
         json!({ "url": format!("https://api.github.com/repos/Codertocat/Hello-World/pulls/{PR}") });
-    body["comment"]["body"] = text.into();
-    body["comment"]["user"] = json!({ "login": who, "type": "User" });
-    body["sender"] = json!({ "login": who, "type": "User" });
-    body["installation"] = json!({ "id": 7 });
     serde_json::to_vec(&body).unwrap()
 }
 
 fn status_comments(github: &FakeGitHub) -> Vec<String> {
-    github
-        .comments_on(PR)
-        .into_iter()
-        .filter(|c| c.body.contains("<!-- gep-bot:lead-review -->"))
-        .map(|c| c.body)
-        .collect()
+    github.comments_marked(PR, "<!-- gep-bot:lead-review -->")
 }
 
 #[tokio::test]
 async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edited_in_place() {
-    let server = MockServer::start().await;
     let github = FakeGitHub::default();
     github.state().pulls.insert(
         PR,
@@ -82,10 +69,7 @@ async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edite
             vec!["geps/gep-3949/index.md".into()],
         ),
     );
-    Mock::given(any())
-        .respond_with(github.clone())
-        .mount(&server)
-        .await;
+    let server = github.serve().await;
     let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
     let mut n = 0;
     let mut deliver = async |event: &str, body: Vec<u8>| {

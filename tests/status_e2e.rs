@@ -8,9 +8,6 @@ use std::time::Duration;
 use common::bot::Bot;
 use common::github::FakeGitHub;
 use gep_bot::github::executor::Credentials;
-use serde_json::{Value, json};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer};
 
 fn corpus_file(path: &str) -> String {
     std::fs::read_to_string(common::corpus().join(path)).unwrap()
@@ -31,31 +28,15 @@ fn on_default_branch(github: &FakeGitHub, status: &str) {
 }
 
 fn asked(who: &str, text: &str) -> Vec<u8> {
-    let mut body: Value = serde_json::from_slice(&common::webhook_body(
-        "issue_comment",
-        "created.payload.json",
-    ))
-    .unwrap();
-    body["issue"]["number"] = 3949.into();
-    body["comment"]["body"] = text.into();
-    body["comment"]["user"] = json!({ "login": who, "type": "User" });
-    body["sender"] = json!({ "login": who, "type": "User" });
-    body["installation"] = json!({ "id": 7 });
-    serde_json::to_vec(&body).unwrap()
+    serde_json::to_vec(&common::comment_body(3949, who, text)).unwrap()
 }
 
 fn status_comments(github: &FakeGitHub) -> Vec<String> {
-    github
-        .comments_on(3949)
-        .into_iter()
-        .filter(|c| c.body.contains("<!-- gep-bot:gep-status-3949 -->"))
-        .map(|c| c.body)
-        .collect()
+    github.comments_marked(3949, "<!-- gep-bot:gep-status-3949 -->")
 }
 
 #[tokio::test]
 async fn gep_status_is_answered_then_answered_again_by_editing_the_same_comment() {
-    let server = MockServer::start().await;
     let github = FakeGitHub::default();
     on_default_branch(&github, "Implementable");
     github.state().pulls.insert(
@@ -74,10 +55,7 @@ async fn gep_status_is_answered_then_answered_again_by_editing_the_same_comment(
             vec!["site-src/index.md".into()],
         ),
     );
-    Mock::given(any())
-        .respond_with(github.clone())
-        .mount(&server)
-        .await;
+    let server = github.serve().await;
     let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
 
     bot.deliver("d-1", "issue_comment", &asked("robscott", "/gep status"))

@@ -67,6 +67,26 @@ impl FakeGitHub {
             .collect()
     }
 
+    /// The bodies of the comments on `number` that carry `marker` (the bot's own, found as the
+    /// bot finds them).
+    pub fn comments_marked(&self, number: u64, marker: &str) -> Vec<String> {
+        self.comments_on(number)
+            .into_iter()
+            .filter(|c| c.body.contains(marker))
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// A mock server that answers every request from this fake.
+    pub async fn serve(&self) -> wiremock::MockServer {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::any())
+            .respond_with(self.clone())
+            .mount(&server)
+            .await;
+        server
+    }
+
     pub fn last_status(&self, context: &str) -> Option<(String, String)> {
         self.state()
             .statuses

@@ -53,6 +53,18 @@ pub fn issue_body(number: u64, title: &str, installation: u64) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
+/// A real `issue_comment.created` body: `who` wrote `text` on issue `number` (installation 7).
+pub fn comment_body(number: u64, who: &str, text: &str) -> serde_json::Value {
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&webhook_body("issue_comment", "created.payload.json")).unwrap();
+    body["issue"]["number"] = number.into();
+    body["comment"]["body"] = text.into();
+    body["comment"]["user"] = serde_json::json!({ "login": who, "type": "User" });
+    body["sender"] = serde_json::json!({ "login": who, "type": "User" });
+    body["installation"] = serde_json::json!({ "id": 7 });
+    body
+}
+
 /// `GEP_BOT_TEST_DATABASE_URL`, or `None` after saying loudly that PostgreSQL tests are skipped
 /// (CI sets `GEP_BOT_REQUIRE_POSTGRES`, and then a missing server fails the test instead).
 pub fn postgres_url(test: &str) -> Option<String> {
