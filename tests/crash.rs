@@ -32,13 +32,7 @@ impl Respond for Github {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let this = &self.0;
         *this.calls.lock().unwrap() += 1;
-        let number: u64 = request
-            .url
-            .path()
-            .split('/')
-            .nth(5)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+        let number = common::issue_number(request.url.path());
         *this
             .calls_per_issue
             .lock()

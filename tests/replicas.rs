@@ -10,7 +10,7 @@ use common::serve;
 use std::collections::HashMap;
 use std::process::Child;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::future::join_all;
 use gep_bot::pipeline::sign;
@@ -25,13 +25,7 @@ struct Calls(Arc<Mutex<HashMap<u64, u32>>>);
 
 impl Respond for Calls {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let number: u64 = request
-            .url
-            .path()
-            .split('/')
-            .nth(5)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+        let number = common::issue_number(request.url.path());
         *self.0.lock().unwrap().entry(number).or_insert(0) += 1;
         ResponseTemplate::new(200)
             .set_body_json(serde_json::json!([{ "name": "area/mesh" }]))
@@ -92,16 +86,7 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
         .collect();
     let client = reqwest::Client::new();
     for &port in &ports {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            assert!(Instant::now() < deadline, "replica on {port} did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        serve::wait_until_answers(&client, port, "/readyz").await;
     }
 
     // 4,000 issues; after every four deliveries, the first of them is delivered again elsewhere.

@@ -53,6 +53,14 @@ pub fn issue_body(number: u64, title: &str, installation: u64) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
+/// The issue number in a REST path such as `/repos/OWNER/REPO/issues/N/labels` (0 if none).
+pub fn issue_number(path: &str) -> u64 {
+    path.split('/')
+        .nth(5)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A real `issue_comment.created` body: `who` wrote `text` on issue `number` (installation 7).
 pub fn comment_body(number: u64, who: &str, text: &str) -> serde_json::Value {
     let mut body: serde_json::Value =
