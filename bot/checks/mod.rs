@@ -64,7 +64,10 @@ pub fn plan(input: &Input<'_>) -> Plan {
         known_elsewhere: input.known.clone(),
     };
     let changed: BTreeSet<&Path> = input.changed_paths.iter().map(Path::new).collect();
-    let mut findings = validate::validate(input.head, input.template, &options);
+    let validate::Validated {
+        mut findings,
+        summaries,
+    } = validate::validate_and_summarize(input.head, input.template, &options);
     for finding in &mut findings {
         // Strict where the pull request writes: a warning there is something it can fix now.
         if changed.contains(finding.file.as_path()) {
@@ -76,7 +79,9 @@ pub fn plan(input: &Input<'_>) -> Plan {
         let (Some(number), Some(metadata)) = (gep.number, &gep.metadata) else {
             continue;
         };
-        let head = validate::summarize(gep, input.template);
+        let Some(head) = summaries.get(&gep.dir) else {
+            continue;
+        };
         let Some(to) = head.status else { continue };
         let from = input.base_status.get(&number).copied();
         let at = status_line(metadata.text());

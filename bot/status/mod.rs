@@ -109,7 +109,18 @@ pub fn report(
     known: &BTreeSet<u32>,
 ) -> Option<Report> {
     let gep = set.geps.iter().find(|g| g.number == Some(number))?;
-    let summary = validate::summarize(gep, template);
+    let options = Options {
+        known_elsewhere: known.clone(),
+        ..Options::default()
+    };
+    let validate::Validated {
+        mut findings,
+        mut summaries,
+    } = validate::validate_and_summarize(set, template, &options);
+    // A GEP the set only holds as a neighbour is not summarized by the validation: read it alone.
+    let summary = summaries
+        .remove(&gep.dir)
+        .unwrap_or_else(|| validate::summarize(gep, template));
     let next = match (summary.status, &gep.index) {
         (Some(status), Some(index)) => status
             .next()
@@ -123,11 +134,6 @@ pub fn report(
             .collect(),
         _ => Vec::new(),
     };
-    let options = Options {
-        known_elsewhere: known.clone(),
-        ..Options::default()
-    };
-    let mut findings = validate::validate(set, template, &options);
     findings.retain(|f| f.file.starts_with(&gep.dir));
     Some(Report {
         number,

@@ -52,6 +52,18 @@ pub struct Options {
 
 /// Checks every GEP of the set marked `checked`; returns the findings sorted by file and line.
 pub fn validate(set: &GepSet, template: &Template, options: &Options) -> Vec<Finding> {
+    validate_and_summarize(set, template, options).findings
+}
+
+/// The findings of [`validate`], and what each checked GEP says of itself (by folder), from the
+/// one reading of its files.
+#[derive(Debug, Clone, Default)]
+pub struct Validated {
+    pub findings: Vec<Finding>,
+    pub summaries: BTreeMap<PathBuf, GepSummary>,
+}
+
+pub fn validate_and_summarize(set: &GepSet, template: &Template, options: &Options) -> Validated {
     let mut findings = Vec::new();
     let mut all_metadata: BTreeMap<u32, Metadata> = BTreeMap::new();
     let mut checked = Vec::new();
@@ -66,6 +78,10 @@ pub fn validate(set: &GepSet, template: &Template, options: &Options) -> Vec<Fin
             checked.push((gep, facts, metadata));
         }
     }
+    let summaries = checked
+        .iter()
+        .map(|(gep, facts, metadata)| (gep.dir.clone(), summary(facts.as_ref(), metadata.as_ref())))
+        .collect();
     for (gep, _, metadata) in &checked {
         if let (Some(number), Some(metadata), Some(file)) = (gep.number, metadata, &gep.metadata) {
             across::check(
@@ -90,7 +106,10 @@ pub fn validate(set: &GepSet, template: &Template, options: &Options) -> Vec<Fin
         (&a.file, a.line, a.column, a.code).cmp(&(&b.file, b.line, b.column, b.code))
     });
     findings.dedup();
-    findings
+    Validated {
+        findings,
+        summaries,
+    }
 }
 
 /// What a GEP says of itself: its title, status and feature names (the status from
@@ -102,6 +121,8 @@ pub struct GepSummary {
     pub feature_names: Vec<String>,
 }
 
+/// What one GEP says of itself, read alone (see [`validate_and_summarize`] when the GEP is also
+/// being validated).
 pub fn summarize(gep: &GepFiles, template: &Template) -> GepSummary {
     let mut ignored = Vec::new();
     let gep = GepFiles {
@@ -109,16 +130,18 @@ pub fn summarize(gep: &GepFiles, template: &Template) -> GepSummary {
         ..gep.clone()
     };
     let (facts, metadata) = check_gep(&gep, template, &mut ignored);
-    let title = facts.as_ref().and_then(|f| f.title_name.clone());
-    let index_status = facts.as_ref().and_then(|f| f.status.map(|(s, _)| s));
+    summary(facts.as_ref(), metadata.as_ref())
+}
+
+fn summary(facts: Option<&IndexFacts>, metadata: Option<&Metadata>) -> GepSummary {
+    let title = facts.and_then(|f| f.title_name.clone());
+    let index_status = facts.and_then(|f| f.status.map(|(s, _)| s));
     GepSummary {
-        title: title.or_else(|| {
-            metadata
-                .as_ref()
-                .and_then(|m| m.name.as_ref().map(|(n, _)| n.clone()))
-        }),
-        status: metadata.as_ref().and_then(|m| m.status).or(index_status),
-        feature_names: metadata.map(|m| m.feature_names).unwrap_or_default(),
+        title: title.or_else(|| metadata.and_then(|m| m.name.as_ref().map(|(n, _)| n.clone()))),
+        status: metadata.and_then(|m| m.status).or(index_status),
+        feature_names: metadata
+            .map(|m| m.feature_names.clone())
+            .unwrap_or_default(),
     }
 }
 

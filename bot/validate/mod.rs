@@ -18,7 +18,9 @@ mod yaml_lines;
 
 pub use across::check_transition;
 pub use finding::{Code, Finding, Severity};
-pub use gep::{GepFiles, GepSet, GepSummary, Options, summarize, validate};
+pub use gep::{
+    GepFiles, GepSet, GepSummary, Options, Validated, summarize, validate, validate_and_summarize,
+};
 pub use index::sections_owed;
 pub use load::{LoadError, load};
 pub use report::{Format, Summary, render};
