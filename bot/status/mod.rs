@@ -94,6 +94,16 @@ pub struct NextStep {
     pub needs_feature_name: bool,
 }
 
+impl NextStep {
+    /// What the step still needs, in words: each section as `section` names it, then the
+    /// feature name (as `feature_name`) when one is missing.
+    fn lacks(&self, section: impl Fn(&str) -> String, feature_name: &str) -> Vec<String> {
+        let sections = self.sections.iter().map(|s| section(s));
+        let feature = self.needs_feature_name.then(|| feature_name.to_owned());
+        sections.chain(feature).collect()
+    }
+}
+
 impl Serialize for Status {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -169,14 +179,10 @@ pub fn reply(number: u32, report: Option<&Report>, pulls: &[OpenPull]) -> String
         out.push_str("**Next:** none, this status is final.\n");
     }
     for step in &report.next {
-        let mut lacks: Vec<String> = step
-            .sections
-            .iter()
-            .map(|s| format!("section *{}*", sanitize(s, 100)))
-            .collect();
-        if step.needs_feature_name {
-            lacks.push("a feature name in `metadata.yaml`".into());
-        }
+        let lacks = step.lacks(
+            |s| format!("section *{}*", sanitize(s, 100)),
+            "a feature name in `metadata.yaml`",
+        );
         if lacks.is_empty() {
             out.push_str(&format!(
                 "**Next: {}** — the template requires nothing more.\n",
@@ -247,14 +253,10 @@ impl Report {
             out.push_str("Next: none (this status is final)\n");
         }
         for step in &self.next {
-            let mut lacks: Vec<String> = step
-                .sections
-                .iter()
-                .map(|s| format!("section `{s}`"))
-                .collect();
-            if step.needs_feature_name {
-                lacks.push("a feature name in metadata.yaml".into());
-            }
+            let lacks = step.lacks(
+                |s| format!("section `{s}`"),
+                "a feature name in metadata.yaml",
+            );
             if lacks.is_empty() {
                 out.push_str(&format!(
                     "Next: {} - the template requires nothing more\n",
