@@ -7,7 +7,7 @@ mod body;
 mod thread;
 mod wal;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::types::Value;
@@ -54,6 +54,13 @@ impl Location {
             path => Ok(Location::File(PathBuf::from(path))),
         }
     }
+
+    fn file(&self) -> Option<&Path> {
+        match self {
+            Location::Memory => None,
+            Location::File(path) => Some(path),
+        }
+    }
 }
 
 fn migrations() -> Migrations<'static> {
@@ -75,37 +82,20 @@ impl SqliteStore {
     }
 
     fn open_blocking(location: &Location) -> Result<SqliteStore, StoreError> {
-        let mut writer = match location {
-            Location::Memory => Connection::open_in_memory()?,
-            Location::File(path) => Connection::open(path)?,
+        let file = location.file();
+        let mut writer = match file {
+            None => Connection::open_in_memory()?,
+            Some(path) => Connection::open(path)?,
         };
-        configure(&writer)?;
+        configure_writer(&writer)?;
         // The writer does not checkpoint after each commit: see `wal` for who does, and when.
-        if matches!(location, Location::File(_)) {
+        if file.is_some() {
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         }
         adopt_sqlx_history(&writer)?;
         migrations().to_latest(&mut writer)?;
-        let (reader, checkpoints, restarts) = match location {
-            Location::Memory => (None, None, None),
-            Location::File(path) => {
-                let reader = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                reader.busy_timeout(Duration::from_secs(5))?;
-                let (stop, restarts) = wal::start(path)?;
-                (
-                    Some(ConnectionThread::start(
-                        "sqlite-reader",
-                        reader,
-                        Mode::Reads,
-                    )?),
-                    Some(stop),
-                    Some(restarts),
-                )
-            }
-        };
+        let reader = file.map(start_reader).transpose()?;
+        let (checkpoints, restarts) = file.map(wal::start).transpose()?.unzip();
         Ok(SqliteStore {
             writer: ConnectionThread::start("sqlite-writer", writer, Mode::Writes(restarts))?,
             reader,
@@ -156,8 +146,23 @@ impl SqliteStore {
     }
 }
 
-/// Settings every connection needs.
-fn configure(connection: &Connection) -> rusqlite::Result<()> {
+/// A read-only connection to the file, on a thread of its own.
+fn start_reader(path: &Path) -> Result<ConnectionThread, StoreError> {
+    let reader = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    reader.busy_timeout(Duration::from_secs(5))?;
+    Ok(ConnectionThread::start(
+        "sqlite-reader",
+        reader,
+        Mode::Reads,
+    )?)
+}
+
+/// The writing connection's settings. Readers need none of them: WAL mode is kept in the file,
+/// and the rest concerns writes.
+fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
     // NORMAL in WAL mode: a commit survives the process being killed at any point (the WAL is
     // written before the answer); only an OS crash may lose the last commits.
     connection.pragma_update(None, "journal_mode", "wal")?;
