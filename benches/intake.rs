@@ -7,7 +7,9 @@
 //! - throughput with 32 connections for 5 s each, as a ratio to hello-world (target >= 0.5x;
 //!   hello-world runs first and last, and the ratio is to the mean of the two);
 //! - ack latency p50/p99 at a fixed 2,000 deliveries/s for 5 s (target p99 <= 5 ms);
-//! - the server's peak RSS under that load (target <= 60 MB), beside hello-world's process.
+//! - the server's peak RSS under that load (target <= 60 MB), beside hello-world's process;
+//! - the server's CPU time per request while throughput is measured: the load generator shares
+//!   the machine's cores, so this is what each server costs apart from it.
 //!
 //! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, and the two
 //! backends are printed side by side.
@@ -46,6 +48,21 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// CPU time (user + system) a process has used so far, from `/proc/PID/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the state, field 3;
+    // utime and stime are fields 14 and 15, in clock ticks of 1/100 s on Linux.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 fn rss_kb(pid: u32, field: &str) -> u64 {
@@ -151,6 +168,8 @@ fn start_bot(db: &str, port: u16) -> Child {
 struct Figures {
     name: &'static str,
     throughput: f64,
+    /// The server's CPU time per request during the throughput window.
+    cpu_per_request: Duration,
     p50: Duration,
     p99: Duration,
     peak_rss_kb: u64,
@@ -181,10 +200,12 @@ fn measure(
             assert!(Instant::now() < deadline, "{name} did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let (throughput, p50, p99) = rate_and_latencies(&target).await;
+        let (throughput, cpu_per_request, p50, p99) =
+            rate_and_latencies(&target, server.id()).await;
         Figures {
             name,
             throughput,
+            cpu_per_request,
             p50,
             p99,
             peak_rss_kb: 0,
@@ -283,13 +304,17 @@ fn start_reference(kind: &str, port: u16) -> Child {
         .expect("the reference server starts")
 }
 
-/// Throughput, then latencies at 2,000/s, against `target`.
-async fn rate_and_latencies(target: &Target) -> (f64, Duration, Duration) {
+/// Throughput and the server's (`pid`) CPU time per request, then latencies at 2,000/s, against
+/// `target`.
+async fn rate_and_latencies(target: &Target, pid: u32) -> (f64, Duration, Duration, Duration) {
     throughput(target, 8, Duration::from_millis(500)).await;
+    let cpu_before = cpu_time(pid);
     let rate = throughput(target, 32, WINDOW).await;
+    let cpu = cpu_time(pid) - cpu_before;
     let latencies = latencies(target, 2000, WINDOW).await;
     (
         rate,
+        cpu.div_f64(rate * WINDOW.as_secs_f64()),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
     )
@@ -367,15 +392,23 @@ fn main() {
     let baseline_p99 =
         hellos.iter().map(|f| f.p99.as_secs_f64()).sum::<f64>() / hellos.len() as f64;
     println!(
-        "{:<9} {:>12} {:>8} {:>12} {:>12} {:>10} {:>10}",
-        "server", "requests/s", "ratio", "p50@2000/s", "p99@2000/s", "p99 ratio", "peak RSS"
+        "{:<9} {:>12} {:>8} {:>10} {:>12} {:>12} {:>10} {:>10}",
+        "server",
+        "requests/s",
+        "ratio",
+        "CPU/req",
+        "p50@2000/s",
+        "p99@2000/s",
+        "p99 ratio",
+        "peak RSS"
     );
     for f in &results {
         println!(
-            "{:<9} {:>12.0} {:>7.2}x {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB",
+            "{:<9} {:>12.0} {:>7.2}x {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB",
             f.name,
             f.throughput,
             f.throughput / baseline,
+            f.cpu_per_request.as_secs_f64() * 1e6,
             f.p50,
             f.p99,
             f.p99.as_secs_f64() / baseline_p99,
@@ -384,7 +417,8 @@ fn main() {
     }
     println!(
         "hello = axum hello-world, measured first and last; ratios are to the mean of the two \
-         ({baseline:.0}/s, p99 {:.0} us); no store = the webhook route storing nothing (intake's ceiling)",
+         ({baseline:.0}/s, p99 {:.0} us); no store = the webhook route storing nothing (intake's ceiling); \
+         CPU/req = the server's CPU time (all its threads) per request while measuring throughput",
         baseline_p99 * 1e6
     );
     println!("targets for sqlite: ratio >= 0.5x, p99 <= 5 ms at 2000/s, peak RSS <= 60 MB");
