@@ -35,6 +35,17 @@ fn status_comments(github: &FakeGitHub) -> Vec<String> {
     github.comments_marked(3949, "<!-- gep-bot:gep-status-3949 -->")
 }
 
+/// Starts the bot against `github` and asks `/gep status` in issue 3949; there is then one reply.
+async fn first_status_request(github: &FakeGitHub) -> (Bot, wiremock::MockServer) {
+    let server = github.serve().await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    bot.deliver("d-1", "issue_comment", &asked("robscott", "/gep status"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(status_comments(github).len(), 1);
+    (bot, server)
+}
+
 #[tokio::test]
 async fn gep_status_is_answered_then_answered_again_by_editing_the_same_comment() {
     let github = FakeGitHub::default();
@@ -55,14 +66,8 @@ async fn gep_status_is_answered_then_answered_again_by_editing_the_same_comment(
             vec!["site-src/index.md".into()],
         ),
     );
-    let server = github.serve().await;
-    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
-
-    bot.deliver("d-1", "issue_comment", &asked("robscott", "/gep status"))
-        .await;
-    bot.drained(Duration::from_secs(10)).await;
+    let (bot, _server) = first_status_request(&github).await;
     let replies = status_comments(&github);
-    assert_eq!(replies.len(), 1);
     assert!(
         replies[0].contains("### GEP-3949: Mesh Resource"),
         "{}",
@@ -113,6 +118,40 @@ async fn gep_status_is_answered_then_answered_again_by_editing_the_same_comment(
         missing[0]
             .body
             .contains("There is no GEP-77 on the default branch")
+    );
+    bot.stop().await;
+}
+
+/// A large repository: the pull request touching the GEP is the least recently updated of 70
+/// open ones (past the first page), and another changes 150 files with the GEP's last (past the
+/// first page of its files). Both are found; the 68 others touch other paths.
+#[tokio::test]
+async fn gep_status_finds_every_open_pull_request_touching_the_gep() {
+    let github = FakeGitHub::default();
+    on_default_branch(&github, "Implementable");
+    {
+        let mut state = github.state();
+        let pull = |files: Vec<String>| ("someone".to_string(), "sha".to_string(), files);
+        state
+            .pulls
+            .insert(12, pull(vec!["geps/gep-3949/index.md".into()]));
+        for number in 100..168 {
+            state
+                .pulls
+                .insert(number, pull(vec![format!("site-src/{number}.md")]));
+        }
+        let mut many: Vec<String> = (0..149).map(|i| format!("apis/v1/{i}.go")).collect();
+        many.push("geps/gep-3949/metadata.yaml".into());
+        state.pulls.insert(200, pull(many));
+    }
+    let (bot, _server) = first_status_request(&github).await;
+    let replies = status_comments(&github);
+    assert!(
+        replies[0].contains(
+            "**Open pull requests**: #200 (lead review not started), #12 (lead review not started)\n"
+        ),
+        "{}",
+        replies[0]
     );
     bot.stop().await;
 }

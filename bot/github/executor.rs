@@ -117,16 +117,19 @@ impl Executor {
         }
     }
 
-    /// The open pull requests, most recently updated first (one page of `limit`, at most 100).
-    pub async fn open_pulls(
+    /// The open pull requests that change a file under `folder` (a path without its trailing
+    /// slash), most recently updated first.
+    pub async fn open_pulls_touching(
         &self,
         installation: Option<u64>,
         repo: &str,
-        limit: u32,
+        folder: &str,
     ) -> Result<Vec<u64>, ExecError> {
         match self {
             Executor::DryRun => Ok(Vec::new()),
-            Executor::GitHub(github) => github.open_pulls(installation, repo, limit).await,
+            Executor::GitHub(github) => {
+                github.open_pulls_touching(installation, repo, folder).await
+            }
         }
     }
 
@@ -172,6 +175,14 @@ impl Executor {
         }
     }
 }
+
+/// Open pull requests per GraphQL page, each with its first `PULL_FILES_PAGE` changed paths
+/// (50 x 100 nodes: well inside GitHub's limit of 500,000 per query).
+const OPEN_PULLS_PAGE: u32 = 50;
+const PULL_FILES_PAGE: u32 = 100;
+/// Pages read at most: 1,000 open pull requests, most recently updated first.
+const OPEN_PULLS_MAX_PAGES: u32 = 20;
+const OPEN_PULLS_QUERY: &str = "query($owner: String!, $name: String!, $first: Int!, $files: Int!, $after: String) { repository(owner: $owner, name: $name) { pullRequests(states: OPEN, first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) { pageInfo { hasNextPage endCursor } nodes { number files(first: $files) { totalCount nodes { path } } } } } }";
 
 pub struct GitHub {
     http: reqwest::Client,
@@ -588,9 +599,7 @@ impl GitHub {
         repo: &str,
         labels: &[String],
     ) -> Result<Vec<String>, ExecError> {
-        let (owner, name) = repo
-            .split_once('/')
-            .ok_or_else(|| ExecError::Permanent(format!("bad repository name {repo}")))?;
+        let (owner, name) = owner_and_name(repo)?;
         let query = "query($owner: String!, $name: String!, $label: String!) { repository(owner: $owner, name: $name) { label(name: $label) { id } } }";
         let mut ids = Vec::new();
         for label in labels {
@@ -712,25 +721,59 @@ impl GitHub {
         Ok(timed.into_iter().map(|(_, h)| h).collect())
     }
 
-    async fn open_pulls(
+    /// Every open pull request with the paths it changes, through GraphQL: one request per
+    /// `OPEN_PULLS_PAGE` pull requests, where REST would take one per pull request. A pull
+    /// request with more changed files than one GraphQL page holds has the rest listed by REST,
+    /// but only when the first page did not already show it touches `folder`.
+    async fn open_pulls_touching(
         &self,
         installation: Option<u64>,
         repo: &str,
-        limit: u32,
+        folder: &str,
     ) -> Result<Vec<u64>, ExecError> {
-        let path = format!(
-            "/repos/{repo}/pulls?state=open&sort=updated&direction=desc&per_page={}",
-            limit.min(100)
+        let (owner, name) = owner_and_name(repo)?;
+        let prefix = format!("{folder}/");
+        let mut found = Vec::new();
+        let mut after = Value::Null;
+        for _ in 0..OPEN_PULLS_MAX_PAGES {
+            let data = self
+                .graphql(
+                    installation,
+                    OPEN_PULLS_QUERY,
+                    json!({ "owner": owner, "name": name, "first": OPEN_PULLS_PAGE, "files": PULL_FILES_PAGE, "after": after }),
+                    false,
+                )
+                .await?;
+            let pulls = &data["repository"]["pullRequests"];
+            for pull in pulls["nodes"].as_array().into_iter().flatten() {
+                let Some(number) = pull["number"].as_u64() else {
+                    continue;
+                };
+                let files = &pull["files"];
+                let listed = strings(&files["nodes"], "path");
+                let unlisted = files["totalCount"].as_u64().unwrap_or(0) > listed.len() as u64;
+                let touches = |paths: &[String]| paths.iter().any(|p| p.starts_with(&prefix));
+                let mut touching = touches(&listed);
+                if !touching && unlisted {
+                    let every = self.pull_request_files(installation, repo, number).await?;
+                    touching = touches(&every);
+                }
+                if touching {
+                    found.push(number);
+                }
+            }
+            let page = &pulls["pageInfo"];
+            if page["hasNextPage"].as_bool() != Some(true) {
+                return Ok(found);
+            }
+            after = page["endCursor"].clone();
+        }
+        tracing::warn!(
+            repo,
+            pages = OPEN_PULLS_MAX_PAGES,
+            "more open pull requests than read; the oldest were not looked at"
         );
-        let pulls = self
-            .send(installation, Method::GET, &path, None, false)
-            .await?;
-        Ok(pulls
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| p["number"].as_u64())
-            .collect())
+        Ok(found)
     }
 
     async fn pull_request_files(
@@ -931,6 +974,12 @@ pub fn classify(
 }
 
 /// The `key` text of each object in a JSON list (empty when `list` is not a list).
+/// `owner/name` split in two, as GraphQL asks for a repository.
+fn owner_and_name(repo: &str) -> Result<(&str, &str), ExecError> {
+    repo.split_once('/')
+        .ok_or_else(|| ExecError::Permanent(format!("bad repository name {repo}")))
+}
+
 fn strings(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
         .into_iter()

@@ -281,21 +281,12 @@ impl<S: Store> Worker<S> {
                 .collect();
             status::report(&set, number, &self.handlers.template, &known)
         };
-        // The most recently updated open pull requests: enough to find the live ones for a GEP
-        // without reading every pull request of a large repository.
         let mut pulls = Vec::new();
         for pull in self
             .executor
-            .open_pulls(installation, repo, OPEN_PULLS_READ)
+            .open_pulls_touching(installation, repo, &folder)
             .await?
         {
-            let files = self
-                .executor
-                .pull_request_files(installation, repo, pull)
-                .await?;
-            if !files.iter().any(|f| f.starts_with(&format!("{folder}/"))) {
-                continue;
-            }
             let review = match self
                 .store
                 .review(repo, pull)
@@ -480,9 +471,6 @@ impl<S: Store> Worker<S> {
         Ok(plan)
     }
 }
-
-/// How many of the most recently updated open pull requests `/gep status` reads.
-const OPEN_PULLS_READ: u32 = 30;
 
 /// The GEP a comment asks about with `/gep status [N]` (in issue N when no number is given).
 fn status_request(event: &Event) -> Option<u32> {

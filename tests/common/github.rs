@@ -115,9 +115,13 @@ impl Respond for FakeGitHub {
         let mut state = self.0.lock().unwrap();
         let method = request.method.as_str();
         let not_found = ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" }));
+        if let ("POST", ["graphql"]) = (method, path.as_slice()) {
+            return graphql(&state, &body);
+        }
         let ["repos", owner, name, rest @ ..] = path.as_slice() else {
             return not_found;
         };
+        let page = |items: Vec<Value>| page_of(request, items);
         let repo = format!("{owner}/{name}");
         match (method, rest) {
             ("GET", ["contents", path @ ..]) => {
@@ -208,25 +212,26 @@ impl Respond for FakeGitHub {
                 );
                 ResponseTemplate::new(200).set_body_json(json!({ "id": id }))
             }
-            ("GET", ["pulls"]) => {
-                let list: Vec<Value> = state
+            ("GET", ["pulls"]) => page(
+                state
                     .pulls
                     .keys()
+                    .rev()
                     .map(|n| json!({ "number": n, "state": "open" }))
-                    .collect();
-                ResponseTemplate::new(200).set_body_json(list)
-            }
+                    .collect(),
+            ),
             ("GET", ["pulls", n, "files"]) => {
                 let files = state
                     .pulls
                     .get(&n.parse().unwrap_or(0))
                     .map(|p| p.2.clone())
                     .unwrap_or_default();
-                let list: Vec<Value> = files
-                    .iter()
-                    .map(|f| json!({ "filename": f, "status": "modified" }))
-                    .collect();
-                ResponseTemplate::new(200).set_body_json(list)
+                page(
+                    files
+                        .iter()
+                        .map(|f| json!({ "filename": f, "status": "modified" }))
+                        .collect(),
+                )
             }
             ("GET", ["pulls", n, "reviews"]) => {
                 let _ = n;
@@ -314,4 +319,62 @@ impl Respond for FakeGitHub {
             _ => not_found,
         }
     }
+}
+
+/// One page of a REST list, as `per_page` (default 30, at most 100) and `page` (from 1) ask.
+fn page_of(request: &Request, items: Vec<Value>) -> ResponseTemplate {
+    let query = |key: &str| {
+        request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+    };
+    let per_page = query("per_page").unwrap_or(30).min(100);
+    let page = query("page").unwrap_or(1).max(1);
+    let list: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    ResponseTemplate::new(200).set_body_json(list)
+}
+
+/// The GraphQL queries the bot sends that read: open pull requests with their changed files,
+/// newest first (here: highest number first), paged by cursor as GitHub does.
+fn graphql(state: &State, body: &Value) -> ResponseTemplate {
+    let query = body["query"].as_str().unwrap_or_default();
+    let variables = &body["variables"];
+    if !query.contains("pullRequests(states: OPEN") {
+        return ResponseTemplate::new(200).set_body_json(
+            json!({ "errors": [{ "message": "the fake does not answer this query" }] }),
+        );
+    }
+    let number = |key: &str| variables[key].as_u64().unwrap_or(0) as usize;
+    let (first, files) = (number("first").min(100), number("files").min(100));
+    // A cursor is the position after which the page starts.
+    let start = variables["after"]
+        .as_str()
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let open: Vec<(&u64, &Vec<String>)> =
+        state.pulls.iter().rev().map(|(n, p)| (n, &p.2)).collect();
+    let nodes: Vec<Value> = open
+        .iter()
+        .skip(start)
+        .take(first)
+        .map(|(n, paths)| {
+            let listed: Vec<Value> = paths
+                .iter()
+                .take(files)
+                .map(|p| json!({ "path": p }))
+                .collect();
+            json!({ "number": n, "files": { "totalCount": paths.len(), "nodes": listed } })
+        })
+        .collect();
+    let end = start + nodes.len();
+    ResponseTemplate::new(200).set_body_json(json!({ "data": { "repository": { "pullRequests": {
+        "pageInfo": { "hasNextPage": end < open.len(), "endCursor": end.to_string() },
+        "nodes": nodes,
+    } } } }))
 }
