@@ -189,6 +189,11 @@ impl Config {
         if self.github.dry_run {
             return Ok(None);
         }
+        self.given_credentials()
+    }
+
+    /// The credentials configured, dry-run or not: for what only reads (`gep-bot replay`).
+    pub fn given_credentials(&self) -> Result<Option<Credentials>, ConfigError> {
         let problem = |text: String| Err(ConfigError::Credentials(text));
         match (
             &self.github_token,

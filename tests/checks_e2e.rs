@@ -10,7 +10,6 @@ use common::bot::Bot;
 use common::github::FakeGitHub;
 use gep_bot::github::executor::Credentials;
 use gep_bot::store::Store;
-use serde_json::{Value, json};
 
 const PR: u64 = 12;
 
@@ -43,18 +42,7 @@ fn commit(github: &FakeGitHub, sha: &str, status: &str, extra: &str) {
 }
 
 fn synchronize(head: &str, action: &str) -> Vec<u8> {
-    let mut body: Value =
-        serde_json::from_slice(&common::webhook_body("pull_request", "opened.payload.json"))
-            .unwrap();
-    body["action"] = action.into();
-    body["number"] = PR.into();
-    body["pull_request"]["number"] = PR.into();
-    body["pull_request"]["title"] = "Update GEP-4242".into();
-    body["pull_request"]["head"]["sha"] = head.into();
-    body["pull_request"]["base"]["sha"] = "base".into();
-    body["pull_request"]["labels"] = json!([]);
-    body["installation"] = json!({ "id": 7 });
-    serde_json::to_vec(&body).unwrap()
+    common::pull_request_body(PR, action, head, "base")
 }
 
 #[tokio::test]

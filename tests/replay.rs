@@ -2,9 +2,21 @@
 
 mod common;
 
+use common::github::FakeGitHub;
+
 use std::process::Command;
 
 fn replay(file: &std::path::Path, event: &str, format: &str) -> (i32, String) {
+    replay_with(file, event, format, &[])
+}
+
+/// `gep-bot replay` with `env` set, in an empty directory (no `bot.toml`).
+fn replay_with(
+    file: &std::path::Path,
+    event: &str,
+    format: &str,
+    env: &[(&str, &str)],
+) -> (i32, String) {
     let out = Command::new(common::bin())
         .args([
             "replay",
@@ -14,6 +26,8 @@ fn replay(file: &std::path::Path, event: &str, format: &str) -> (i32, String) {
             "--format",
             format,
         ])
+        .env_remove("GEP_BOT_GITHUB_TOKEN")
+        .envs(env.iter().copied())
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();
@@ -56,4 +70,55 @@ fn a_real_non_mesh_body_plans_nothing_and_a_missing_file_exits_two() {
     assert_eq!((code, out.trim()), (0, "no actions"));
     let (code, _) = replay(std::path::Path::new("/no/such/body.json"), "issues", "json");
     assert_eq!(code, 2);
+}
+
+/// With a token, replay reads what the handlers need from GitHub (here a fake one), so a GEP pull
+/// request replays as the check run the worker would create, and nothing is written to GitHub.
+#[tokio::test]
+async fn a_gep_pull_request_replays_as_its_check_run_when_github_can_be_read() {
+    let github = FakeGitHub::default();
+    {
+        let mut state = github.state();
+        let files = ["index.md", "metadata.yaml"].map(|f| format!("geps/gep-3949/{f}"));
+        for (sha, file) in [("h1", &files[0]), ("h1", &files[1]), ("base", &files[1])] {
+            let text = std::fs::read_to_string(common::corpus().join(&file["geps/".len()..]));
+            state
+                .files
+                .insert((sha.into(), file.clone()), text.unwrap());
+        }
+        state
+            .pulls
+            .insert(12, ("someone".into(), "h1".into(), files.to_vec()));
+    }
+    let server = github.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pull.json");
+    std::fs::write(&file, common::pull_request_body(12, "opened", "h1", "base")).unwrap();
+    let uri = server.uri();
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("GEP_BOT_GITHUB_TOKEN", "ghp_test"),
+            ("GEP_BOT_GITHUB_API_URL", uri.as_str()),
+        ];
+        replay_with(&file, "pull_request", "json", &env)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    let kinds: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|l| l["kind"].as_str().map(String::from))
+        .collect();
+    assert!(kinds.contains(&"create_check_run".to_string()), "{out}");
+    let received = server.received_requests().await.unwrap();
+    assert!(
+        received.iter().all(|r| r.method.as_str() == "GET"),
+        "replay only reads: {:?}",
+        received
+            .iter()
+            .map(|r| (r.method.as_str(), r.url.path()))
+            .collect::<Vec<_>>()
+    );
+    assert!(github.state().check_runs.is_empty());
 }

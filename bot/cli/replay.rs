@@ -1,18 +1,23 @@
 //! `gep-bot replay FILE --event NAME [--format human|json]`: the handlers on a saved webhook body,
-//! printing the plan instead of executing it. The same path as the server's, with a printing
-//! edge: offline, so stored state is empty and a pull request's changed files are not fetched.
+//! printing the plan instead of executing it. The worker's own planning path, with an empty
+//! store; what the handlers read from GitHub (a pull request's files, GEP files, reviews) is read
+//! when credentials are configured, and is empty without them. Nothing is ever sent.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::HumanOrJson as Format;
 
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::github::executor::Executor;
 use crate::github::{Action, Event, LabelTarget, Plan};
-use crate::mesh::{self, Matcher};
+use crate::pipeline::now_ms;
+use crate::pipeline::worker::{Handlers, Settings, Worker};
+use crate::store::SqliteStore;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,8 +36,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let event =
         Event::parse(&args.event, &body).with_context(|| format!("{}", args.file.display()))?;
     let config = Config::load(None)?;
-    let matcher = Matcher::new(&config.mesh)?;
-    let plan = mesh::plan(&event, &config.mesh, &matcher, &mesh::Context::default());
+    // Replay only reads, so it reads GitHub whenever it can, dry-run or not.
+    let executor = match config.given_credentials()? {
+        Some(credentials) => super::serve::github(&config, credentials),
+        None => {
+            eprintln!(
+                "gep-bot: offline (no GEP_BOT_GITHUB_TOKEN or App key): a pull request's files, \
+                 GEP files and reviews read as empty"
+            );
+            Executor::DryRun
+        }
+    };
+    let plan = tokio::runtime::Runtime::new()?.block_on(async {
+        let planner = Worker {
+            store: Arc::new(SqliteStore::open("sqlite::memory:").await?),
+            executor: Arc::new(executor),
+            handlers: Arc::new(Handlers::new(config.mesh.clone(), config.review.clone())?),
+            settings: Settings::default(),
+            queued: Arc::default(),
+            clock: now_ms,
+        };
+        planner
+            .plan(&event)
+            .await
+            .context("cannot plan: a read from GitHub failed")
+    })?;
     let mut out = std::io::stdout().lock();
     print(&mut out, &plan, args.format)?;
     Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::calendar::{self, Schedule};
 use crate::config::Config;
-use crate::github::executor::{Executor, GitHub};
+use crate::github::executor::{Credentials, Executor, GitHub};
 use crate::pipeline::worker::{Handlers, Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
 use crate::store::{PgStore, SqliteStore, Store, StoreError};
@@ -130,12 +130,17 @@ fn executor(config: &Config) -> anyhow::Result<Executor> {
         );
         return Ok(Executor::DryRun);
     };
+    Ok(github(config, credentials))
+}
+
+/// The executor that talks to GitHub (`GEP_BOT_GITHUB_API_URL`) with `credentials`.
+pub(super) fn github(config: &Config, credentials: Credentials) -> Executor {
     let interval = Duration::from_millis(config.github.write_interval_ms);
-    Ok(Executor::GitHub(Box::new(GitHub::new(
+    Executor::GitHub(Box::new(GitHub::new(
         &config.github.api_url,
         credentials,
         interval,
-    ))))
+    )))
 }
 
 /// Deletes stored deliveries past the retention period, hourly.

@@ -188,8 +188,8 @@ impl<S: Store> Worker<S> {
     }
 
     /// Gathers what the handlers need (stored state, a pull request's files and review), then
-    /// asks them.
-    async fn plan(&self, event: &Event) -> Result<Plan, ExecError> {
+    /// asks them. Reads only: nothing is executed (`gep-bot replay` prints what this returns).
+    pub async fn plan(&self, event: &Event) -> Result<Plan, ExecError> {
         let Some(subject) = &event.subject else {
             return Ok(Plan::default());
         };

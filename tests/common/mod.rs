@@ -53,6 +53,22 @@ pub fn issue_body(number: u64, title: &str, installation: u64) -> Vec<u8> {
     serde_json::to_vec(&body).unwrap()
 }
 
+/// A real `pull_request` body (from the `opened` fixture) for pull request `number`, its action,
+/// head and base commits set, no labels, installation 7.
+pub fn pull_request_body(number: u64, action: &str, head: &str, base: &str) -> Vec<u8> {
+    let mut body: serde_json::Value =
+        serde_json::from_slice(&webhook_body("pull_request", "opened.payload.json")).unwrap();
+    body["action"] = action.into();
+    body["number"] = number.into();
+    body["pull_request"]["number"] = number.into();
+    body["pull_request"]["title"] = format!("Update the GEPs ({number})").into();
+    body["pull_request"]["head"]["sha"] = head.into();
+    body["pull_request"]["base"]["sha"] = base.into();
+    body["pull_request"]["labels"] = serde_json::json!([]);
+    body["installation"] = serde_json::json!({ "id": 7 });
+    serde_json::to_vec(&body).unwrap()
+}
+
 /// The issue number in a REST path such as `/repos/OWNER/REPO/issues/N/labels` (0 if none).
 pub fn issue_number(path: &str) -> u64 {
     path.split('/')
