@@ -1,5 +1,6 @@
-//! Operating the bot: structured logs that follow a delivery and never show a secret, and
-//! `gep-bot doctor`, which says in one line each what is wrong.
+//! Operating the bot: structured logs that follow a delivery and never show a secret,
+//! `gep-bot doctor`, which says in one line each what is wrong, and `gep-bot requeue`, which
+//! runs the dead jobs again.
 
 mod common;
 
@@ -164,4 +165,55 @@ fn doctor_says_in_one_line_each_what_is_wrong() {
         "{out}"
     );
     assert!(!out.contains("hunter2"), "a password was printed");
+}
+
+/// A job refused until its last attempt is dead; once the cause is fixed, `gep-bot requeue`
+/// queues it again for the workers, from the configured database, and leaves the others alone.
+#[tokio::test]
+async fn requeue_queues_the_dead_jobs_again() {
+    use gep_bot::store::{NewDelivery, SqliteStore, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    for id in ["d-dead", "d-queued"] {
+        let delivery = NewDelivery {
+            id,
+            event: "issues",
+            body: b"{}",
+        };
+        store.record(delivery, 1_000).await.unwrap();
+    }
+    let job = store.claim("w", 2_000, 60_000).await.unwrap().unwrap();
+    assert_eq!(job.delivery_id, "d-dead");
+    store
+        .bury(job.id, "403 Resource not accessible by integration", 3_000)
+        .await
+        .unwrap();
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.queued, counts.dead), (1, 1));
+
+    let out = Command::new(common::bin())
+        .arg("requeue")
+        .current_dir(dir.path())
+        .env("GEP_BOT_DATABASE_URL", &url)
+        .env_remove("GEP_BOT_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("queued 1 dead job(s) again in sqlite://"),
+        "{stdout}"
+    );
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.queued, counts.dead), (2, 0));
+    // Queued to run now (the real clock), after the job that was waiting all along.
+    let later = gep_bot::pipeline::now_ms() + 1;
+    let first = store.claim("w", later, 60_000).await.unwrap().unwrap();
+    let second = store.claim("w", later, 60_000).await.unwrap().unwrap();
+    assert_eq!(first.delivery_id, "d-queued");
+    assert_eq!(
+        (second.delivery_id.as_str(), second.attempts),
+        ("d-dead", 1)
+    );
 }

@@ -1,22 +1,15 @@
 //! `gep-bot doctor [--config FILE]`: checks what `serve` needs, one line each, and says what is
 //! wrong. Exit 0 when everything is ready, 1 when something is not.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::ConfigFile;
 use crate::calendar::Schedule;
 use crate::config::Config;
 use crate::github::executor::GitHub;
 use crate::mesh::Matcher;
 use crate::store::{PgStore, SqliteStore, Store};
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Configuration file (default: $GEP_BOT_CONFIG, else ./bot.toml if it exists).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-}
 
 struct Report {
     failed: bool,
@@ -34,7 +27,7 @@ impl Report {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     let mut report = Report { failed: false };
     let config = match Config::load(args.config.as_deref()) {
         Ok(config) => {

@@ -6,6 +6,7 @@
 mod calendar;
 mod doctor;
 mod replay;
+mod requeue;
 mod serve;
 mod status;
 mod validate;
@@ -34,11 +35,21 @@ enum Command {
     /// Write the meeting calendar as iCalendar, or list its meetings.
     Calendar(calendar::Args),
     /// Run the bot: webhooks, workers, calendar, health and metrics.
-    Serve(serve::Args),
+    Serve(ConfigFile),
     /// Run the handlers on a saved webhook body and print the planned actions.
     Replay(replay::Args),
+    /// Queue the dead jobs again, once what made them fail is fixed.
+    Requeue(ConfigFile),
     /// Check the configuration, the database, the App key and the GitHub connection.
-    Doctor(doctor::Args),
+    Doctor(ConfigFile),
+}
+
+/// `--config FILE` of the commands that read the bot's configuration.
+#[derive(Debug, clap::Args)]
+pub struct ConfigFile {
+    /// Configuration file (default: $GEP_BOT_CONFIG, else ./bot.toml if it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
 }
 
 /// `--format` of the commands that print either for people or for programs.
@@ -56,6 +67,7 @@ pub fn run() -> ExitCode {
         Command::Calendar(args) => calendar::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Requeue(args) => requeue::run(args),
         Command::Doctor(args) => doctor::run(args),
     };
     match result {

@@ -2,7 +2,6 @@
 //! in one process. Stops cleanly on SIGTERM or SIGINT: no new requests, in-flight ones answered,
 //! claimed jobs given back to the queue.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::{Notify, watch};
 
+use super::ConfigFile;
 use crate::calendar::{self, Schedule};
 use crate::config::Config;
 use crate::github::executor::{Credentials, Executor, GitHub};
@@ -17,14 +17,7 @@ use crate::pipeline::worker::{Handlers, Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
 use crate::store::{PgStore, SqliteStore, Store, StoreError};
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Configuration file (default: $GEP_BOT_CONFIG, else ./bot.toml if it exists).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-}
-
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(serve(config))?;

@@ -1,0 +1,35 @@
+//! `gep-bot requeue [--config FILE]`: queues the dead jobs again, once what killed them is fixed
+//! (the App's permissions, a configuration, an outage). Safe beside a running `serve`: the
+//! workers take the jobs at their next poll, and every action is idempotent.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::ConfigFile;
+use crate::config::Config;
+use crate::pipeline::now_ms;
+use crate::store::{PgStore, SqliteStore, Store, StoreError};
+
+pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
+    let config = Config::load(args.config.as_deref())?;
+    let url = config.database_url.as_str();
+    let shown = super::serve::redact(url);
+    let queued = tokio::runtime::Runtime::new()?
+        .block_on(async {
+            if url.starts_with("sqlite:") {
+                requeue(SqliteStore::open(url).await?).await
+            } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                requeue(PgStore::open(url).await?).await
+            } else {
+                Err(StoreError::UnsupportedUrl(shown.clone()))
+            }
+        })
+        .with_context(|| format!("cannot queue the dead jobs of {shown}"))?;
+    println!("queued {queued} dead job(s) again in {shown}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn requeue(store: impl Store) -> Result<u64, StoreError> {
+    store.requeue_dead(now_ms()).await
+}
