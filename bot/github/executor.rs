@@ -723,8 +723,8 @@ impl GitHub {
 
     /// Every open pull request with the paths it changes, through GraphQL: one request per
     /// `OPEN_PULLS_PAGE` pull requests, where REST would take one per pull request. A pull
-    /// request with more changed files than one GraphQL page holds has the rest listed by REST,
-    /// but only when the first page did not already show it touches `folder`.
+    /// request with more changed files than one GraphQL page holds has them all listed by REST,
+    /// unless the first page already shows it touches `folder`.
     async fn open_pulls_touching(
         &self,
         installation: Option<u64>,
@@ -733,6 +733,7 @@ impl GitHub {
     ) -> Result<Vec<u64>, ExecError> {
         let (owner, name) = owner_and_name(repo)?;
         let prefix = format!("{folder}/");
+        let touches = |paths: &[String]| paths.iter().any(|p| p.starts_with(&prefix));
         let mut found = Vec::new();
         let mut after = Value::Null;
         for _ in 0..OPEN_PULLS_MAX_PAGES {
@@ -751,8 +752,10 @@ impl GitHub {
                 };
                 let files = &pull["files"];
                 let listed = strings(&files["nodes"], "path");
-                let unlisted = files["totalCount"].as_u64().unwrap_or(0) > listed.len() as u64;
-                let touches = |paths: &[String]| paths.iter().any(|p| p.starts_with(&prefix));
+                // No count (GitHub gives up on files for some huge pull requests): ask REST.
+                let unlisted = files["totalCount"]
+                    .as_u64()
+                    .is_none_or(|total| total > listed.len() as u64);
                 let mut touching = touches(&listed);
                 if !touching && unlisted {
                     let every = self.pull_request_files(installation, repo, number).await?;
@@ -973,13 +976,13 @@ pub fn classify(
     ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
 }
 
-/// The `key` text of each object in a JSON list (empty when `list` is not a list).
 /// `owner/name` split in two, as GraphQL asks for a repository.
 fn owner_and_name(repo: &str) -> Result<(&str, &str), ExecError> {
     repo.split_once('/')
         .ok_or_else(|| ExecError::Permanent(format!("bad repository name {repo}")))
 }
 
+/// The `key` text of each object in a JSON list (empty when `list` is not a list).
 fn strings(list: &Value, key: &str) -> Vec<String> {
     list.as_array()
         .into_iter()
