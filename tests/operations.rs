@@ -167,8 +167,9 @@ fn doctor_says_in_one_line_each_what_is_wrong() {
     assert!(!out.contains("hunter2"), "a password was printed");
 }
 
-/// A job refused until its last attempt is dead; once the cause is fixed, `gep-bot requeue`
-/// queues it again for the workers, from the configured database, and leaves the others alone.
+/// A job refused until its last attempt is dead; `gep-bot doctor` counts it and says what to do;
+/// once the cause is fixed, `gep-bot requeue` queues it again for the workers, from the
+/// configured database, and leaves the others alone.
 #[tokio::test]
 async fn requeue_queues_the_dead_jobs_again() {
     use gep_bot::store::{NewDelivery, SqliteStore, Store};
@@ -192,15 +193,31 @@ async fn requeue_queues_the_dead_jobs_again() {
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.queued, counts.dead), (1, 1));
 
-    let out = Command::new(common::bin())
-        .arg("requeue")
-        .current_dir(dir.path())
-        .env("GEP_BOT_DATABASE_URL", &url)
-        .env_remove("GEP_BOT_CONFIG")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let command = |name: &str| {
+        let out = Command::new(common::bin())
+            .arg(name)
+            .current_dir(dir.path())
+            .env("GEP_BOT_DATABASE_URL", &url)
+            .env_remove("GEP_BOT_CONFIG")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // The operator sees them in `doctor` (and in /metrics), with what to do.
+    let (_, doctor) = command("doctor");
+    let database = doctor.lines().find(|l| l.contains("database:")).unwrap();
+    assert!(
+        database.ends_with(
+            "jobs: 1 queued, 0 running, 1 dead (`gep-bot requeue` runs the dead ones again once their cause is fixed)"
+        ),
+        "{doctor}"
+    );
+
+    let (code, stdout) = command("requeue");
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(
         stdout.starts_with("queued 1 dead job(s) again in sqlite://"),
         "{stdout}"

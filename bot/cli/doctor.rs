@@ -97,17 +97,27 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
 
 async fn database(url: &str) -> Result<String, String> {
     let shown = super::serve::redact(url);
-    let ping = async {
+    let counts = async {
         if url.starts_with("sqlite:") {
-            SqliteStore::open(url).await?.ping().await
+            SqliteStore::open(url).await?.counts().await
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            PgStore::open(url).await?.ping().await
+            PgStore::open(url).await?.counts().await
         } else {
             Err(crate::store::StoreError::UnsupportedUrl(shown.clone()))
         }
     };
-    match tokio::time::timeout(Duration::from_secs(10), ping).await {
-        Ok(Ok(())) => Ok(format!("{shown} answers, migrations applied")),
+    match tokio::time::timeout(Duration::from_secs(10), counts).await {
+        Ok(Ok(jobs)) => Ok(format!(
+            "{shown} answers, migrations applied; jobs: {} queued, {} running, {} dead{}",
+            jobs.queued,
+            jobs.running,
+            jobs.dead,
+            if jobs.dead > 0 {
+                " (`gep-bot requeue` runs the dead ones again once their cause is fixed)"
+            } else {
+                ""
+            }
+        )),
         Ok(Err(error)) => Err(format!("{shown}: {error}")),
         Err(_) => Err(format!("{shown} did not answer within 10 s")),
     }
