@@ -9,7 +9,7 @@ use crate::calendar::Schedule;
 use crate::config::Config;
 use crate::github::executor::GitHub;
 use crate::mesh::Matcher;
-use crate::store::{PgStore, SqliteStore, Store};
+use crate::store::{Backend, PgStore, SqliteStore, Store, redact};
 
 struct Report {
     failed: bool,
@@ -96,14 +96,11 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
 }
 
 async fn database(url: &str) -> Result<String, String> {
-    let shown = super::serve::redact(url);
+    let shown = redact(url);
     let counts = async {
-        if url.starts_with("sqlite:") {
-            SqliteStore::open(url).await?.counts().await
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            PgStore::open(url).await?.counts().await
-        } else {
-            Err(crate::store::StoreError::UnsupportedUrl(shown.clone()))
+        match Backend::of(url)? {
+            Backend::Sqlite => SqliteStore::open(url).await?.counts().await,
+            Backend::Postgres => PgStore::open(url).await?.counts().await,
         }
     };
     match tokio::time::timeout(Duration::from_secs(10), counts).await {

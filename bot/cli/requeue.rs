@@ -9,20 +9,17 @@ use anyhow::Context;
 use super::ConfigFile;
 use crate::config::Config;
 use crate::pipeline::now_ms;
-use crate::store::{PgStore, SqliteStore, Store, StoreError};
+use crate::store::{Backend, PgStore, SqliteStore, Store, StoreError, redact};
 
 pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
     let url = config.database_url.as_str();
-    let shown = super::serve::redact(url);
+    let shown = redact(url);
     let queued = tokio::runtime::Runtime::new()?
         .block_on(async {
-            if url.starts_with("sqlite:") {
-                requeue(SqliteStore::open(url).await?).await
-            } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                requeue(PgStore::open(url).await?).await
-            } else {
-                Err(StoreError::UnsupportedUrl(shown.clone()))
+            match Backend::of(url)? {
+                Backend::Sqlite => requeue(SqliteStore::open(url).await?).await,
+                Backend::Postgres => requeue(PgStore::open(url).await?).await,
             }
         })
         .with_context(|| format!("cannot queue the dead jobs of {shown}"))?;

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::github::executor::{Credentials, Executor, GitHub};
 use crate::pipeline::worker::{Handlers, Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
-use crate::store::{PgStore, SqliteStore, Store, StoreError};
+use crate::store::{Backend, PgStore, SqliteStore, Store, StoreError, redact};
 
 pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
@@ -27,15 +27,14 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
 /// Opens the store the URL names, then serves with it.
 async fn serve(config: Config) -> anyhow::Result<()> {
     let url = config.database_url.clone();
-    if url.starts_with("sqlite:") {
-        serve_with(config, Arc::new(open_sqlite(&url).await?)).await
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = PgStore::open(&url)
-            .await
-            .with_context(|| format!("cannot open {}", redact(&url)))?;
-        serve_with(config, Arc::new(store)).await
-    } else {
-        Err(StoreError::UnsupportedUrl(redact(&url)).into())
+    match Backend::of(&url)? {
+        Backend::Sqlite => serve_with(config, Arc::new(open_sqlite(&url).await?)).await,
+        Backend::Postgres => {
+            let store = PgStore::open(&url)
+                .await
+                .with_context(|| format!("cannot open {}", redact(&url)))?;
+            serve_with(config, Arc::new(store)).await
+        }
     }
 }
 
@@ -106,16 +105,6 @@ async fn open_sqlite(url: &str) -> Result<SqliteStore, StoreError> {
     Ok(store)
 }
 
-/// A database URL without its password, for logs and errors.
-pub(super) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 fn executor(config: &Config) -> anyhow::Result<Executor> {
     let Some(credentials) = config.credentials()? else {
         tracing::info!(
@@ -172,18 +161,4 @@ async fn shutdown_signal() {
         _ = terminate => {}
     }
     tracing::info!("shutting down: finishing requests, releasing jobs");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_passwords_never_reach_the_log() {
-        assert_eq!(
-            redact("postgres://bot:s3cret@db:5432/gep"),
-            "postgres://***@db:5432/gep"
-        );
-        assert_eq!(redact("sqlite://gep-bot.db"), "sqlite://gep-bot.db");
-    }
 }

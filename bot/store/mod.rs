@@ -18,6 +18,37 @@ pub use sqlite::SqliteStore;
 use crate::github::StateChange;
 use crate::review::ReviewState;
 
+/// Which store a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite://PATH`, `sqlite:PATH`, `sqlite::memory:`: the embedded store.
+    Sqlite,
+    /// `postgres://...` or `postgresql://...`: shared by replicas.
+    Postgres,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+/// A database URL without its password, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
@@ -145,4 +176,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the database answers (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_never_reach_the_log() {
+        assert_eq!(
+            redact("postgres://bot:s3cret@db:5432/gep"),
+            "postgres://***@db:5432/gep"
+        );
+        assert_eq!(redact("sqlite://gep-bot.db"), "sqlite://gep-bot.db");
+    }
+
+    #[test]
+    fn a_url_names_its_store_or_is_refused_without_its_password() {
+        assert_eq!(Backend::of("sqlite://gep-bot.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of("postgresql://db/gep").unwrap(),
+            Backend::Postgres
+        );
+        let refused = Backend::of("mysql://bot:s3cret@db/gep")
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("mysql://***@db/gep"), "{refused}");
+        assert!(!refused.contains("s3cret"));
+    }
 }
