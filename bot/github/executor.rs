@@ -187,6 +187,8 @@ const OPEN_PULLS_QUERY: &str = "query($owner: String!, $name: String!, $first: I
 pub struct GitHub {
     http: reqwest::Client,
     api: String,
+    /// Where GraphQL queries go (not always `api` + `/graphql`: see `graphql_endpoint`).
+    graphql: String,
     credentials: Credentials,
     write_interval: Duration,
     /// When each installation last wrote: writes are paced per installation.
@@ -207,9 +209,11 @@ impl GitHub {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("a TLS backend is compiled in");
+        let api = api.trim_end_matches('/');
         GitHub {
             http,
-            api: api.trim_end_matches('/').to_owned(),
+            api: api.to_owned(),
+            graphql: graphql_endpoint(api),
             credentials,
             write_interval,
             last_write: Mutex::new(HashMap::new()),
@@ -632,7 +636,7 @@ impl GitHub {
             .send(
                 installation,
                 Method::POST,
-                "/graphql",
+                GRAPHQL,
                 Some(json!({ "query": query, "variables": variables })),
                 write,
             )
@@ -797,6 +801,15 @@ impl GitHub {
     }
 
     /// One request: auth, pacing for writes, and the response sorted into what the worker does.
+    /// The address of a REST path, or of the GraphQL endpoint for `GRAPHQL`.
+    fn url(&self, path: &str) -> String {
+        if path == GRAPHQL {
+            self.graphql.clone()
+        } else {
+            format!("{}{path}", self.api)
+        }
+    }
+
     async fn send(
         &self,
         installation: Option<u64>,
@@ -811,7 +824,7 @@ impl GitHub {
         }
         let mut request = self
             .http
-            .request(method.clone(), format!("{}{path}", self.api))
+            .request(method.clone(), self.url(path))
             .bearer_auth(&token)
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28");
@@ -976,6 +989,18 @@ pub fn classify(
     ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
 }
 
+/// What `send` is given for a GraphQL query instead of a REST path.
+const GRAPHQL: &str = "/graphql";
+
+/// GitHub's GraphQL endpoint for a REST API base: `https://api.github.com/graphql`, but on GitHub
+/// Enterprise Server, whose REST base is `https://HOST/api/v3`, `https://HOST/api/graphql`.
+fn graphql_endpoint(api: &str) -> String {
+    match api.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{api}{GRAPHQL}"),
+    }
+}
+
 /// `owner/name` split in two, as GraphQL asks for a repository.
 fn owner_and_name(repo: &str) -> Result<(&str, &str), ExecError> {
     repo.split_once('/')
@@ -1010,6 +1035,23 @@ fn encode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn graphql_goes_where_github_and_github_enterprise_serve_it() {
+        use super::graphql_endpoint;
+        assert_eq!(
+            graphql_endpoint("https://api.github.com"),
+            "https://api.github.com/graphql"
+        );
+        assert_eq!(
+            graphql_endpoint("https://github.example.com/api/v3"),
+            "https://github.example.com/api/graphql"
+        );
+        assert_eq!(
+            graphql_endpoint("http://127.0.0.1:4010"),
+            "http://127.0.0.1:4010/graphql"
+        );
+    }
+
     use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};
 
