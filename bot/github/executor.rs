@@ -633,10 +633,11 @@ impl GitHub {
         write: bool,
     ) -> Result<Value, ExecError> {
         let response = self
-            .send(
+            .send_to(
                 installation,
                 Method::POST,
-                GRAPHQL,
+                &self.graphql,
+                "/graphql",
                 Some(json!({ "query": query, "variables": variables })),
                 write,
             )
@@ -800,21 +801,28 @@ impl GitHub {
         Ok(strings(&Value::Array(files), "filename"))
     }
 
-    /// One request: auth, pacing for writes, and the response sorted into what the worker does.
-    /// The address of a REST path, or of the GraphQL endpoint for `GRAPHQL`.
-    fn url(&self, path: &str) -> String {
-        if path == GRAPHQL {
-            self.graphql.clone()
-        } else {
-            format!("{}{path}", self.api)
-        }
-    }
-
+    /// A REST request to `path` under the API base.
     async fn send(
         &self,
         installation: Option<u64>,
         method: Method,
         path: &str,
+        body: Option<Value>,
+        write: bool,
+    ) -> Result<Value, ExecError> {
+        let url = format!("{}{path}", self.api);
+        self.send_to(installation, method, &url, path, body, write)
+            .await
+    }
+
+    /// One request to `url` (`what` in errors): auth, pacing for writes, and the response sorted
+    /// into what the worker does.
+    async fn send_to(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        url: &str,
+        what: &str,
         body: Option<Value>,
         write: bool,
     ) -> Result<Value, ExecError> {
@@ -824,7 +832,7 @@ impl GitHub {
         }
         let mut request = self
             .http
-            .request(method.clone(), self.url(path))
+            .request(method.clone(), url)
             .bearer_auth(&token)
             .header("Accept", "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28");
@@ -834,7 +842,7 @@ impl GitHub {
         let response = request
             .send()
             .await
-            .map_err(|e| ExecError::Transient(format!("{method} {path}: {e}")))?;
+            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
         let status = response.status();
         metrics::counter!("gep_bot_github_calls_total", "status" => status.as_u16().to_string())
             .increment(1);
@@ -845,7 +853,7 @@ impl GitHub {
         let text = response
             .text()
             .await
-            .map_err(|e| ExecError::Transient(format!("{method} {path}: {e}")))?;
+            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
         if status.is_success() {
             return Ok(if text.is_empty() {
                 Value::Null
@@ -858,13 +866,13 @@ impl GitHub {
         {
             // The installation token may have been revoked early: fetch a new one next time.
             self.tokens.lock().await.remove(&id);
-            return Err(ExecError::Transient(format!("401 {method} {path}")));
+            return Err(ExecError::Transient(format!("401 {method} {what}")));
         }
         Err(classify(
             status,
             &headers,
             &text,
-            &format!("{method} {path}"),
+            &format!("{method} {what}"),
         ))
     }
 
@@ -989,15 +997,12 @@ pub fn classify(
     ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
 }
 
-/// What `send` is given for a GraphQL query instead of a REST path.
-const GRAPHQL: &str = "/graphql";
-
 /// GitHub's GraphQL endpoint for a REST API base: `https://api.github.com/graphql`, but on GitHub
 /// Enterprise Server, whose REST base is `https://HOST/api/v3`, `https://HOST/api/graphql`.
 fn graphql_endpoint(api: &str) -> String {
     match api.strip_suffix("/api/v3") {
         Some(host) => format!("{host}/api/graphql"),
-        None => format!("{api}{GRAPHQL}"),
+        None => format!("{api}/graphql"),
     }
 }
 
