@@ -127,15 +127,15 @@ impl Store for PgStore {
     }
 
     async fn release(&self, worker: &str) -> Result<u64, StoreError> {
-        let released = sqlx::query(
-            "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, worker = NULL
-             WHERE state = 'running' AND worker = $1",
-        )
-        .bind(worker)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(released)
+        Ok(self
+            .write(
+                sqlx::query(
+                    "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, worker = NULL
+                     WHERE state = 'running' AND worker = $1",
+                )
+                .bind(worker.to_owned()),
+            )
+            .await?)
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
