@@ -86,14 +86,18 @@ async fn json_logs_carry_the_delivery_id_and_never_a_secret() {
 
 fn doctor(env: &[(&str, String)]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("doctor.db").display());
+    gep_bot("doctor", &db, env)
+}
+
+/// `gep-bot SUBCOMMAND` from the repository, on the database `db`, with no configuration file
+/// and no GitHub credentials but those in `env`; its exit code and standard output.
+fn gep_bot(subcommand: &str, db: &str, env: &[(&str, String)]) -> (i32, String) {
     let mut command = Command::new(common::bin());
     command
-        .arg("doctor")
+        .arg(subcommand)
         .current_dir(common::repo())
-        .env(
-            "GEP_BOT_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("doctor.db").display()),
-        )
+        .env("GEP_BOT_DATABASE_URL", db)
         .env_remove("GEP_BOT_CONFIG")
         .env_remove("GEP_BOT_GITHUB_TOKEN")
         .env_remove("GEP_BOT_APP_ID")
@@ -193,21 +197,8 @@ async fn requeue_queues_the_dead_jobs_again() {
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.queued, counts.dead), (1, 1));
 
-    let command = |name: &str| {
-        let out = Command::new(common::bin())
-            .arg(name)
-            .current_dir(dir.path())
-            .env("GEP_BOT_DATABASE_URL", &url)
-            .env_remove("GEP_BOT_CONFIG")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
     // The operator sees them in `doctor` (and in /metrics), with what to do.
-    let (_, doctor) = command("doctor");
+    let (_, doctor) = gep_bot("doctor", &url, &[]);
     let database = doctor.lines().find(|l| l.contains("database:")).unwrap();
     assert!(
         database.ends_with(
@@ -216,8 +207,8 @@ async fn requeue_queues_the_dead_jobs_again() {
         "{doctor}"
     );
 
-    let (code, stdout) = command("requeue");
-    assert_eq!(code, Some(0), "{stdout}");
+    let (code, stdout) = gep_bot("requeue", &url, &[]);
+    assert_eq!(code, 0, "{stdout}");
     assert!(
         stdout.starts_with("queued 1 dead job(s) again in sqlite://"),
         "{stdout}"
