@@ -363,8 +363,7 @@ fn main() {
             runtime
                 .block_on(gep_bot::store::PgStore::open_in_schema(&url, &schema))
                 .expect("PostgreSQL schema");
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let db = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+            let db = gep_bot::store::PgStore::url_in_schema(&url, &schema);
             results.push(measure(
                 &runtime,
                 "postgres",

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::join_all;
-use gep_bot::pipeline::sign;
 use gep_bot::store::PgStore;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -39,18 +38,9 @@ async fn send_all(client: &reqwest::Client, deliveries: &[(String, u64, u16)]) -
     for chunk in deliveries.chunks(32) {
         let requests = chunk.iter().map(|(id, issue, port)| {
             let body = common::issue_body(*issue, "Service mesh: GAMMA routing", 7);
-            let signature = sign(SECRET.as_bytes(), &body);
-            client
-                .post(format!("http://127.0.0.1:{port}/webhook"))
-                .header("x-github-event", "issues")
-                .header("x-github-delivery", id.clone())
-                .header("x-hub-signature-256", signature)
-                .body(body)
-                .send()
+            serve::deliver(client, *port, SECRET, "issues", id, body)
         });
-        for response in join_all(requests).await {
-            statuses.push(response.expect("a live replica answers").status().as_u16());
-        }
+        statuses.extend(join_all(requests).await);
     }
     statuses
 }
@@ -64,8 +54,7 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
     PgStore::open_in_schema(&url, &schema)
         .await
         .expect("schema and migrations");
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{separator}options=-c%20search_path%3D{schema}");
+    let db = PgStore::url_in_schema(&url, &schema);
 
     let github = MockServer::start().await;
     let calls = Calls::default();

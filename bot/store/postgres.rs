@@ -42,6 +42,13 @@ impl PgStore {
         PgStore::connect(options.options([("search_path", schema)])).await
     }
 
+    /// `url` made to work inside `schema`, for another process to open: how replicas started by
+    /// a test, or the benchmark's server, share the schema `open_in_schema` made.
+    pub fn url_in_schema(url: &str, schema: &str) -> String {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}options=-c%20search_path%3D{schema}")
+    }
+
     async fn connect(options: PgConnectOptions) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
