@@ -228,11 +228,15 @@ async fn a_502_is_retried_and_the_label_is_added_once() {
 #[tokio::test]
 async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
     let reset = chrono::Utc::now().timestamp() + 4;
-    let (github, bot) = token_bot_failing_once(ResponseTemplate::new(403)
-                .insert_header("x-ratelimit-limit", "5000")
-                .insert_header("x-ratelimit-remaining", "0")
-                .insert_header("x-ratelimit-reset", reset.to_string().as_str())
-                .set_body_json(json!({ "message": "API rate limit exceeded for installation ID 7.", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" })),).await;
+    let limited = json!({ "message": "API rate limit exceeded for installation ID 7.", "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" });
+    let (github, bot) = token_bot_failing_once(
+        ResponseTemplate::new(403)
+            .insert_header("x-ratelimit-limit", "5000")
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header("x-ratelimit-reset", reset.to_string().as_str())
+            .set_body_json(limited),
+    )
+    .await;
     deliver_mesh_issue(&bot).await;
     // While the job waits for the reset, deliveries are still acknowledged at once.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -260,9 +264,13 @@ async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
-    let (github, bot) = token_bot_failing_once(ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." })),).await;
+    let secondary = json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." });
+    let (github, bot) = token_bot_failing_once(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "1")
+            .set_body_json(secondary),
+    )
+    .await;
     let started = Instant::now();
     deliver_mesh_issue(&bot).await;
     bot.drained(Duration::from_secs(10)).await;
