@@ -14,12 +14,17 @@
 //! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, and the two
 //! backends are printed side by side.
 //!
-//! A second reference: the bot's own webhook route (signature, headers, JSON check, answer) over
-//! a store that keeps nothing. It is what intake costs before anything is stored, so the gap
-//! between it and a backend is the store's.
+//! Two more references, both the bot's own webhook route (signature, headers, JSON check,
+//! answer):
+//! - "no store": over a store that keeps nothing. It is what intake costs before anything is
+//!   stored, so the gap between it and a backend is the store's.
+//! - "append": over a store that only writes each body (LZ4, one `pwrite` into a file that starts
+//!   over every 64 MiB): no dedupe, no job, no index. No store that keeps deliveries does less,
+//!   so its ratio bounds what any durable intake reaches on the machine the bench runs on.
 //!
 //! Every server runs in a process of its own with tokio's default runtime, as `gep-bot serve`
-//! does: the references are this benchmark run again with `INTAKE_BENCH_SERVE=hello|nothing:PORT`.
+//! does: the references are this benchmark run again with
+//! `INTAKE_BENCH_SERVE=hello|nothing|append:PORT`.
 //!
 //! Run: `cargo bench --bench intake`.
 
@@ -222,11 +227,38 @@ fn measure(
 
 const WINDOW: Duration = Duration::from_secs(5);
 
-/// Answers every delivery "stored" and keeps nothing: the reference for intake without a store.
-struct Nothing;
+/// A reference store that answers every delivery "stored". With a file, it keeps each body and
+/// nothing else: compressed as the SQLite store compresses it, written with one `pwrite` into a
+/// file that starts over every 64 MiB (so its pages stay in the page cache and none is allocated
+/// twice). No dedupe, no job, no index, no lock beyond a mutex: the least a store that keeps
+/// deliveries must do, so its ratio is the most a durable intake can reach on this machine.
+struct Reference {
+    bodies: Option<std::sync::Mutex<Bodies>>,
+}
 
-impl Store for Nothing {
-    async fn record(&self, _: NewDelivery<'_>, _: i64) -> Result<Recorded, StoreError> {
+struct Bodies {
+    file: std::fs::File,
+    at: u64,
+}
+
+const BODIES_WRAP: u64 = 64 << 20;
+
+impl Store for Reference {
+    async fn record(&self, delivery: NewDelivery<'_>, _: i64) -> Result<Recorded, StoreError> {
+        use std::os::unix::fs::FileExt;
+        if let Some(bodies) = &self.bodies {
+            let packed = lz4_flex::compress_prepend_size(delivery.body);
+            let mut bodies = bodies.lock().unwrap();
+            if bodies.at > BODIES_WRAP {
+                bodies.at = 0;
+            }
+            let at = bodies.at;
+            bodies
+                .file
+                .write_all_at(&packed, at)
+                .map_err(|error| StoreError::Write(error.to_string()))?;
+            bodies.at += packed.len() as u64;
+        }
         Ok(Recorded::New)
     }
     async fn claim(&self, _: &str, _: i64, _: i64) -> Result<Option<Job>, StoreError> {
@@ -267,20 +299,30 @@ impl Store for Nothing {
     }
 }
 
-/// Names the reference server a child process of this benchmark is to be: `hello:PORT` or
-/// `nothing:PORT`.
+/// Names the reference server a child process of this benchmark is to be: `hello:PORT`,
+/// `nothing:PORT` or `append:PORT`.
 const SERVE: &str = "INTAKE_BENCH_SERVE";
 
 /// The child's side: serves a reference until killed.
 fn serve_reference(spec: &str) {
     let (kind, port) = spec.split_once(':').expect("KIND:PORT");
-    let app = match kind {
-        "hello" => axum::Router::new().route("/webhook", axum::routing::post(|| async { "hello" })),
-        "nothing" => gep_bot::pipeline::router(Arc::new(Intake {
-            store: Arc::new(Nothing),
+    let dir = tempfile::tempdir().unwrap();
+    let webhook_route = |bodies: Option<Bodies>| {
+        gep_bot::pipeline::router(Arc::new(Intake {
+            store: Arc::new(Reference {
+                bodies: bodies.map(std::sync::Mutex::new),
+            }),
             secrets: Secrets::parse(SECRET),
             queued: Arc::new(tokio::sync::Notify::new()),
             clock: gep_bot::pipeline::now_ms,
+        }))
+    };
+    let app = match kind {
+        "hello" => axum::Router::new().route("/webhook", axum::routing::post(|| async { "hello" })),
+        "nothing" => webhook_route(None),
+        "append" => webhook_route(Some(Bodies {
+            file: std::fs::File::create(dir.path().join("bodies")).unwrap(),
+            at: 0,
         })),
         other => panic!("unknown reference server {other}"),
     };
@@ -344,6 +386,13 @@ fn main() {
             &runtime,
             "no store",
             |port| start_reference("nothing", port),
+            &body,
+            &signature,
+        ),
+        measure(
+            &runtime,
+            "append",
+            |port| start_reference("append", port),
             &body,
             &signature,
         ),
@@ -417,6 +466,7 @@ fn main() {
     println!(
         "hello = axum hello-world, measured first and last; ratios are to the mean of the two \
          ({baseline:.0}/s, p99 {:.0} us); no store = the webhook route storing nothing (intake's ceiling); \
+         append = the route writing each compressed body and nothing else (a durable store's ceiling); \
          CPU/req = the server's CPU time (all its threads) per request while measuring throughput",
         baseline_p99 * 1e6
     );
