@@ -164,3 +164,63 @@ async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edite
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn an_event_that_changes_nothing_in_the_review_writes_neither_comment_nor_status_again() {
+    let github = FakeGitHub::default();
+    github.state().pulls.insert(
+        PR,
+        (
+            "mikemorris".into(),
+            "5f7c0b4e3a".into(),
+            vec!["geps/gep-3949/index.md".into()],
+        ),
+    );
+    let server = github.serve().await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    bot.deliver("d-1", "pull_request", &opened(&github)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    let writes = async || {
+        let requests = server.received_requests().await.unwrap();
+        let count = |method: &str, path: &str| {
+            requests
+                .iter()
+                .filter(|r| r.method.as_str() == method && r.url.path().contains(path))
+                .count()
+        };
+        (
+            count("POST", "/statuses/"),
+            count("PATCH", "/issues/comments/") + count("POST", "/comments"),
+        )
+    };
+    assert_eq!(writes().await, (1, 1), "the first event publishes both");
+
+    // A review by someone who is not a lead, and the same event delivered again: the review
+    // is as it was, and GitHub already shows it.
+    bot.deliver(
+        "d-2",
+        "pull_request_review",
+        &reviewed(&github, "octocat", "commented"),
+    )
+    .await;
+    bot.deliver("d-3", "pull_request", &opened(&github)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(writes().await, (1, 1), "nothing written again");
+
+    // A lead's approval changes both, and both are written.
+    bot.deliver(
+        "d-4",
+        "pull_request_review",
+        &reviewed(&github, "howardjohn", "approved"),
+    )
+    .await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(writes().await, (2, 2));
+    assert_eq!(
+        github.last_status("gep/lead-review").unwrap().1,
+        "needs 1 more lead approval"
+    );
+    assert_eq!(status_comments(&github).len(), 1);
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}

@@ -196,6 +196,12 @@ pub struct GitHub {
     tokens: Mutex<HashMap<u64, (String, DateTime<Utc>)>>,
 }
 
+/// A comment of the bot's, as GitHub has it now.
+struct FoundComment {
+    id: u64,
+    body: String,
+}
+
 #[derive(Deserialize)]
 struct InstallationToken {
     token: String,
@@ -295,7 +301,10 @@ impl GitHub {
                     .find_comment(installation, repo, *issue, marker)
                     .await?
                 {
-                    Some(id) => self.edit_comment(installation, repo, id, &text).await,
+                    // Already says it (a redelivery, a retry, an event that changed nothing):
+                    // no write, so none waits for this installation's pacing.
+                    Some(found) if found.body == text => Ok(()),
+                    Some(found) => self.edit_comment(installation, repo, found.id, &text).await,
                     None => self.post_comment(installation, repo, *issue, &text).await,
                 }
             }
@@ -317,6 +326,15 @@ impl GitHub {
                 state,
                 description,
             } => {
+                let current = self.commit_status(installation, repo, sha, context).await?;
+                if current.as_ref().is_some_and(|current| {
+                    current["state"] == state.as_str()
+                        && current["description"] == description.as_str()
+                }) {
+                    // GitHub keeps every status set (up to 1,000 a context on a commit): one
+                    // that says the same again would only use up a paced write.
+                    return Ok(());
+                }
                 let path = format!("/repos/{repo}/statuses/{sha}");
                 let body =
                     json!({ "state": state, "context": context, "description": description });
@@ -502,7 +520,7 @@ impl GitHub {
         repo: &str,
         issue: u64,
         marker: &str,
-    ) -> Result<Option<u64>, ExecError> {
+    ) -> Result<Option<FoundComment>, ExecError> {
         let comments = self
             .pages(
                 installation,
@@ -510,10 +528,37 @@ impl GitHub {
                 50,
             )
             .await?;
-        Ok(comments
-            .iter()
-            .find(|c| c["body"].as_str().is_some_and(|b| b.contains(marker)))
-            .and_then(|c| c["id"].as_u64()))
+        Ok(comments.into_iter().find_map(|mut c| {
+            let Value::String(body) = c["body"].take() else {
+                return None;
+            };
+            let id = c["id"].as_u64()?;
+            body.contains(marker).then_some(FoundComment { id, body })
+        }))
+    }
+
+    /// The latest status `context` has on commit `sha`, if it has one: GitHub's combined status
+    /// lists each context's latest (the first 100 contexts; past them, none is found and the
+    /// status is set again, which is harmless).
+    async fn commit_status(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        sha: &str,
+        context: &str,
+    ) -> Result<Option<Value>, ExecError> {
+        let path = format!("/repos/{repo}/commits/{sha}/status?per_page=100");
+        // A commit GitHub does not know: the write that follows says why.
+        let Some(mut combined) = self
+            .send_unless_missing(installation, Method::GET, &path, false)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Value::Array(statuses) = combined["statuses"].take() else {
+            return Ok(None);
+        };
+        Ok(statuses.into_iter().find(|s| s["context"] == context))
     }
 
     async fn file_at(

@@ -305,6 +305,20 @@ impl Respond for FakeGitHub {
                         .set_body_json(json!({ "message": "Label does not exist" }))
                 }
             }
+            ("GET", ["commits", sha, "status"]) => {
+                // The combined status: each context's latest, newest first.
+                let mut seen = BTreeSet::new();
+                let latest: Vec<Value> = state
+                    .statuses
+                    .iter()
+                    .rev()
+                    .filter(|s| s.0 == *sha && seen.insert(s.1.clone()))
+                    .map(|s| json!({ "context": s.1, "state": s.2, "description": s.3 }))
+                    .collect();
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "sha": sha, "total_count": latest.len(), "statuses": latest
+                }))
+            }
             ("POST", ["statuses", sha]) => {
                 let entry = (
                     sha.to_string(),
