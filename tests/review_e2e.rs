@@ -58,8 +58,8 @@ fn status_comments(github: &FakeGitHub) -> Vec<String> {
     github.comments_marked(PR, "<!-- gep-bot:lead-review -->")
 }
 
-#[tokio::test]
-async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edited_in_place() {
+/// A GitHub with GEP pull request `PR` open, and a bot that talks to it.
+async fn gep_pull_request() -> (FakeGitHub, wiremock::MockServer, Bot) {
     let github = FakeGitHub::default();
     github.state().pulls.insert(
         PR,
@@ -71,6 +71,13 @@ async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edite
     );
     let server = github.serve().await;
     let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    (github, server, bot)
+}
+
+#[tokio::test]
+async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edited_in_place() {
+    // The server answers for as long as it is held.
+    let (github, _server, bot) = gep_pull_request().await;
     let mut n = 0;
     let mut deliver = async |event: &str, body: Vec<u8>| {
         n += 1;
@@ -167,17 +174,7 @@ async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edite
 
 #[tokio::test]
 async fn an_event_that_changes_nothing_in_the_review_writes_neither_comment_nor_status_again() {
-    let github = FakeGitHub::default();
-    github.state().pulls.insert(
-        PR,
-        (
-            "mikemorris".into(),
-            "5f7c0b4e3a".into(),
-            vec!["geps/gep-3949/index.md".into()],
-        ),
-    );
-    let server = github.serve().await;
-    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    let (github, server, bot) = gep_pull_request().await;
     bot.deliver("d-1", "pull_request", &opened(&github)).await;
     bot.drained(Duration::from_secs(10)).await;
     let writes = async || {
