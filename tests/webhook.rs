@@ -199,6 +199,48 @@ async fn ping_is_acknowledged() {
     );
 }
 
+async fn get(intake: &Arc<Intake<SqliteStore>>, path: &str) -> (StatusCode, String) {
+    let response = pipeline::router(intake.clone())
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn an_unsigned_request_names_no_metric_label() {
+    let intake = intake().await;
+    let body = common::webhook_body("issues", "opened.payload.json");
+    // Each value of a label is kept as long as the process lives: anyone could fill its memory.
+    for n in 0..3 {
+        let forged = request(
+            &body,
+            &[
+                ("x-github-event", format!("forged-event-{n}")),
+                ("x-github-delivery", format!("f-{n}")),
+                ("x-hub-signature-256", sign(b"guess", &body)),
+            ],
+        );
+        assert_eq!(send(&intake, forged).await, StatusCode::UNAUTHORIZED);
+    }
+    send(&intake, signed("issues", "s-1", &body)).await;
+    let (_, metrics) = get(&intake, "/metrics").await;
+    assert!(!metrics.contains("forged-event"), "{metrics}");
+    assert!(
+        metrics.contains(r#"gep_bot_deliveries_total{event="unknown",outcome="unauthorized"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"gep_bot_deliveries_total{event="issues",outcome="accepted"}"#),
+        "signed deliveries are counted by event: {metrics}"
+    );
+}
+
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
     let intake = intake().await;
@@ -209,16 +251,8 @@ async fn health_readiness_and_metrics_answer() {
         ("/readyz", "ready"),
         ("/metrics", "gep_bot_queue_depth 1"),
     ] {
-        let response = pipeline::router(intake.clone())
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
-        let bytes = http_body_util::BodyExt::collect(response.into_body())
-            .await
-            .unwrap()
-            .to_bytes();
-        let text = String::from_utf8_lossy(&bytes);
+        let (status, text) = get(&intake, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
         assert!(text.contains(expected), "{path}: {text}");
     }
 }

@@ -70,17 +70,21 @@ async fn webhook<S: Store>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let event = header(&headers, "x-github-event")
-        .unwrap_or("unknown")
-        .to_owned();
-    let outcome = |status: StatusCode, outcome: &'static str, message: &'static str| {
-        metrics::counter!("gep_bot_deliveries_total", "event" => event.clone(), "outcome" => outcome).increment(1);
+    // The event names a metric label once the signature shows GitHub sent it. Before that the
+    // header is anyone's text, and every label value a process sees is kept until it exits.
+    const UNVERIFIED: &str = "unknown";
+    let outcome = |event: &str,
+                   status: StatusCode,
+                   outcome: &'static str,
+                   message: &'static str| {
+        metrics::counter!("gep_bot_deliveries_total", "event" => event.to_owned(), "outcome" => outcome).increment(1);
         (status, message).into_response()
     };
     // The signature first, before anything reads the body.
     if intake.secrets.is_empty() {
         tracing::warn!("webhook refused: no secret configured (set GEP_BOT_WEBHOOK_SECRET)");
         return outcome(
+            UNVERIFIED,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "no webhook secret is configured\n",
@@ -88,6 +92,7 @@ async fn webhook<S: Store>(
     }
     let Some(signature) = header(&headers, "x-hub-signature-256") else {
         return outcome(
+            UNVERIFIED,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "missing X-Hub-Signature-256\n",
@@ -96,16 +101,18 @@ async fn webhook<S: Store>(
     if !intake.secrets.verify(signature, &body) {
         tracing::warn!("webhook refused: signature does not match any configured secret");
         return outcome(
+            UNVERIFIED,
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "signature does not match\n",
         );
     }
-    let (Some(name), Some(delivery)) = (
+    let (Some(event), Some(delivery)) = (
         header(&headers, "x-github-event"),
         header(&headers, "x-github-delivery"),
     ) else {
         return outcome(
+            header(&headers, "x-github-event").unwrap_or(UNVERIFIED),
             StatusCode::BAD_REQUEST,
             "bad_request",
             "missing X-GitHub-Event or X-GitHub-Delivery\n",
@@ -113,6 +120,7 @@ async fn webhook<S: Store>(
     };
     if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
         return outcome(
+            event,
             StatusCode::BAD_REQUEST,
             "bad_request",
             "the body is not JSON\n",
@@ -121,7 +129,7 @@ async fn webhook<S: Store>(
     let record = intake.store.record(
         NewDelivery {
             id: delivery,
-            event: name,
+            event,
             body: &body,
         },
         (intake.clock)(),
@@ -129,20 +137,17 @@ async fn webhook<S: Store>(
     match tokio::time::timeout(STORE_TIMEOUT, record).await {
         Ok(Ok(Recorded::New)) => {
             intake.queued.notify_one();
-            tracing::info!(delivery, event = name, "delivery stored");
-            outcome(StatusCode::ACCEPTED, "accepted", "stored\n")
+            tracing::info!(delivery, event, "delivery stored");
+            outcome(event, StatusCode::ACCEPTED, "accepted", "stored\n")
         }
         Ok(Ok(Recorded::Duplicate)) => {
-            tracing::info!(
-                delivery,
-                event = name,
-                "delivery seen before: nothing runs twice"
-            );
-            outcome(StatusCode::OK, "duplicate", "already stored\n")
+            tracing::info!(delivery, event, "delivery seen before: nothing runs twice");
+            outcome(event, StatusCode::OK, "duplicate", "already stored\n")
         }
         Ok(Err(error)) => {
             tracing::error!(delivery, %error, "delivery not stored");
             outcome(
+                event,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "cannot store the delivery; redeliver it later\n",
@@ -151,6 +156,7 @@ async fn webhook<S: Store>(
         Err(_) => {
             tracing::error!(delivery, "delivery not stored within {STORE_TIMEOUT:?}");
             outcome(
+                event,
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "the store is too slow; redeliver it later\n",
