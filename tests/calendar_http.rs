@@ -122,6 +122,34 @@ async fn the_page_lists_the_next_meetings_and_subscribe_links() {
     assert!(html.contains("moved: Thanksgiving week"));
 }
 
+#[tokio::test]
+async fn request_headers_that_are_no_host_or_scheme_never_reach_the_links() {
+    let response = get(
+        "/calendar",
+        &[
+            ("host", "evil.example\"><script>alert(1)</script>"),
+            ("x-forwarded-proto", "javascript:alert(1)//"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        response.headers()[header::VARY],
+        "host, x-forwarded-proto",
+        "the page depends on both"
+    );
+    let html = text(response).await;
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(!html.contains("evil.example"), "{html}");
+    assert!(
+        html.contains("href=\"webcal://localhost/calendar.ics\""),
+        "{html}"
+    );
+    assert!(html.contains("url=http%3A%2F%2Flocalhost"), "{html}");
+
+    let with_port = text(get("/calendar", &[("host", "127.0.0.1:8080")]).await).await;
+    assert!(with_port.contains("href=\"webcal://127.0.0.1:8080/calendar.ics\""));
+}
+
 fn chromium() -> Option<&'static str> {
     let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()

@@ -92,25 +92,49 @@ fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
 }
 
 async fn page(State(calendar): State<Arc<Calendar>>, headers: HeaderMap) -> Response {
-    let base = calendar.public_url.clone().unwrap_or_else(|| {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        let scheme = headers
-            .get("x-forwarded-proto")
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("http");
-        format!("{scheme}://{host}")
-    });
+    let base = match &calendar.public_url {
+        Some(url) => url.clone(),
+        None => request_base(&headers),
+    };
     let feed_url = FeedUrl(format!("{}/calendar.ics", base.trim_end_matches('/')));
     let html = page::render(&calendar.schedule, (calendar.clock)(), &feed_url);
-    (
+    let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         html,
     )
-        .into_response()
+        .into_response();
+    if calendar.public_url.is_none() {
+        // The links come from these headers: a shared cache must not hand one host's page to
+        // another.
+        response.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static("host, x-forwarded-proto"),
+        );
+    }
+    response
+}
+
+/// Where the request says the bot is, when no public URL is configured: `Host` and
+/// `X-Forwarded-Proto`, each used only if it is what those headers may hold (a host name or
+/// address with an optional port; `http` or `https`). They are the client's text, and they end
+/// up in the page's links.
+fn request_base(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    let scheme = match headers.get("x-forwarded-proto").map(HeaderValue::as_bytes) {
+        Some(b"https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
 }
