@@ -528,13 +528,8 @@ impl GitHub {
                 50,
             )
             .await?;
-        Ok(comments.into_iter().find_map(|mut c| {
-            let Value::String(body) = c["body"].take() else {
-                return None;
-            };
-            let id = c["id"].as_u64()?;
-            body.contains(marker).then_some(FoundComment { id, body })
-        }))
+        let bots_only = matches!(self.credentials, Credentials::App { .. });
+        Ok(marked_comment(comments, marker, bots_only))
     }
 
     /// The latest status `context` has on commit `sha`, if it has one: GitHub's combined status
@@ -1044,6 +1039,24 @@ pub fn classify(
 
 /// GitHub's GraphQL endpoint for a REST API base: `https://api.github.com/graphql`, but on GitHub
 /// Enterprise Server, whose REST base is `https://HOST/api/v3`, `https://HOST/api/graphql`.
+/// The first of `comments` that carries `marker`. The marker is plain text anyone can paste
+/// into a comment of their own, so an App (`bots_only`) takes only comments written by a bot
+/// account, as its own are: otherwise a person's comment, posted first with the marker, would
+/// be edited over, or the edit refused and the bot's status never published. A token
+/// (development) writes as a person, so there every author counts.
+fn marked_comment(comments: Vec<Value>, marker: &str, bots_only: bool) -> Option<FoundComment> {
+    comments.into_iter().find_map(|mut c| {
+        if bots_only && c["user"]["type"] != "Bot" {
+            return None;
+        }
+        let Value::String(body) = c["body"].take() else {
+            return None;
+        };
+        let id = c["id"].as_u64()?;
+        body.contains(marker).then_some(FoundComment { id, body })
+    })
+}
+
 fn graphql_endpoint(api: &str) -> String {
     match api.strip_suffix("/api/v3") {
         Some(host) => format!("{host}/api/graphql"),
@@ -1085,6 +1098,25 @@ fn encode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_app_edits_only_a_bots_comment_however_many_carry_its_marker() {
+        let marker = "<!-- gep-bot:lead-review -->";
+        let comments = || {
+            vec![
+                json!({ "id": 1, "body": format!("{marker}\nplanted"), "user": { "login": "mallory", "type": "User" } }),
+                json!({ "id": 2, "body": "unrelated", "user": { "login": "gep-bot[bot]", "type": "Bot" } }),
+                json!({ "id": 3, "body": format!("{marker}\nstatus"), "user": { "login": "gep-bot[bot]", "type": "Bot" } }),
+            ]
+        };
+        let found = marked_comment(comments(), marker, true).unwrap();
+        assert_eq!(
+            (found.id, found.body.as_str()),
+            (3, "<!-- gep-bot:lead-review -->\nstatus")
+        );
+        assert_eq!(marked_comment(comments(), marker, false).unwrap().id, 1);
+        assert!(marked_comment(comments()[..2].to_vec(), marker, true).is_none());
+    }
+
     #[test]
     fn graphql_goes_where_github_and_github_enterprise_serve_it() {
         use super::graphql_endpoint;
