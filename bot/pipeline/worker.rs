@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use rand::Rng;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
@@ -133,7 +134,7 @@ impl<S: Store> Worker<S> {
     }
 
     async fn process_in_span(&self, job: Job) {
-        let result = self.run_job(&job).await;
+        let result = guarded(self.run_job(&job)).await;
         let now = (self.clock)();
         let outcome = match result {
             Ok(()) => {
@@ -487,6 +488,26 @@ fn status_request(event: &Event) -> Option<u32> {
         })
 }
 
+/// Runs a job's work, turning a panic into a permanent failure: the job is kept as dead with
+/// what the panic said, and the worker, which runs every job of this process, goes on. (Without
+/// it one delivery that trips a bug would stop all work while intake kept answering 202, and
+/// again after each restart, since the job would be queued again.)
+async fn guarded(work: impl Future<Output = Result<(), ExecError>>) -> Result<(), ExecError> {
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("no message");
+            Err(ExecError::Permanent(format!(
+                "a handler panicked: {message}"
+            )))
+        })
+}
+
 /// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped, then a random half of it
 /// added back so retries from many jobs spread out.
 pub fn backoff(settings: &Settings, attempt: i64) -> Duration {
@@ -510,6 +531,28 @@ fn jitter(up_to: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_job_is_a_permanent_failure_that_says_why() {
+        let index = 7;
+        let outcome = guarded(async move {
+            let empty: Vec<u8> = Vec::new();
+            let _ = empty[index];
+            Ok(())
+        })
+        .await;
+        match outcome {
+            Err(ExecError::Permanent(message)) => {
+                assert!(message.starts_with("a handler panicked: "), "{message}");
+                assert!(message.contains("index out of bounds"), "{message}");
+            }
+            other => panic!("expected a permanent failure, got {other:?}"),
+        }
+        let fine = guarded(async { Ok(()) }).await;
+        assert!(fine.is_ok());
+        let failed = guarded(async { Err(ExecError::Transient("502".into())) }).await;
+        assert!(matches!(failed, Err(ExecError::Transient(m)) if m == "502"));
+    }
 
     #[test]
     fn backoff_doubles_stays_within_its_jitter_and_is_capped() {
