@@ -420,6 +420,15 @@ fn main() {
                 &body,
                 &signature,
             ));
+            // The deliveries stored while measuring are of no use to anyone: leave the
+            // database as it was.
+            runtime
+                .block_on(async {
+                    let pool = sqlx::PgPool::connect(&url).await?;
+                    let drop = format!("DROP SCHEMA \"{schema}\" CASCADE");
+                    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await
+                })
+                .expect("the benchmark's schema is dropped");
         }
         _ => println!(
             "postgres: skipped (set GEP_BOT_TEST_DATABASE_URL=postgres://... to measure it too)"
