@@ -121,3 +121,42 @@ async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
     bot.stop().await;
 }
+
+#[tokio::test]
+async fn a_metadata_file_naming_hundreds_of_gep_numbers_costs_a_bounded_number_of_reads() {
+    let github = FakeGitHub::default();
+    let files = vec!["geps/gep-4242/metadata.yaml".to_string()];
+    github
+        .state()
+        .pulls
+        .insert(PR, ("someone".into(), "h1".into(), files));
+    commit(&github, "base", "Provisional", "");
+    commit(&github, "h1", "Provisional", "");
+    let named: String = (10_000..10_500)
+        .map(|n| format!("    - number: {n}\n      name: GEP {n}\n"))
+        .collect();
+    github.state().files.insert(
+        ("h1".into(), "geps/gep-4242/metadata.yaml".into()),
+        metadata("Provisional") + "relationships:\n  extends:\n" + &named,
+    );
+    let server = github.serve().await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+
+    bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let related_reads = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().contains("/contents/geps/gep-10"))
+        .count();
+    assert!(
+        (1..=20).contains(&related_reads),
+        "{related_reads} reads for 500 named GEPs"
+    );
+    assert_eq!(github.state().check_runs.len(), 1, "the check still runs");
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}

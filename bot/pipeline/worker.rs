@@ -23,6 +23,11 @@ use crate::status;
 use crate::store::{Job, Store};
 use crate::validate::{self, SourceText, Template};
 
+/// At most this many related GEPs are read for a check run. Real GEPs name a few; the bound keeps
+/// one `metadata.yaml` in a pull request from spending the installation's rate limit a read
+/// per number it lists.
+const MAX_RELATED_READS: usize = 20;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub id: String,
@@ -373,7 +378,14 @@ impl<S: Store> Worker<S> {
             .flat_map(|m| checks::related_geps(m.text()))
             .filter(|n| !changed.contains(n))
             .collect();
-        for number in named {
+        if named.len() > MAX_RELATED_READS {
+            tracing::warn!(
+                named = named.len(),
+                read = MAX_RELATED_READS,
+                "the changed GEPs name more related GEPs than are read; the rest are checked by name only"
+            );
+        }
+        for number in named.into_iter().take(MAX_RELATED_READS) {
             let path = format!("{dir}gep-{number}/metadata.yaml");
             if let Some(text) = self
                 .executor
