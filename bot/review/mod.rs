@@ -329,14 +329,18 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
         ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review") => None,
         _ => return plan,
     };
-    let replies = happening
+    let mut replies = happening
         .map(|h| next.apply(&h, pr, rules))
         .unwrap_or_default();
-    for body in replies {
+    // One comment gets one reply, each thing said once: a comment of a hundred commands someone
+    // may not use must not make the bot write a hundred comments.
+    let mut said = std::collections::BTreeSet::new();
+    replies.retain(|reply| said.insert(reply.clone()));
+    if !replies.is_empty() {
         plan.actions.push(Action::Reply {
             repo: pr.repo.clone(),
             issue: pr.number,
-            body,
+            body: replies.join("\n\n"),
         });
     }
     if next != *state {

@@ -267,6 +267,19 @@ fn a_non_lead_gets_one_short_reply_saying_who_may() {
 }
 
 #[test]
+fn a_comment_of_many_commands_gets_one_reply_that_says_each_thing_once() {
+    let body = "/gep approve\n".repeat(100) + "/gep concern scope\n/gep resolve nothing\n";
+    let (plan, state) = run(&[comment("robscott", &body)], &[]);
+    assert_eq!(state.approvals(), 0);
+    let replies = replies(&plan);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    let reply = replies[0];
+    assert_eq!(reply.matches("`/gep approve`").count(), 1, "{reply}");
+    assert!(reply.contains("`/gep concern`"), "{reply}");
+    assert!(reply.contains("`/gep resolve`"), "{reply}");
+}
+
+#[test]
 fn help_and_unknown_subcommands_answer_with_the_help_built_from_entries() {
     let (plan, _) = run(&[comment("robscott", "/gep aprove")], &[]);
     let reply = replies(&plan)[0];
