@@ -139,26 +139,34 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
             if comment.author.is_bot() {
                 return plan;
             }
-            for command in commands::added(&comment.body, comment.previous_body.as_deref()) {
-                match command {
-                    Command::AreaMesh => {
-                        plan.state.push(remember(true));
-                        if !has_label {
-                            add(&mut plan);
-                        }
+            // The comment's last word on the label is what it asks for: however many commands it
+            // holds, the label is written at most once.
+            let wanted = commands::added(&comment.body, comment.previous_body.as_deref())
+                .into_iter()
+                .rev()
+                .find_map(|command| match command {
+                    Command::AreaMesh => Some(true),
+                    Command::RemoveAreaMesh => Some(false),
+                    _ => None,
+                });
+            match wanted {
+                Some(true) => {
+                    plan.state.push(remember(true));
+                    if !has_label {
+                        add(&mut plan);
                     }
-                    Command::RemoveAreaMesh => {
-                        plan.state.push(remember(false));
-                        if has_label {
-                            plan.actions.push(Action::RemoveLabel {
-                                repo: event.repo.clone(),
-                                target: target.clone(),
-                                label: rules.label.clone(),
-                            });
-                        }
-                    }
-                    _ => {}
                 }
+                Some(false) => {
+                    plan.state.push(remember(false));
+                    if has_label {
+                        plan.actions.push(Action::RemoveLabel {
+                            repo: event.repo.clone(),
+                            target: target.clone(),
+                            label: rules.label.clone(),
+                        });
+                    }
+                }
+                None => {}
             }
         }
         _ => {}

@@ -217,6 +217,27 @@ fn remove_area_mesh_removes_and_suppresses() {
 }
 
 #[test]
+fn a_comment_of_many_area_commands_writes_the_label_once_as_its_last_one_asks() {
+    let repeated = comment(
+        event("issue_comment", "created", SubjectKind::Issue, "TLS", &[]),
+        &"/area mesh\n".repeat(50),
+        None,
+    );
+    let plan = run(&repeated, IssueState::default(), &[]);
+    assert_eq!(plan.actions, [add_label(issue_target())]);
+    assert!(matches!(plan.state[..], [StateChange::AllowLabel { .. }]));
+
+    let changed_mind = comment(
+        event("issue_comment", "created", SubjectKind::Issue, "TLS", &[]),
+        &("/area mesh\n/remove-area mesh\n".repeat(20) + "/area mesh\n"),
+        None,
+    );
+    let plan = run(&changed_mind, IssueState::default(), &[]);
+    assert_eq!(plan.actions, [add_label(issue_target())]);
+    assert!(matches!(plan.state[..], [StateChange::AllowLabel { .. }]));
+}
+
+#[test]
 fn an_edited_comment_runs_only_new_commands_and_quotes_do_nothing() {
     let e = comment(
         event("issue_comment", "edited", SubjectKind::Issue, "x", &[]),
