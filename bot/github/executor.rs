@@ -1037,8 +1037,6 @@ pub fn classify(
     ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
 }
 
-/// GitHub's GraphQL endpoint for a REST API base: `https://api.github.com/graphql`, but on GitHub
-/// Enterprise Server, whose REST base is `https://HOST/api/v3`, `https://HOST/api/graphql`.
 /// The first of `comments` that carries `marker`. The marker is plain text anyone can paste
 /// into a comment of their own, so an App (`bots_only`) takes only comments written by a bot
 /// account, as its own are: otherwise a person's comment, posted first with the marker, would
@@ -1057,6 +1055,8 @@ fn marked_comment(comments: Vec<Value>, marker: &str, bots_only: bool) -> Option
     })
 }
 
+/// GitHub's GraphQL endpoint for a REST API base: `https://api.github.com/graphql`, but on GitHub
+/// Enterprise Server, whose REST base is `https://HOST/api/v3`, `https://HOST/api/graphql`.
 fn graphql_endpoint(api: &str) -> String {
     match api.strip_suffix("/api/v3") {
         Some(host) => format!("{host}/api/graphql"),
