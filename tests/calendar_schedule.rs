@@ -40,6 +40,17 @@ fn parse_error(text: &str) -> String {
 }
 
 #[test]
+fn a_schedule_that_cannot_be_read_is_named_without_a_line() {
+    let missing = std::env::temp_dir().join("no-such-schedule.toml");
+    let error = Schedule::load(&missing).unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!("{}: ", missing.display())),
+        "{error}"
+    );
+    assert!(parse_error("[calendar]\n").starts_with("schedules/test.toml:1: "));
+}
+
+#[test]
 fn gamma_alternates_1500_and_0800_pacific_and_follows_dst() {
     let schedule = gamma();
     let starts: Vec<_> = meetings(

@@ -72,6 +72,25 @@ fn a_real_non_mesh_body_plans_nothing_and_a_missing_file_exits_two() {
     assert_eq!(code, 2);
 }
 
+#[test]
+fn a_body_that_is_not_json_exits_two_saying_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cut.json");
+    std::fs::write(&file, "{\"action\": \"opened\"").unwrap();
+    let out = Command::new(common::bin())
+        .args(["replay", file.to_str().unwrap(), "--event", "issues"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cut.json: the body is not JSON: EOF"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("EOF while parsing").count(), 1, "{stderr}");
+}
+
 /// With a token, replay reads what the handlers need from GitHub (here a fake one), so a GEP pull
 /// request replays as the check run the worker would create, and nothing is written to GitHub.
 #[tokio::test]

@@ -58,11 +58,20 @@ pub enum Change {
 
 /// A schedule file that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}{}: {message}", at_line(*.line))]
 pub struct ScheduleError {
     pub file: String,
+    /// 0 when the file could not be read at all.
     pub line: usize,
     pub message: String,
+}
+
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 impl Schedule {

@@ -81,14 +81,15 @@ pub struct Event {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
+    // serde's message is part of this one, not a source: error chains would print it twice.
     #[error("the body is not JSON: {0}")]
-    NotJson(#[from] serde_json::Error),
+    NotJson(serde_json::Error),
 }
 
 impl Event {
     /// Parses a delivery. Events the bot does not handle parse too, with only the common fields.
     pub fn parse(name: &str, body: &[u8]) -> Result<Event, EventError> {
-        let raw: RawEvent = serde_json::from_slice(body)?;
+        let raw: RawEvent = serde_json::from_slice(body).map_err(EventError::NotJson)?;
         let subject = match name {
             "issues" | "issue_comment" => raw.issue.map(|i| {
                 let kind = if i.pull_request.is_some() {
