@@ -73,8 +73,45 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("gep-bot: error: {error:#}");
+            eprintln!("gep-bot: error: {}", causes(&error));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and what caused it, each message once. Many errors already say their source's
+/// message (`cannot read FILE: {source}`), so anyhow's `{:#}` would print it twice.
+fn causes(error: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in error.chain().map(ToString::to_string) {
+        if said.contains(&cause) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&cause);
+    }
+    said
+}
+
+#[cfg(test)]
+mod tests {
+    use super::causes;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let read = crate::config::ConfigError::Read {
+            path: "/etc/bot.toml".into(),
+            source: io,
+        };
+        let error = anyhow::Error::new(read).context("cannot start");
+        assert_eq!(
+            causes(&error),
+            "cannot start: cannot read /etc/bot.toml: No such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(causes(&plain), "outer: inner");
     }
 }
