@@ -66,6 +66,18 @@ fn a_declined_gep_is_final_and_its_errors_are_listed() {
 }
 
 #[test]
+fn a_repo_dir_without_geps_exits_two_saying_where_it_looked() {
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out, err) = status(empty.path(), &["1686"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.contains(&format!("no {}/geps folder", empty.path().display())),
+        "{err}"
+    );
+    assert!(err.contains("--repo-dir"), "{err}");
+}
+
+#[test]
 fn an_unknown_gep_exits_one_with_a_reason() {
     let dir = checkout();
     let (code, out, err) = status(dir.path(), &["9999"]);

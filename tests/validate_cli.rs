@@ -113,6 +113,23 @@ fn a_single_file_reports_only_its_own_findings() {
 }
 
 #[test]
+fn run_where_there_is_no_geps_folder_it_says_what_to_do() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::new(common::bin())
+        .arg("validate")
+        .current_dir(empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("geps: no such file or directory (run it in a checkout"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_missing_path_or_template_is_a_one_line_usage_error() {
     let out = validate(&["/no/such/geps"]);
     assert_eq!(out.status.code(), Some(2));

@@ -25,10 +25,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let folder = args
-        .repo_dir
-        .join("geps")
-        .join(format!("gep-{}", args.number));
+    let geps = args.repo_dir.join("geps");
+    if !geps.is_dir() {
+        // Not an unknown GEP (exit 1): a wrong place to look (exit 2).
+        anyhow::bail!(
+            "no {} folder: run it in a checkout of the repository, or name one with --repo-dir",
+            geps.display()
+        );
+    }
+    let folder = geps.join(format!("gep-{}", args.number));
     if !folder.is_dir() {
         eprintln!(
             "gep-bot: GEP-{} does not exist: no {}",

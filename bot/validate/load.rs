@@ -14,12 +14,21 @@ use super::source::SourceText;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{0}: no such file or directory")]
+    #[error("{}: no such file or directory{}", .0.display(), default_hint(.0))]
     Missing(PathBuf),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{0}: no gep-N folders in this directory")]
     NoGeps(PathBuf),
+}
+
+/// What to do when the default path, `geps`, is not there: the command was run elsewhere.
+fn default_hint(path: &Path) -> &'static str {
+    if path == Path::new("geps") {
+        " (run it in a checkout of the repository, or name GEP folders or files)"
+    } else {
+        ""
+    }
 }
 
 pub fn load(paths: &[PathBuf]) -> Result<GepSet, LoadError> {
