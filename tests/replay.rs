@@ -82,8 +82,7 @@ fn a_body_that_is_not_json_exits_two_saying_why_once() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = common::usage_error(&out);
     assert!(
         stderr.contains("cut.json: the body is not JSON: EOF"),
         "{stderr}"

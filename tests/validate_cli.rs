@@ -120,9 +120,7 @@ fn run_where_there_is_no_geps_folder_it_says_what_to_do() {
         .current_dir(empty.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let err = common::usage_error(&out);
     assert!(
         err.contains("geps: no such file or directory (run it in a checkout"),
         "{err}"
@@ -131,10 +129,7 @@ fn run_where_there_is_no_geps_folder_it_says_what_to_do() {
 
 #[test]
 fn a_missing_path_or_template_is_a_one_line_usage_error() {
-    let out = validate(&["/no/such/geps"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let err = common::usage_error(&validate(&["/no/such/geps"]));
     assert!(
         err.contains("/no/such/geps: no such file or directory"),
         "{err}"

@@ -33,6 +33,14 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// What a command that was used wrongly printed: it must exit 2 with one line on stderr.
+pub fn usage_error(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    err
+}
+
 /// A real webhook body from `../shared/fixtures/octokit-webhooks/<event>/<file>`.
 pub fn webhook_body(event: &str, file: &str) -> Vec<u8> {
     let path = shared()
