@@ -136,7 +136,7 @@ async fn pruning_keeps_unfinished_work_and_recent_dedupe_keys(store: impl Store)
     let job = store.claim("w", 0, 10).await.unwrap().unwrap();
     assert_eq!(job.delivery_id, "old-done");
     store.complete(job.id, 1).await.unwrap();
-    assert_eq!(store.prune(50).await.unwrap(), 1);
+    assert_eq!(store.prune(50, 100).await.unwrap(), 1);
     assert_eq!(
         store.record(delivery("new"), 101).await.unwrap(),
         Recorded::Duplicate
@@ -147,6 +147,51 @@ async fn pruning_keeps_unfinished_work_and_recent_dedupe_keys(store: impl Store)
     );
     assert_eq!(
         store.record(delivery("old-done"), 101).await.unwrap(),
+        Recorded::New
+    );
+}
+
+async fn pruning_goes_oldest_first_in_batches_of_the_size_asked(store: impl Store) {
+    for (id, at) in [
+        ("d3", 30),
+        ("d1", 10),
+        ("d5", 50),
+        ("d2", 20),
+        ("d4", 40),
+        ("new", 99),
+    ] {
+        store.record(delivery(id), at).await.unwrap();
+        let job = store.claim("w", at, 10).await.unwrap().unwrap();
+        store.complete(job.id, at).await.unwrap();
+    }
+    assert_eq!(store.prune(45, 2).await.unwrap(), 2);
+    // The two oldest went: their ids are new again, the third oldest is still known.
+    assert_eq!(
+        store.record(delivery("d1"), 100).await.unwrap(),
+        Recorded::New
+    );
+    assert_eq!(
+        store.record(delivery("d2"), 100).await.unwrap(),
+        Recorded::New
+    );
+    assert_eq!(
+        store.record(delivery("d3"), 100).await.unwrap(),
+        Recorded::Duplicate
+    );
+    // d1 and d2 are queued again now, so they stay; d3 and d4 go, in batches of one.
+    assert_eq!(
+        gep_bot::store::prune_in_batches(&store, 45, 1)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.prune(45, 10).await.unwrap(), 0);
+    assert_eq!(
+        store.record(delivery("d5"), 100).await.unwrap(),
+        Recorded::Duplicate
+    );
+    assert_eq!(
+        store.record(delivery("d4"), 100).await.unwrap(),
         Recorded::New
     );
 }
@@ -223,6 +268,7 @@ contract!(
     retried_jobs_wait_and_dead_jobs_can_be_requeued,
     released_jobs_run_again_at_once,
     pruning_keeps_unfinished_work_and_recent_dedupe_keys,
+    pruning_goes_oldest_first_in_batches_of_the_size_asked,
     label_suppression_is_remembered_and_lifted,
     a_review_state_is_saved_replaced_and_loaded,
 );

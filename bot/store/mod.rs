@@ -170,12 +170,34 @@ pub trait Store: Send + Sync + 'static {
 
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
 
-    /// Deletes deliveries (and their finished jobs) received before `before_ms`. Queued and
-    /// running jobs are kept whatever their age.
-    fn prune(&self, before_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Deletes up to `limit` deliveries (and their finished jobs) received before `before_ms`,
+    /// oldest first; answers how many. Queued and running jobs are kept whatever their age.
+    fn prune(
+        &self,
+        before_ms: i64,
+        limit: u64,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Whether the database answers (readiness).
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Deletes every delivery [`Store::prune`] would, `batch` at a time: deliveries arriving
+/// meanwhile wait for one batch at most, never for the whole (a first prune after the retention
+/// was shortened can find tens of thousands).
+pub async fn prune_in_batches<S: Store>(
+    store: &S,
+    before_ms: i64,
+    batch: u64,
+) -> Result<u64, StoreError> {
+    let mut total = 0;
+    loop {
+        let deleted = store.prune(before_ms, batch).await?;
+        total += deleted;
+        if deleted < batch {
+            return Ok(total);
+        }
+    }
 }
 
 #[cfg(test)]

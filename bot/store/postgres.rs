@@ -241,8 +241,11 @@ impl Store for PgStore {
         }
     }
 
-    async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
-        Ok(self.write(sqlx::query(sql::PRUNE).bind(before_ms)).await?)
+    async fn prune(&self, before_ms: i64, limit: u64) -> Result<u64, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(self
+            .write(sqlx::query(sql::PRUNE).bind(before_ms).bind(limit))
+            .await?)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -16,7 +16,15 @@ pub const ALLOW_LABEL: &str =
     "DELETE FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3";
 pub const SAVE_REVIEW: &str = "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3) ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state";
 pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
-pub const PRUNE: &str = "DELETE FROM deliveries WHERE received_ms < $1 AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))";
+/// At most `$2` deliveries received before `$1`, oldest first, found through their
+/// `received_ms` index: a prune that finds nothing reads nothing, and a large one goes in batches
+/// that other writes can come between.
+pub const PRUNE: &str = "DELETE FROM deliveries WHERE id IN (
+    SELECT id FROM deliveries
+     WHERE received_ms < $1
+       AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))
+     ORDER BY received_ms
+     LIMIT $2)";
 
 /// A value for a `$n` placeholder, bound by each store its own way.
 #[derive(Debug, Clone, PartialEq)]

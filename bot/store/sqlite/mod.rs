@@ -69,6 +69,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0002_claim_indexes.sql")),
         M::up(include_str!("../migrations/sqlite/0003_reviews.sql")),
         M::up(include_str!("../migrations/sqlite/0004_body_encoding.sql")),
+        M::up(include_str!("../migrations/sqlite/0005_received_index.sql")),
     ])
 }
 
@@ -408,9 +409,13 @@ impl Store for SqliteStore {
         Ok(counts.unwrap_or_default())
     }
 
-    async fn prune(&self, before_ms: i64) -> Result<u64, StoreError> {
-        self.write(sql::PRUNE, vec![Value::Integer(before_ms)])
-            .await
+    async fn prune(&self, before_ms: i64, limit: u64) -> Result<u64, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write(
+            sql::PRUNE,
+            vec![Value::Integer(before_ms), Value::Integer(limit)],
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -542,6 +547,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn pruning_finds_old_deliveries_through_their_index_not_by_reading_every_row() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut connection).unwrap();
+        let mut plan = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", sql::PRUNE))
+            .unwrap();
+        let values = [Value::Integer(0), Value::Integer(1000)];
+        let details: Vec<String> = plan
+            .query_map(numbered(&values).as_slice(), |row| row.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            !details.iter().any(|d| d.starts_with("SCAN deliveries")),
+            "{details:?}"
+        );
+        assert!(
+            details.iter().any(|d| d.contains("deliveries_received")),
+            "{details:?}"
+        );
     }
 
     #[test]
