@@ -178,7 +178,7 @@ async fn pruning_goes_oldest_first_in_batches_of_the_size_asked(store: impl Stor
         store.record(delivery("d3"), 100).await.unwrap(),
         Recorded::Duplicate
     );
-    // d1 and d2 are queued again now, so they stay; d3 and d4 go, in batches of one.
+    // d1 and d2 came back as new deliveries; the old d3 and d4 go, in batches of one.
     assert_eq!(
         gep_bot::store::prune_in_batches(&store, 45, 1)
             .await
@@ -186,9 +186,13 @@ async fn pruning_goes_oldest_first_in_batches_of_the_size_asked(store: impl Stor
         2
     );
     assert_eq!(store.prune(45, 10).await.unwrap(), 0);
+    // A batch of 0 is taken as 1, not as a loop that never ends.
+    let zero = gep_bot::store::prune_in_batches(&store, 60, 0);
+    let pruned = tokio::time::timeout(std::time::Duration::from_secs(5), zero).await;
+    assert_eq!(pruned.expect("it ends").unwrap(), 1, "d5 goes");
     assert_eq!(
         store.record(delivery("d5"), 100).await.unwrap(),
-        Recorded::Duplicate
+        Recorded::New
     );
     assert_eq!(
         store.record(delivery("d4"), 100).await.unwrap(),

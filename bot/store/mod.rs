@@ -190,6 +190,7 @@ pub async fn prune_in_batches<S: Store>(
     before_ms: i64,
     batch: u64,
 ) -> Result<u64, StoreError> {
+    let batch = batch.max(1);
     let mut total = 0;
     loop {
         let deleted = store.prune(before_ms, batch).await?;
