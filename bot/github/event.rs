@@ -81,15 +81,14 @@ pub struct Event {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    // serde's message is part of this one, not a source: error chains would print it twice.
     #[error("the body is not JSON: {0}")]
-    NotJson(serde_json::Error),
+    NotJson(#[from] serde_json::Error),
 }
 
 impl Event {
     /// Parses a delivery. Events the bot does not handle parse too, with only the common fields.
     pub fn parse(name: &str, body: &[u8]) -> Result<Event, EventError> {
-        let raw: RawEvent = serde_json::from_slice(body).map_err(EventError::NotJson)?;
+        let raw: RawEvent = serde_json::from_slice(body)?;
         let subject = match name {
             "issues" | "issue_comment" => raw.issue.map(|i| {
                 let kind = if i.pull_request.is_some() {
