@@ -58,27 +58,19 @@ pub enum Change {
 
 /// A schedule file that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{}: {message}", at_line(*.line))]
+#[error("{file}{}: {message}", .line.map_or(String::new(), |line| format!(":{line}")))]
 pub struct ScheduleError {
     pub file: String,
-    /// 0 when the file could not be read at all.
-    pub line: usize,
+    /// None when the file could not be read at all.
+    pub line: Option<usize>,
     pub message: String,
-}
-
-fn at_line(line: usize) -> String {
-    if line == 0 {
-        String::new()
-    } else {
-        format!(":{line}")
-    }
 }
 
 impl Schedule {
     pub fn load(path: &Path) -> Result<Schedule, ScheduleError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScheduleError {
             file: path.display().to_string(),
-            line: 0,
+            line: None,
             message: e.to_string(),
         })?;
         Schedule::parse(&text, &path.display().to_string())
@@ -87,9 +79,9 @@ impl Schedule {
     pub fn parse(text: &str, file: &str) -> Result<Schedule, ScheduleError> {
         let error = |span: Option<Range<usize>>, message: String| ScheduleError {
             file: file.to_owned(),
-            line: span.map_or(1, |s| {
+            line: Some(span.map_or(1, |s| {
                 text[..s.start.min(text.len())].matches('\n').count() + 1
-            }),
+            })),
             message,
         };
         let raw: RawFile =
