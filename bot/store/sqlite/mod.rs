@@ -218,6 +218,10 @@ const CLAIM: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1,
      )
      RETURNING id, delivery_id, attempts";
 
+/// What a claimed job's delivery holds (`$1`: its id).
+const CLAIMED_DELIVERY: &str =
+    "SELECT event, body, received_ms, encoding FROM deliveries WHERE id = $1";
+
 /// Unfinished jobs by state, each counted in a range of the `(state, ...)` index: finished jobs
 /// are never read.
 const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
@@ -270,40 +274,43 @@ impl Store for SqliteStore {
             text(worker),
             Value::Integer(now_ms),
         ];
-        let claimed =
-            self.writer
-                .call(move |connection| {
-                    let claimed = connection
-                        .prepare_cached(CLAIM)?
-                        .query_row(numbered(&values).as_slice(), |row| {
-                            Ok((
-                                row.get::<_, i64>(0)?,
-                                row.get::<_, String>(1)?,
-                                row.get::<_, i64>(2)?,
-                            ))
-                        })
-                        .optional()?;
-                    let Some((id, delivery_id, attempts)) = claimed else {
-                        return Ok(None);
-                    };
-                    let (event, stored, received_ms, encoding) = connection
-                    .prepare_cached(
-                        "SELECT event, body, received_ms, encoding FROM deliveries WHERE id = $1",
-                    )?
+        let claimed = self
+            .writer
+            .call(move |connection| {
+                let claimed = connection
+                    .prepare_cached(CLAIM)?
+                    .query_row(numbered(&values).as_slice(), |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .optional()?;
+                let Some((id, delivery_id, attempts)) = claimed else {
+                    return Ok(None);
+                };
+                let (event, stored, received_ms, encoding) = connection
+                    .prepare_cached(CLAIMED_DELIVERY)?
                     .query_row(numbered(&[text(&delivery_id)]).as_slice(), |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, String>(3)?))
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
                     })?;
-                    let job = Job {
-                        id,
-                        delivery_id,
-                        event,
-                        body: stored,
-                        attempts,
-                        received_ms,
-                    };
-                    Ok(Some((job, encoding)))
-                })
-                .await?;
+                let job = Job {
+                    id,
+                    delivery_id,
+                    event,
+                    body: stored,
+                    attempts,
+                    received_ms,
+                };
+                Ok(Some((job, encoding)))
+            })
+            .await?;
         // Unpacked here, off the writer's thread.
         let Some((job, encoding)) = claimed else {
             return Ok(None);
@@ -518,21 +525,24 @@ mod tests {
         assert_eq!(store.claim("w", 0, 1000).await.unwrap().unwrap().body, body);
     }
 
-    #[test]
-    fn claims_and_counts_read_only_unfinished_jobs_through_their_indexes() {
+    /// How SQLite runs `sql` on the migrated schema (each step's detail), its `$n` bound to 0.
+    fn query_plan(sql: &str) -> Vec<String> {
         let mut connection = Connection::open_in_memory().unwrap();
         migrations().to_latest(&mut connection).unwrap();
+        let mut plan = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let zeros = vec![Value::Integer(0); plan.parameter_count()];
+        plan.query_map(numbered(&zeros).as_slice(), |row| row.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn claims_and_counts_read_only_unfinished_jobs_through_their_indexes() {
         for sql in [CLAIM, COUNTS, sql::REQUEUE_DEAD] {
-            let mut plan = connection
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap();
-            let values = [Value::Integer(0), Value::Integer(0), Value::Integer(0)];
-            let wanted = plan.parameter_count();
-            let details: Vec<String> = plan
-                .query_map(numbered(&values[..wanted]).as_slice(), |row| row.get(3))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let details = query_plan(sql);
             let scans: Vec<_> = details
                 .iter()
                 .filter(|detail| detail.starts_with("SCAN jobs") && !detail.contains("INDEX"))
@@ -551,17 +561,7 @@ mod tests {
 
     #[test]
     fn pruning_finds_old_deliveries_through_their_index_not_by_reading_every_row() {
-        let mut connection = Connection::open_in_memory().unwrap();
-        migrations().to_latest(&mut connection).unwrap();
-        let mut plan = connection
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", sql::PRUNE))
-            .unwrap();
-        let values = [Value::Integer(0), Value::Integer(1000)];
-        let details: Vec<String> = plan
-            .query_map(numbered(&values).as_slice(), |row| row.get(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let details = query_plan(sql::PRUNE);
         assert!(
             !details.iter().any(|d| d.starts_with("SCAN deliveries")),
             "{details:?}"
