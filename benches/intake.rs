@@ -291,7 +291,7 @@ impl Store for Reference {
     async fn counts(&self) -> Result<Counts, StoreError> {
         Ok(Counts::default())
     }
-    async fn prune(&self, _: i64, _: u64) -> Result<u64, StoreError> {
+    async fn prune(&self, _: i64, _: u32) -> Result<u64, StoreError> {
         Ok(0)
     }
     async fn ping(&self) -> Result<(), StoreError> {

@@ -126,7 +126,7 @@ pub(super) fn github(config: &Config, credentials: Credentials) -> Executor {
 }
 
 /// Deliveries deleted in one write when pruning (about 25 ms of the SQLite writer's time).
-const PRUNE_BATCH: u64 = 1000;
+const PRUNE_BATCH: u32 = 1000;
 
 /// Deletes stored deliveries past the retention period, hourly.
 async fn prune<S: Store>(store: Arc<S>, retention_days: u32, mut stopped: watch::Receiver<bool>) {

@@ -175,7 +175,7 @@ pub trait Store: Send + Sync + 'static {
     fn prune(
         &self,
         before_ms: i64,
-        limit: u64,
+        limit: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Whether the database answers (readiness).
@@ -188,14 +188,14 @@ pub trait Store: Send + Sync + 'static {
 pub async fn prune_in_batches<S: Store>(
     store: &S,
     before_ms: i64,
-    batch: u64,
+    batch: u32,
 ) -> Result<u64, StoreError> {
     let batch = batch.max(1);
     let mut total = 0;
     loop {
         let deleted = store.prune(before_ms, batch).await?;
         total += deleted;
-        if deleted < batch {
+        if deleted < u64::from(batch) {
             return Ok(total);
         }
     }

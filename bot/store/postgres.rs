@@ -241,10 +241,13 @@ impl Store for PgStore {
         }
     }
 
-    async fn prune(&self, before_ms: i64, limit: u64) -> Result<u64, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    async fn prune(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
         Ok(self
-            .write(sqlx::query(sql::PRUNE).bind(before_ms).bind(limit))
+            .write(
+                sqlx::query(sql::PRUNE)
+                    .bind(before_ms)
+                    .bind(i64::from(limit)),
+            )
             .await?)
     }
 

@@ -416,11 +416,10 @@ impl Store for SqliteStore {
         Ok(counts.unwrap_or_default())
     }
 
-    async fn prune(&self, before_ms: i64, limit: u64) -> Result<u64, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    async fn prune(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
         self.write(
             sql::PRUNE,
-            vec![Value::Integer(before_ms), Value::Integer(limit)],
+            vec![Value::Integer(before_ms), Value::Integer(limit.into())],
         )
         .await
     }
