@@ -149,24 +149,18 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
                     Command::RemoveAreaMesh => Some(false),
                     _ => None,
                 });
-            match wanted {
-                Some(true) => {
-                    plan.state.push(remember(true));
-                    if !has_label {
-                        add(&mut plan);
-                    }
-                }
-                Some(false) => {
-                    plan.state.push(remember(false));
-                    if has_label {
-                        plan.actions.push(Action::RemoveLabel {
-                            repo: event.repo.clone(),
-                            target: target.clone(),
-                            label: rules.label.clone(),
-                        });
-                    }
-                }
-                None => {}
+            let Some(wanted) = wanted else {
+                return plan;
+            };
+            plan.state.push(remember(wanted));
+            match (wanted, has_label) {
+                (true, false) => add(&mut plan),
+                (false, true) => plan.actions.push(Action::RemoveLabel {
+                    repo: event.repo.clone(),
+                    target: target.clone(),
+                    label: rules.label.clone(),
+                }),
+                _ => {}
             }
         }
         _ => {}
