@@ -1098,6 +1098,9 @@ fn encode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
     #[test]
     fn an_app_edits_only_a_bots_comment_however_many_carry_its_marker() {
         let marker = "<!-- gep-bot:lead-review -->";
@@ -1119,7 +1122,6 @@ mod tests {
 
     #[test]
     fn graphql_goes_where_github_and_github_enterprise_serve_it() {
-        use super::graphql_endpoint;
         assert_eq!(
             graphql_endpoint("https://api.github.com"),
             "https://api.github.com/graphql"
@@ -1133,9 +1135,6 @@ mod tests {
             "http://127.0.0.1:4010/graphql"
         );
     }
-
-    use super::*;
-    use reqwest::header::{HeaderMap, HeaderValue};
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
