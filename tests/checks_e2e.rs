@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::bot::Bot;
-use common::github::FakeGitHub;
+use common::github::{FakeGitHub, requests_to};
 use gep_bot::github::executor::Credentials;
 use gep_bot::store::Store;
 
@@ -145,13 +145,7 @@ async fn a_metadata_file_naming_hundreds_of_gep_numbers_costs_a_bounded_number_o
     bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
         .await;
     bot.drained(Duration::from_secs(10)).await;
-    let related_reads = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path().contains("/contents/geps/gep-10"))
-        .count();
+    let related_reads = requests_to(&server, "GET", "/contents/geps/gep-10").await;
     assert!(
         (1..=20).contains(&related_reads),
         "{related_reads} reads for 500 named GEPs"

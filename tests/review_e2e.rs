@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::bot::Bot;
-use common::github::FakeGitHub;
+use common::github::{FakeGitHub, requests_to};
 use gep_bot::github::executor::Credentials;
 use gep_bot::store::Store;
 use serde_json::{Value, json};
@@ -178,16 +178,10 @@ async fn an_event_that_changes_nothing_in_the_review_writes_neither_comment_nor_
     bot.deliver("d-1", "pull_request", &opened(&github)).await;
     bot.drained(Duration::from_secs(10)).await;
     let writes = async || {
-        let requests = server.received_requests().await.unwrap();
-        let count = |method: &str, path: &str| {
-            requests
-                .iter()
-                .filter(|r| r.method.as_str() == method && r.url.path().contains(path))
-                .count()
-        };
         (
-            count("POST", "/statuses/"),
-            count("PATCH", "/issues/comments/") + count("POST", "/comments"),
+            requests_to(&server, "POST", "/statuses/").await,
+            requests_to(&server, "PATCH", "/issues/comments/").await
+                + requests_to(&server, "POST", "/comments").await,
         )
     };
     assert_eq!(writes().await, (1, 1), "the first event publishes both");

@@ -97,6 +97,17 @@ impl FakeGitHub {
     }
 }
 
+/// How many `method` requests `server` received whose path contains `path`.
+pub async fn requests_to(server: &wiremock::MockServer, method: &str, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == method && r.url.path().contains(path))
+        .count()
+}
+
 fn comment_json(c: &Comment, repo: &str) -> Value {
     json!({
         "id": c.id,
