@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::checks::CheckRules;
 use crate::github::executor::Credentials;
 use crate::mesh::MeshRules;
 use crate::pipeline::Secrets;
@@ -24,6 +25,7 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub mesh: MeshRules,
     pub review: ReviewRules,
+    pub checks: CheckRules,
     /// `GEP_BOT_WEBHOOK_SECRET` (comma-separated for rotation): from the environment only.
     #[serde(skip)]
     pub webhook_secrets: Secrets,
@@ -110,6 +112,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             mesh: MeshRules::default(),
             review: ReviewRules::default(),
+            checks: CheckRules::default(),
             webhook_secrets: Secrets::default(),
             github_token: None,
         }

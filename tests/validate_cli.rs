@@ -171,3 +171,93 @@ fn the_real_corpus_has_errors_and_says_where() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("gep-1651/index.md,line=6,col=1,title=GEP010::GEP-1651: Status is \"Provisional\" here but \"Declined\" in metadata.yaml"), "{text}");
 }
+
+use common::git;
+
+#[test]
+fn with_a_base_only_what_the_change_introduces_is_an_error_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    // At the base the GEP already leaves a placeholder: an old gap.
+    let dir = gep_dir(root, 10, "Provisional");
+    let index = dir.join("index.md");
+    let text = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(
+        &index,
+        format!("{text}\n## Notes\n\n(Outcomes this proposal leaves for later but should not rule out.)\n"),
+    )
+    .unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "base"]);
+    git(root, &["checkout", "-q", "-b", "work"]);
+    let run = |format: &str| {
+        Command::new(common::bin())
+            .current_dir(root)
+            .args(["validate", "--base", "main", "--format", format])
+            .output()
+            .unwrap()
+    };
+    // A typo fixed: the old placeholder is a notice, and the command passes.
+    let text = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(&index, text.replace("Mesh things.", "Mesh things, fixed.")).unwrap();
+    let out = run("human");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "note[GEP013]: template placeholder left in the document (already so at main)"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("0 errors, 0 warnings, 1 notice in 1 GEP"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 finding already so at main"), "{stdout}");
+    // An H1 written by the change: an error, as a workflow annotation too.
+    let text = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(&index, text.replace("## TLDR", "# Mesh things\n\n## TLDR")).unwrap();
+    let out = run("github");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("::error file=geps/gep-10/index.md,line=8,col=1,title=GEP005::"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("::notice file=geps/gep-10/index.md"),
+        "{stdout}"
+    );
+    // A GEP added and not yet committed is the change's own as well.
+    gep_dir(root, 11, "Standard");
+    let out = run("json");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\"file\":\"geps/gep-11/index.md\""),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_base_that_is_no_commit_or_no_checkout_is_a_usage_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    gep_dir(tmp.path(), 10, "Provisional");
+    let run = || {
+        Command::new(common::bin())
+            .current_dir(tmp.path())
+            .args(["validate", "--base", "main"])
+            .output()
+            .unwrap()
+    };
+    let err = common::usage_error(&run());
+    assert!(err.contains("--base needs a git checkout"), "{err}");
+    git(tmp.path(), &["init", "-q", "-b", "trunk"]);
+    git(tmp.path(), &["add", "-A"]);
+    git(tmp.path(), &["commit", "-q", "-m", "base"]);
+    let err = common::usage_error(&run());
+    assert!(
+        err.contains("--base main: no such commit or branch"),
+        "{err}"
+    );
+}

@@ -44,11 +44,8 @@ fn every_error_on_the_real_corpus_is_a_pinned_real_defect() {
         ("gep-1323/index.md", 2, "GEP003"),
         // index.md says Provisional, metadata.yaml says Declined (it is obsoleted by GEP-5093).
         ("gep-1651/index.md", 6, "GEP010"),
-        // "Accepted" is not one of the ten statuses (Memorandum GEPs have status Memorandum) ...
-        ("gep-2659/index.md", 7, "GEP009"),
-        // ... in metadata.yaml too ...
-        ("gep-2659/metadata.yaml", 6, "GEP026"),
-        // ... which also carries a `type:` key that GEPDetails does not have.
+        // A `type:` key that GEPDetails does not have (its `status: Accepted` is the one stage
+        // of a Memorandum GEP, which upstream's overview names: no finding).
         ("gep-2659/metadata.yaml", 5, "GEP028"),
         // `extends:` stands at the top level instead of under `relationships:`, so the site
         // never shows that GEP-4152 extends GEP-1897.
@@ -84,11 +81,15 @@ fn corpus_warnings_name_real_content_gaps() {
     // Changelog entries written as prose instead of pull request links.
     assert!(warning("gep-2644/metadata.yaml", Code::ChangelogNotUrl));
     assert!(warning("gep-2645/metadata.yaml", Code::ChangelogNotUrl));
-    // metadata.yaml's name differs from the title.
-    assert!(warning(
-        "gep-2627/metadata.yaml",
-        Code::NameDiffersFromTitle
-    ));
+    // metadata.yaml's name differs from the title: a notice, as upstream says the name is only
+    // "usually" the title.
+    assert!(
+        findings
+            .iter()
+            .any(|f| relative(&f.file) == "gep-2627/metadata.yaml"
+                && f.code == Code::NameDiffersFromTitle
+                && f.severity == Severity::Notice)
+    );
     // The template itself is recognised as one: no section or placeholder warnings on it.
     assert!(
         !findings

@@ -1,33 +1,43 @@
-//! The `GEP template` check run on pull requests that change GEPs (SPEC section 7): the validator
-//! on the changed GEPs as they are at the head commit (strict on the files the pull request
-//! changes, default severities elsewhere, so old GEPs are no wall), and the status change from the
-//! base commit checked against the lifecycle. Findings become annotations on the exact lines.
+//! The `GEP template` check run on pull requests that change GEPs (SPEC section 7): the changed
+//! GEPs validated at the head against the same GEPs at the base ([`judge`]), so the check fails
+//! only on what the pull request introduces, and says what it found that was there before. The
+//! status change from the base is checked against the lifecycle. Findings become annotations on
+//! the exact lines, at most [`MAX_ANNOTATIONS`] (errors first, then the lines the pull request
+//! changed); the summary lists the rest.
 //!
 //! Pure: the files as read at head and base in, one check-run action out. The worker reads them.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+pub mod gather;
+pub mod judge;
 
-use crate::gep::{Status, folder_number};
+use std::collections::BTreeSet;
+
+use crate::gep::folder_number;
 use crate::github::{Action, Annotation, Plan};
-use crate::validate::{
-    self, Finding, GepSet, Options, Position, Severity, Template, check_transition,
-};
+use crate::validate::{Finding, Severity};
+
+pub use gather::{CheckRules, Gathered, MAX_RELATED_READS, PullRequestTrees, gather};
+pub use judge::{Change, Evaluation, GepChange, Judged, evaluate};
 
 pub const CHECK_NAME: &str = "GEP template";
 
-/// What the check needs, read by the worker at the pull request's head and base commits.
+/// Annotations a check run carries at most (one request's worth): a mass edit of ten GEPs with
+/// old gaps once made 243, which no reviewer reads.
+pub const MAX_ANNOTATIONS: usize = 50;
+
+/// What the check needs: where to publish, and the pull request's GEPs on both sides.
 pub struct Input<'a> {
     pub repo: &'a str,
     pub head_sha: &'a str,
-    pub changed_paths: &'a [String],
-    /// The changed GEPs as they are at the head (paths relative to the repository).
-    pub head: &'a GepSet,
-    /// Each changed GEP's status at the base commit; absent for a GEP the pull request adds.
-    pub base_status: &'a BTreeMap<u32, Status>,
-    /// Every GEP number at the head, for relationships to GEPs the pull request does not change.
-    pub known: &'a BTreeSet<u32>,
-    pub template: &'a Template,
+    pub change: Change<'a>,
+}
+
+/// Whether an event asks for a check run: a pull request opened, reopened or given new commits
+/// that changes files under `geps_dir`.
+pub fn wants(event: &crate::github::Event, changed_paths: &[String], geps_dir: &str) -> bool {
+    event.name == "pull_request"
+        && matches!(event.action.as_str(), "opened" | "synchronize" | "reopened")
+        && changed_paths.iter().any(|p| p.starts_with(geps_dir))
 }
 
 /// The GEP numbers a pull request touches, from its changed paths under `geps_dir`.
@@ -59,54 +69,26 @@ pub fn related_geps(metadata: &str) -> BTreeSet<u32> {
 }
 
 pub fn plan(input: &Input<'_>) -> Plan {
-    let options = Options {
-        strict: false,
-        known_elsewhere: input.known.clone(),
-    };
-    let changed: BTreeSet<&Path> = input.changed_paths.iter().map(Path::new).collect();
-    let validate::Validated {
-        mut findings,
-        summaries,
-    } = validate::validate_and_summarize(input.head, input.template, &options);
-    for finding in &mut findings {
-        // Strict where the pull request writes: a warning there is something it can fix now.
-        if changed.contains(finding.file.as_path()) {
-            finding.severity = Severity::Error;
-        }
-    }
-    let mut transitions = Vec::new();
-    for gep in input.head.geps.iter().filter(|g| g.checked) {
-        let (Some(number), Some(metadata)) = (gep.number, &gep.metadata) else {
-            continue;
-        };
-        let Some(head) = summaries.get(&gep.dir) else {
-            continue;
-        };
-        let Some(to) = head.status else { continue };
-        let from = input.base_status.get(&number).copied();
-        let at = status_line(metadata.text());
-        findings.extend(check_transition(
-            from,
-            to,
-            &head.feature_names,
-            metadata.path(),
-            at,
-        ));
-        transitions.push((number, from, to));
-    }
-    findings.sort_by(|a, b| (&a.file, a.line, a.code).cmp(&(&b.file, b.line, b.code)));
-    let errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let warnings = findings.len() - errors;
-    let geps = transitions.len();
-    let title = format!(
-        "{errors} error{}, {warnings} warning{} in {geps} GEP{}",
+    let evaluation = evaluate(&input.change);
+    let errors = evaluation.errors();
+    let before = evaluation.before();
+    let new_notices = evaluation.count(|j| !j.before && j.finding.severity == Severity::Notice);
+    let geps = evaluation.geps.len();
+    let mut title = format!(
+        "{errors} error{} in {geps} GEP{}",
         plural(errors),
-        plural(warnings),
         plural(geps)
     );
+    if new_notices > 0 {
+        title.push_str(&format!(", {new_notices} notice{}", plural(new_notices)));
+    }
+    if before > 0 {
+        title.push_str(&format!(
+            "; {before} finding{} existed before",
+            plural(before)
+        ));
+    }
+    let annotated = annotated(&evaluation);
     let mut plan = Plan::default();
     plan.actions.push(Action::CreateCheckRun {
         repo: input.repo.to_owned(),
@@ -114,52 +96,117 @@ pub fn plan(input: &Input<'_>) -> Plan {
         name: CHECK_NAME.into(),
         conclusion: if errors > 0 { "failure" } else { "success" }.into(),
         title,
-        summary: summary(&transitions, &findings),
-        annotations: findings.iter().map(annotation).collect(),
+        summary: summary(&evaluation, &annotated, &input.change.template.origin),
+        annotations: annotated.iter().map(|j| annotation(j)).collect(),
     });
     plan
+}
+
+/// The findings a check run annotates: errors first, then those on lines the pull request
+/// changed, then the rest, at most [`MAX_ANNOTATIONS`]. Within each, every kind of finding is
+/// shown once before any is shown twice, so sixty placeholders do not crowd out the one
+/// lifecycle error.
+pub fn annotated(evaluation: &Evaluation) -> Vec<&Judged> {
+    let rank = |j: &Judged| (j.finding.severity != Severity::Error, !j.on_changed_line);
+    let mut seen: std::collections::BTreeMap<_, usize> = std::collections::BTreeMap::new();
+    let mut ranked: Vec<(_, usize, &Judged)> = evaluation
+        .findings
+        .iter()
+        .map(|j| {
+            let count = seen.entry((rank(j), j.finding.code)).or_default();
+            *count += 1;
+            (rank(j), *count, j)
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, occurrence, _)| (*rank, *occurrence));
+    ranked
+        .into_iter()
+        .take(MAX_ANNOTATIONS)
+        .map(|(_, _, j)| j)
+        .collect()
 }
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn status_line(metadata: &str) -> Position {
-    metadata
-        .lines()
-        .position(|l| l.starts_with("status:"))
-        .map_or(Position::START, |i| Position::line(i + 1))
-}
-
-fn summary(transitions: &[(u32, Option<Status>, Status)], findings: &[Finding]) -> String {
-    let mut out = String::from("| GEP | Status | Errors | Warnings |\n|---|---|---|---|\n");
-    for (number, from, to) in transitions {
-        let prefix = format!("geps/gep-{number}/");
-        let of_gep = |severity| {
-            findings
-                .iter()
-                .filter(|f| f.severity == severity && f.file.to_string_lossy().starts_with(&prefix))
-                .count()
+fn summary(evaluation: &Evaluation, annotated: &[&Judged], origin: &str) -> String {
+    let mut out =
+        String::from("| GEP | Status | New errors | Existed before |\n|---|---|---|---|\n");
+    for gep in &evaluation.geps {
+        let of_gep = |which: &dyn Fn(&Judged) -> bool| {
+            evaluation.count(|j| judge::gep_of(&j.finding.file) == Some(gep.number) && which(j))
         };
-        let status = match from {
-            Some(from) if from != to => format!("{from} → {to}"),
-            Some(_) => to.to_string(),
+        let to = gep.to.map_or("no status".to_owned(), |s| s.to_string());
+        let mut status = match gep.from {
+            Some(from) if Some(from) != gep.to => format!("{from} → {to}"),
+            Some(_) => to,
+            None if gep.renamed_from.is_some() => to,
             None => format!("new, {to}"),
         };
+        if let Some(old) = gep.renamed_from {
+            status.push_str(&format!(" (renamed from GEP-{old})"));
+        }
         out.push_str(&format!(
-            "| GEP-{number} | {status} | {} | {} |\n",
-            of_gep(Severity::Error),
-            of_gep(Severity::Warning)
+            "| GEP-{} | {status} | {} | {} |\n",
+            gep.number,
+            of_gep(&|j| j.finding.severity == Severity::Error),
+            of_gep(&|j| j.before),
         ));
     }
+    out.push_str(&format!("\nRules: {origin}.\n\n"));
     out.push_str(
-        "\nFiles this pull request changes are checked strictly: every finding there is an error. ",
+        "Only what this pull request introduces fails the check: a finding the base commit \
+         did not have, or a section this pull request's own status change newly requires. ",
     );
-    out.push_str("Run `gep-bot validate --strict` on them to see the same findings locally.\n");
+    let before = evaluation.before();
+    if before > 0 {
+        out.push_str(&format!(
+            "{before} finding{} existed before this pull request; {} shown as notices and do \
+             not fail it.",
+            plural(before),
+            if before == 1 { "it is" } else { "they are" }
+        ));
+    }
+    let rest: Vec<&Judged> = evaluation
+        .findings
+        .iter()
+        .filter(|j| !annotated.iter().any(|a| std::ptr::eq(*a, *j)))
+        .collect();
+    if !rest.is_empty() {
+        out.push_str(&format!(
+            "\n\n{} more finding{} not annotated (a check run shows at most {MAX_ANNOTATIONS}):\n\n",
+            rest.len(),
+            plural(rest.len())
+        ));
+        for judged in rest.iter().take(100) {
+            let f = &judged.finding;
+            out.push_str(&format!(
+                "- `{}:{}` {} {}: {}\n",
+                f.file.display(),
+                f.line,
+                f.severity,
+                f.code,
+                f.message.replace('\n', " ")
+            ));
+        }
+        if rest.len() > 100 {
+            out.push_str(&format!("- ... and {} more\n", rest.len() - 100));
+        }
+    }
+    out.push_str(
+        "\n\nRun `gep-bot validate --base <base branch>` in a checkout to see the same judgement locally.\n",
+    );
     out
 }
 
-fn annotation(finding: &Finding) -> Annotation {
+fn annotation(judged: &Judged) -> Annotation {
+    let finding: &Finding = &judged.finding;
+    let title = if judged.before {
+        format!("{} (existed before this pull request)", finding.code)
+    } else {
+        finding.code.as_str().to_owned()
+    };
     Annotation {
         path: finding.file.to_string_lossy().into_owned(),
         start_line: finding.line,
@@ -169,9 +216,10 @@ fn annotation(finding: &Finding) -> Annotation {
         annotation_level: match finding.severity {
             Severity::Error => "failure",
             Severity::Warning => "warning",
+            Severity::Notice => "notice",
         }
         .into(),
-        title: finding.code.as_str().into(),
+        title,
         message: format!("{}\nhelp: {}", finding.message, finding.hint),
     }
 }

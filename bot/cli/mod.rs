@@ -4,6 +4,7 @@
 //! unknown GEP), 2 a usage or I/O error, reported in one line.
 
 mod calendar;
+mod checkout;
 mod doctor;
 mod replay;
 mod requeue;

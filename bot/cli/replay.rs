@@ -51,7 +51,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let planner = Worker {
             store: Arc::new(SqliteStore::open("sqlite::memory:").await?),
             executor: Arc::new(executor),
-            handlers: Arc::new(Handlers::new(config.mesh.clone(), config.review.clone())?),
+            handlers: Arc::new(Handlers::new(
+                config.mesh.clone(),
+                config.review.clone(),
+                config.checks.clone(),
+            )?),
             settings: Settings::default(),
             queued: Arc::default(),
             clock: now_ms,

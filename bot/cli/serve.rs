@@ -40,7 +40,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<()> {
     let executor = Arc::new(executor(&config)?);
-    let handlers = Arc::new(Handlers::new(config.mesh.clone(), config.review.clone())?);
+    let handlers = Arc::new(Handlers::new(
+        config.mesh.clone(),
+        config.review.clone(),
+        config.checks.clone(),
+    )?);
     let schedule = Schedule::load(&config.calendar.schedule)
         .context("the calendar's schedule (set GEP_BOT_SCHEDULE or [calendar] schedule)")?;
     let calendar = Arc::new(calendar::http::Calendar::new(

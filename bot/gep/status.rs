@@ -4,7 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A GEP status. The first six form the ladder in this order; the last four stand beside it.
+/// A GEP status. The first six form the ladder in this order; the others stand beside it.
+/// `Accepted` is the one stage of a Memorandum GEP ("Memorandums have only a single stage -
+/// `Accepted`", upstream's overview); older Memorandum GEPs say `Memorandum` as their status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Status {
     Provisional,
@@ -14,13 +16,14 @@ pub enum Status {
     Standard,
     Completed,
     Memorandum,
+    Accepted,
     Deferred,
     Declined,
     Withdrawn,
 }
 
 impl Status {
-    pub const ALL: [Status; 10] = [
+    pub const ALL: [Status; 11] = [
         Status::Provisional,
         Status::Prototyping,
         Status::Implementable,
@@ -28,6 +31,7 @@ impl Status {
         Status::Standard,
         Status::Completed,
         Status::Memorandum,
+        Status::Accepted,
         Status::Deferred,
         Status::Declined,
         Status::Withdrawn,
@@ -42,6 +46,7 @@ impl Status {
             Status::Standard => "Standard",
             Status::Completed => "Completed",
             Status::Memorandum => "Memorandum",
+            Status::Accepted => "Accepted",
             Status::Deferred => "Deferred",
             Status::Declined => "Declined",
             Status::Withdrawn => "Withdrawn",
@@ -76,7 +81,8 @@ impl Status {
             Implementable => &[Experimental],
             Experimental => &[Standard],
             Standard => &[Completed],
-            Completed | Memorandum | Declined | Withdrawn => &[],
+            Memorandum => &[Accepted],
+            Completed | Accepted | Declined | Withdrawn => &[],
             // A deferred GEP is picked up again where it stopped; the ladder's first step is the
             // only one we can tell is safe without its history.
             Deferred => &[Provisional],
@@ -97,7 +103,7 @@ impl fmt::Display for Status {
     }
 }
 
-/// The text was not one of the ten statuses.
+/// The text was not one of the statuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown GEP status {0:?}")]
 pub struct UnknownStatus(pub String);
@@ -136,12 +142,15 @@ mod tests {
         assert!(!Status::Implementable.may_move_to(Status::Standard));
         assert!(Status::Experimental.may_move_to(Status::Declined));
         assert!(!Status::Standard.may_move_to(Status::Experimental));
+        assert!(Status::Memorandum.may_move_to(Status::Accepted));
+        assert!(!Status::Accepted.is_at_least(Status::Provisional));
     }
 
     #[test]
     fn parses_exact_names_only() {
         assert_eq!("Standard".parse::<Status>(), Ok(Status::Standard));
         assert!("standard".parse::<Status>().is_err());
-        assert!("Accepted".parse::<Status>().is_err());
+        assert_eq!("Accepted".parse::<Status>(), Ok(Status::Accepted));
+        assert!("Rejected".parse::<Status>().is_err());
     }
 }

@@ -838,7 +838,14 @@ impl GitHub {
                 30,
             )
             .await?;
-        Ok(strings(&Value::Array(files), "filename"))
+        // A renamed file is changed at both paths: its old one is gone (a renamed GEP folder is
+        // judged against the GEP it was).
+        let mut paths = Vec::with_capacity(files.len());
+        for file in &files {
+            paths.extend(file["filename"].as_str().map(str::to_owned));
+            paths.extend(file["previous_filename"].as_str().map(str::to_owned));
+        }
+        Ok(paths)
     }
 
     /// A REST request to `path` under the API base.

@@ -4,6 +4,8 @@
 pub mod action;
 pub mod event;
 pub mod executor;
+pub mod reads;
 
 pub use action::{Action, Annotation, LabelTarget, Plan, StateChange};
 pub use event::{Actor, Event, EventError, Review, Subject};
+pub use reads::{InstallationReads, MemoryTrees, Reads};

@@ -11,7 +11,6 @@ use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use crate::github::executor::{ExecError, Executor};
-use std::collections::{BTreeMap, BTreeSet};
 
 use crate::checks;
 use crate::commands::{self, Command};
@@ -22,11 +21,6 @@ use crate::review::{self, PullRequest, ReviewRules, ReviewState};
 use crate::status;
 use crate::store::{Job, Store};
 use crate::validate::{self, SourceText, Template};
-
-/// At most this many related GEPs are read for a check run. Real GEPs name a few; the bound keeps
-/// one `metadata.yaml` in a pull request from spending the installation's rate limit a read
-/// per number it lists.
-const MAX_RELATED_READS: usize = 20;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -63,18 +57,25 @@ pub struct Handlers {
     pub mesh: MeshRules,
     pub matcher: Matcher,
     pub review: ReviewRules,
-    /// The GEP template whose rules the check run applies.
+    /// The GEP template `/gep status` applies.
     pub template: Template,
+    /// Where the check run finds the repository's template, and more section names.
+    pub checks: checks::CheckRules,
 }
 
 impl Handlers {
-    pub fn new(mesh: MeshRules, review: ReviewRules) -> Result<Handlers, mesh::BadPattern> {
+    pub fn new(
+        mesh: MeshRules,
+        review: ReviewRules,
+        checks: checks::CheckRules,
+    ) -> Result<Handlers, mesh::BadPattern> {
         let matcher = Matcher::new(&mesh)?;
         Ok(Handlers {
             mesh,
             matcher,
             review,
             template: Template::builtin(),
+            checks,
         })
     }
 }
@@ -234,9 +235,7 @@ impl<S: Store> Worker<S> {
             plan.extend(self.gep_status(event, subject, number).await?);
         }
         let gep_pull = self.handlers.review.touches_geps(&files);
-        let checked_event = event.name == "pull_request"
-            && matches!(event.action.as_str(), "opened" | "synchronize" | "reopened");
-        if checked_event && gep_pull {
+        if checks::wants(event, &files, &self.handlers.review.geps_dir) {
             plan.extend(self.check(event, &files).await?);
         }
         if review && gep_pull {
@@ -325,97 +324,33 @@ impl<S: Store> Worker<S> {
         Ok(plan)
     }
 
-    /// The GEP check run: the changed GEPs read at the head commit, their status at the base.
+    /// The GEP check run: the changed GEPs read at the head commit and at the base.
     async fn check(&self, event: &Event, files: &[String]) -> Result<Plan, ExecError> {
         let (Some(head), Some(base)) = (&event.head_sha, &event.base_sha) else {
             return Ok(Plan::default());
         };
-        let dir = &self.handlers.review.geps_dir;
-        let (installation, repo) = (event.installation, event.repo.as_str());
-        let mut head_set = validate::GepSet::default();
-        let mut base_status = BTreeMap::new();
-        for number in checks::changed_geps(files, dir) {
-            let folder = format!("{dir}gep-{number}");
-            let read = async |name: &str, at: &str| -> Result<Option<SourceText>, ExecError> {
-                let path = format!("{folder}/{name}");
-                let text = self.executor.file_at(installation, repo, &path, at).await?;
-                Ok(text.map(|t| SourceText::new(path, t)))
-            };
-            let index = read("index.md", head).await?;
-            let metadata = read("metadata.yaml", head).await?;
-            if index.is_none() && metadata.is_none() {
-                continue; // the pull request deletes this GEP
-            }
-            let base_metadata = read("metadata.yaml", base).await?;
-            if base_metadata.is_some() {
-                let at_base = validate::GepFiles {
-                    dir: folder.clone().into(),
-                    number: Some(number),
-                    index: None,
-                    metadata: base_metadata,
-                    checked: true,
-                };
-                if let Some(status) = validate::summarize(&at_base, &self.handlers.template).status
-                {
-                    base_status.insert(number, status);
-                }
-            }
-            head_set.geps.push(validate::GepFiles {
-                dir: folder.into(),
-                number: Some(number),
-                index,
-                metadata,
-                checked: true,
-            });
-        }
-        // The GEPs the changed ones name in relationships, read at the head too, so that an
-        // `obsoletes` or `extends` is checked against the other side.
-        let changed: BTreeSet<u32> = head_set.geps.iter().filter_map(|g| g.number).collect();
-        let named: BTreeSet<u32> = head_set
-            .geps
-            .iter()
-            .filter_map(|g| g.metadata.as_ref())
-            .flat_map(|m| checks::related_geps(m.text()))
-            .filter(|n| !changed.contains(n))
-            .collect();
-        if named.len() > MAX_RELATED_READS {
-            tracing::warn!(
-                named = named.len(),
-                read = MAX_RELATED_READS,
-                "the changed GEPs name more related GEPs than are read; the rest are checked by name only"
-            );
-        }
-        for number in named.into_iter().take(MAX_RELATED_READS) {
-            let path = format!("{dir}gep-{number}/metadata.yaml");
-            if let Some(text) = self
-                .executor
-                .file_at(installation, repo, &path, head)
-                .await?
-            {
-                head_set.geps.push(validate::GepFiles {
-                    dir: format!("{dir}gep-{number}").into(),
-                    number: Some(number),
-                    index: None,
-                    metadata: Some(SourceText::new(path, text)),
-                    checked: false,
-                });
-            }
-        }
-        let known = self
-            .executor
-            .folder_at(installation, repo, dir.trim_end_matches('/'), head)
-            .await?
-            .iter()
-            .filter_map(|name| crate::gep::folder_number(name))
-            .collect();
-        Ok(checks::plan(&checks::Input {
-            repo,
+        let reads = crate::github::InstallationReads {
+            executor: &self.executor,
+            installation: event.installation,
+        };
+        let pull = checks::PullRequestTrees {
+            repo: &event.repo,
             head_sha: head,
+            base_sha: base,
             changed_paths: files,
-            head: &head_set,
-            base_status: &base_status,
-            known: &known,
-            template: &self.handlers.template,
+        };
+        let dir = &self.handlers.review.geps_dir;
+        let gathered = checks::gather(&reads, &pull, dir, &self.handlers.checks).await?;
+        Ok(checks::plan(&checks::Input {
+            repo: &event.repo,
+            head_sha: head,
+            change: checks::Change {
+                head: &gathered.head,
+                base: &gathered.base,
+                known_head: &gathered.known_head,
+                known_base: &gathered.known_base,
+                template: &gathered.template,
+            },
         }))
     }
 

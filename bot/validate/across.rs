@@ -91,7 +91,7 @@ pub fn check_transition(
     at: Position,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let entry_points = [Status::Provisional, Status::Memorandum];
+    let entry_points = [Status::Provisional, Status::Memorandum, Status::Accepted];
     match base {
         Some(base) if !base.may_move_to(head) => {
             let next: Vec<_> = base.next().iter().map(|s| s.as_str()).collect();

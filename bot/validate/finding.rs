@@ -10,6 +10,9 @@ use super::source::Position;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Advice: never fails a check, not even with `--strict` (what upstream says is only
+    /// "usually" so, and in a pull request's check, what was there before the pull request).
+    Notice,
     Warning,
     Error,
 }
@@ -17,6 +20,7 @@ pub enum Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Severity::Notice => "notice",
             Severity::Warning => "warning",
             Severity::Error => "error",
         })
@@ -103,12 +107,14 @@ impl Code {
         }
     }
 
-    /// Errors break tooling or mislead a reader; warnings are content still to write.
+    /// Errors break tooling or mislead a reader; warnings are content still to write; notices
+    /// are conventions upstream keeps only "usually" (a GEP's `name` is usually its title).
     pub fn severity(self) -> Severity {
         use Code::*;
         match self {
-            MissingSection | TemplateSection | PlaceholderLeft | NameDiffersFromTitle
-            | ReferenceNotUrl | ChangelogNotUrl => Severity::Warning,
+            NameDiffersFromTitle => Severity::Notice,
+            MissingSection | TemplateSection | PlaceholderLeft | ReferenceNotUrl
+            | ChangelogNotUrl => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -44,7 +44,7 @@ impl GepSet {
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Every finding is an error (the App uses this on the files a pull request changes).
+    /// Every warning is an error (notices stay advice).
     pub strict: bool,
     /// GEP numbers known to exist though they are not in the set (a partial copy of `geps/`).
     pub known_elsewhere: BTreeSet<u32>,
@@ -98,7 +98,10 @@ pub fn validate_and_summarize(set: &GepSet, template: &Template, options: &Optio
         findings.retain(|f| only.contains(&f.file));
     }
     if options.strict {
-        for finding in &mut findings {
+        for finding in findings
+            .iter_mut()
+            .filter(|f| f.severity == Severity::Warning)
+        {
             finding.severity = Severity::Error;
         }
     }
@@ -158,7 +161,7 @@ fn check_gep(
                 Position::START,
                 format!("the GEP folder has no {name}"),
                 format!(
-                    "copy gep-templates/{name} into {} and fill it in",
+                    "copy the GEP template's {name} (geps/gep-696 upstream) into {} and fill it in",
                     gep.dir.display()
                 ),
             ));
@@ -171,7 +174,8 @@ fn check_gep(
     // A neighbour is read only for the metadata its relationships need.
     let index = gep.index.as_ref().filter(|_| gep.checked);
     let facts = index.map(|source| {
-        let facts = index::check(source, gep.number, template, out);
+        let recorded = metadata.as_ref().and_then(|m| m.status);
+        let facts = index::check(source, gep.number, template, recorded, out);
         if let Some(metadata) = &metadata
             && !facts.is_template
         {

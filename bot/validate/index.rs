@@ -21,10 +21,13 @@ pub struct IndexFacts {
     pub is_template: bool,
 }
 
+/// `recorded` is the status `metadata.yaml` gives: the sections are checked at the higher of it
+/// and the Status line, so a promotion written in one file only is held to its new status.
 pub fn check(
     source: &SourceText,
     folder: Option<u32>,
     template: &Template,
+    recorded: Option<Status>,
     out: &mut Vec<Finding>,
 ) -> IndexFacts {
     let document = Document::parse(source.text());
@@ -69,13 +72,9 @@ pub fn check(
                     Ok(status) => facts.status = Some((status, at)),
                     Err(_) => {
                         let names = Status::ALL.map(Status::as_str);
-                        let hint = match (word, nearest(word, &names)) {
-                            ("Accepted", _) => format!(
-                                "a Memorandum GEP has the status `Memorandum`; statuses are: {}",
-                                names.join(", ")
-                            ),
-                            (_, Some(known)) => format!("did you mean `{known}`?"),
-                            _ => format!("use one of: {}", names.join(", ")),
+                        let hint = match nearest(word, &names) {
+                            Some(known) => format!("did you mean `{known}`?"),
+                            None => format!("use one of: {}", names.join(", ")),
                         };
                         out.push(Finding::new(
                             Code::UnknownStatus,
@@ -90,7 +89,18 @@ pub fn check(
         }
     }
     if !facts.is_template {
-        let unwritten: Vec<_> = sections(source, &document, template, facts.status, out)
+        let held_to = match (facts.status, recorded) {
+            (Some((line, at)), Some(recorded)) => {
+                let higher = match (line.rung(), recorded.rung()) {
+                    (Some(l), Some(r)) if l >= r => line,
+                    _ => recorded,
+                };
+                Some((higher, at))
+            }
+            (None, Some(recorded)) => Some((recorded, after_front_matter)),
+            (line, None) => line,
+        };
+        let unwritten: Vec<_> = sections(source, &document, template, held_to, out)
             .into_iter()
             .filter_map(|(_, range)| range)
             .collect();
@@ -278,8 +288,8 @@ fn sections(
                     required.title
                 ),
                 format!(
-                    "add a `## {}` section (see gep-templates/index.md)",
-                    required.title
+                    "add a `## {}` section (as in {})",
+                    required.title, template.origin
                 ),
             ));
             owed.push((required.title.clone(), None));
@@ -291,10 +301,16 @@ fn sections(
         let has_code = text[range.clone()].contains("```");
         // A template section made only of fixed text (upstream's graduation criteria) is meant to
         // be kept as it is; one that holds instructions is unwritten while it still matches.
+        // A section written only in code or under its sub-headings' code blocks (an `## API` of
+        // `### Go` and `### YAML`) is written, whatever the template's instructions were.
         let template_body = template.strip_placeholders(&required.body);
         let has_instructions = template_body.len() != required.body.len();
-        let same_as_template = has_instructions && body == normalize(&template_body);
-        if same_as_template || (body.is_empty() && !has_code) {
+        let unwritten = if body.is_empty() {
+            !has_code
+        } else {
+            has_instructions && body == normalize(&template_body)
+        };
+        if unwritten {
             out.push(Finding::new(
                 Code::TemplateSection,
                 source.path(),
@@ -393,6 +409,7 @@ mod tests {
             &SourceText::new("gep-42/index.md", text),
             Some(42),
             &template(),
+            None,
             &mut out,
         );
         (facts, out)
@@ -498,6 +515,51 @@ mod tests {
         assert_eq!(codes(&findings), [(Code::TemplateSection, 8)]);
         let (_, findings) = run(&gep("Provisional", "## TLDR\n\n"));
         assert_eq!(codes(&findings), [(Code::TemplateSection, 8)]);
+    }
+
+    #[test]
+    fn a_section_written_only_under_its_sub_headings_is_written() {
+        // gep-3388's `## API`: a `### Go` and a `### YAML`, each only a code block, against a
+        // template whose API section is all instructions.
+        let (_, findings) = run(&gep(
+            "Implementable",
+            "## TLDR\n\nWe route.\n\n## API\n\n### Go\n\n```go\ntype X struct{}\n```\n\n### YAML\n\n```yaml\na: b\n```\n",
+        ));
+        assert_eq!(findings, []);
+        let (_, findings) = run(&gep(
+            "Implementable",
+            "## TLDR\n\nWe route.\n\n## API\n\n### Go\n\nThe type is `X`.\n",
+        ));
+        assert_eq!(findings, []);
+        let (_, findings) = run(&gep(
+            "Implementable",
+            "## TLDR\n\nWe route.\n\n## API\n\n(The API in detail here.)\n\n### Go\n\n",
+        ));
+        assert_eq!(codes(&findings), [(Code::TemplateSection, 12)]);
+    }
+
+    #[test]
+    fn sections_are_held_to_the_higher_of_the_two_statuses() {
+        let text = gep("Provisional", "## TLDR\n\nWe route.\n");
+        let mut out = Vec::new();
+        let source = SourceText::new("gep-42/index.md", text);
+        check(
+            &source,
+            Some(42),
+            &template(),
+            Some(Status::Implementable),
+            &mut out,
+        );
+        assert_eq!(codes(&out), [(Code::MissingSection, 6)]);
+        out.clear();
+        check(
+            &source,
+            Some(42),
+            &template(),
+            Some(Status::Declined),
+            &mut out,
+        );
+        assert_eq!(codes(&out), []);
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub fn check(source: &SourceText, folder: Option<u32>, out: &mut Vec<Finding>) -
             Code::InvalidYaml,
             "",
             "metadata.yaml is not a mapping of keys to values".into(),
-            "start from gep-templates/metadata.yaml".into(),
+            "start from the GEP template's metadata.yaml (geps/gep-696 upstream)".into(),
         );
         return None;
     };
@@ -270,12 +270,12 @@ impl MetadataCheck<'_> {
             Some(Value::String(s)) => format!("`status: {s}` is not a GEP status"),
             Some(v) => format!("`status` is {}, not a GEP status", describe(v)),
         };
-        let hint = match found.and_then(Value::as_str) {
-            Some("Accepted") => {
-                "a Memorandum GEP has the status `Memorandum`; otherwise one of: ".to_owned()
-                    + &status_names()
-            }
-            _ => format!("use one of: {}", status_names()),
+        let hint = match found
+            .and_then(Value::as_str)
+            .and_then(|s| nearest(s, &Status::ALL.map(Status::as_str)))
+        {
+            Some(known) => format!("did you mean `{known}`? Statuses are: {}", status_names()),
+            None => format!("use one of: {}", status_names()),
         };
         self.report(Code::BadMetadataStatus, "status", message, hint);
         None
@@ -617,9 +617,21 @@ mod tests {
 
     #[test]
     fn unknown_status_suggests_the_list() {
-        let (_, findings) = run(&GOOD.replace("status: Standard", "status: Accepted"), 1686);
+        let (_, findings) = run(&GOOD.replace("status: Standard", "status: Rejected"), 1686);
         assert_eq!(codes(&findings), [(Code::BadMetadataStatus, 5)]);
-        assert!(findings[0].hint.contains("Memorandum"));
+        assert!(
+            findings[0].hint.contains("Memorandum"),
+            "{}",
+            findings[0].hint
+        );
+        let (_, findings) = run(&GOOD.replace("status: Standard", "status: Standrd"), 1686);
+        assert!(
+            findings[0].hint.contains("did you mean `Standard`?"),
+            "{}",
+            findings[0].hint
+        );
+        let (_, findings) = run(&GOOD.replace("status: Standard", "status: Accepted"), 1686);
+        assert_eq!(codes(&findings), []);
     }
 
     #[test]

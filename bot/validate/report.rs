@@ -22,20 +22,35 @@ pub enum Format {
 pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
+    pub notices: usize,
     pub geps: usize,
 }
 
 impl Summary {
     pub fn of(findings: &[Finding], geps: usize) -> Summary {
-        let errors = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .count();
+        let count = |severity| findings.iter().filter(|f| f.severity == severity).count();
         Summary {
-            errors,
-            warnings: findings.len() - errors,
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            notices: count(Severity::Notice),
             geps,
         }
+    }
+
+    /// "1 error, 2 warnings in 3 GEPs" (notices named only when there are some).
+    pub fn line(&self) -> String {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let notices = if self.notices > 0 {
+            format!(", {}", plural(self.notices, "notice"))
+        } else {
+            String::new()
+        };
+        format!(
+            "{}, {}{notices} in {}",
+            plural(self.errors, "error"),
+            plural(self.warnings, "warning"),
+            plural(self.geps, "GEP")
+        )
     }
 }
 
@@ -71,15 +86,7 @@ pub fn render<'s>(
                 let report = human(finding, sources.get(finding.file.as_path()).copied());
                 writeln!(out, "{}\n", renderer.render(&report))?;
             }
-            let plural =
-                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            writeln!(
-                out,
-                "{}, {} in {}",
-                plural(summary.errors, "error"),
-                plural(summary.warnings, "warning"),
-                plural(summary.geps, "GEP")
-            )?;
+            writeln!(out, "{}", summary.line())?;
         }
     }
     Ok(())
@@ -89,6 +96,7 @@ fn human<'a>(finding: &'a Finding, source: Option<&'a SourceText>) -> Vec<Group<
     let level = match finding.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
+        Severity::Notice => Level::NOTE,
     };
     let path = finding.file.to_string_lossy();
     let title = level
@@ -124,6 +132,7 @@ pub fn github_command(finding: &Finding) -> String {
     let command = match finding.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
+        Severity::Notice => "notice",
     };
     format!(
         "::{command} file={},line={},col={},title={}::{}",

@@ -22,7 +22,29 @@ pub struct Template {
     pub sections: Vec<TemplateSection>,
     /// Normalized sentences a finished GEP must not contain.
     pub placeholders: Vec<String>,
+    /// Where the rules come from, as hints and check runs name it.
+    pub origin: String,
 }
+
+/// Headings that real GEPs use for a template section, by one of the section's names: read in
+/// upstream's GEPs, which wrote "Motivation" for the Purpose and "Graduation Criteria" for
+/// "`Standard` Graduation Criteria" long before the template named them so. A template extends
+/// these with an `[also_named]: # (A, B)` line in the section, and `bot.toml` with
+/// `[checks.section_aliases]`.
+const ALIASES: &[(&str, &[&str])] = &[
+    (
+        "standard graduation criteria",
+        &[
+            "graduation criteria",
+            "beta ga graduation criteria",
+            "ga graduation criteria",
+            "beta graduation criteria",
+        ],
+    ),
+    ("purpose", &["motivation"]),
+    ("goals", &["goal", "immediate goals"]),
+    ("conformance details", &["conformance", "conformance tests"]),
+];
 
 #[derive(Debug, Clone)]
 pub struct TemplateSection {
@@ -37,12 +59,40 @@ pub struct TemplateSection {
 impl Template {
     pub fn builtin() -> Template {
         let source = SourceText::new(BUILTIN_PATH, BUILTIN_INDEX);
-        let (template, findings) = Template::parse(&source);
+        let (mut template, findings) = Template::parse(&source);
         debug_assert!(
             findings.is_empty(),
             "the built-in template has bad rules: {findings:?}"
         );
+        template.origin = format!("gep-bot's built-in template ({BUILTIN_PATH})");
         template
+    }
+
+    /// Whether the template says which sections any status requires: one that does not (an
+    /// empty file, a page that is no template) cannot judge a GEP.
+    pub fn has_rules(&self) -> bool {
+        self.sections.iter().any(|s| s.required_from.is_some())
+    }
+
+    /// More names for sections, by section title or any name it answers to (`bot.toml`'s
+    /// `[checks.section_aliases]`): `"Purpose" = ["Why"]`.
+    pub fn with_aliases<'a>(
+        mut self,
+        aliases: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    ) -> Template {
+        for (section, names) in aliases {
+            let key = section_names(section);
+            if let Some(found) = self
+                .sections
+                .iter_mut()
+                .find(|s| s.names.iter().any(|n| key.contains(n)))
+            {
+                found
+                    .names
+                    .extend(names.iter().flat_map(|n| section_names(n)));
+            }
+        }
+        self
     }
 
     /// Reads the rules from a template's text, with a finding for every rule it cannot read.
@@ -61,10 +111,19 @@ impl Template {
                 .map_or(text.len(), |next| next.range.start);
             let own = heading.range.end..own_end.max(heading.range.end);
             let mut required_from = None;
+            let mut names = section_names(&heading.text);
+            for (key, aliases) in ALIASES {
+                if names.iter().any(|n| n == key) {
+                    names.extend(aliases.iter().map(|a| a.to_string()));
+                }
+            }
             for (line_offset, line) in line_offsets(&text[own.clone()]) {
                 match parse_rule(line) {
                     Rule::None => {}
                     Rule::RequiredFrom(status) => required_from = Some(status),
+                    Rule::AlsoNamed(list) => {
+                        names.extend(list.split(',').flat_map(section_names));
+                    }
                     Rule::Unknown(word) => findings.push(Finding::new(
                         Code::BadTemplateRule,
                         source.path(),
@@ -94,7 +153,7 @@ impl Template {
             }
             sections.push(TemplateSection {
                 title: heading.text.clone(),
-                names: section_names(&heading.text),
+                names,
                 required_from,
                 body: normalize_body(body_range, &document),
             });
@@ -105,6 +164,7 @@ impl Template {
             Template {
                 sections,
                 placeholders,
+                origin: source.path().display().to_string(),
             },
             findings,
         )
@@ -207,12 +267,23 @@ fn line_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
 enum Rule<'a> {
     None,
     RequiredFrom(Status),
+    /// `[also_named]: # (Motivation, Why)`: other headings a GEP may give this section.
+    AlsoNamed(&'a str),
     Unknown(&'a str),
 }
 
 /// `[required_in]: # (Implementable status and above)` or `( Required for Experimental status and above)`.
 fn parse_rule(line: &str) -> Rule<'_> {
     let line = line.trim();
+    if let Some(list) = line
+        .strip_prefix("[also_named]:")
+        .and_then(|r| r.trim_start().strip_prefix('#'))
+        .map(str::trim)
+        .and_then(|r| r.strip_prefix('('))
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        return Rule::AlsoNamed(list);
+    }
     let inner = if let Some(rest) = line.strip_prefix("[required_in]:") {
         rest.trim_start()
             .strip_prefix('#')
@@ -235,7 +306,10 @@ fn parse_rule(line: &str) -> Rule<'_> {
 }
 
 fn is_rule_text(text: &str) -> bool {
-    !matches!(parse_rule(text), Rule::None) || text.trim_start().starts_with("[required_in]")
+    let text = text.trim_start();
+    !matches!(parse_rule(text), Rule::None)
+        || text.starts_with("[required_in]")
+        || text.starts_with("[also_named]")
 }
 
 /// A template sentence meant to be replaced: a parenthesised instruction, or anything that says
@@ -248,8 +322,8 @@ fn is_placeholder(text: &str) -> bool {
 
 /// A heading's possible names: "Introduction/Overview" answers to either, "Longer Term Goals
 /// (optional)" to "longer term goals", "`Standard` Graduation Criteria" to "standard graduation
-/// criteria", "TL;DR" to "tldr". Punctuation inside words is dropped so "Non-Goals" stays apart
-/// from "Goals".
+/// criteria", "TL;DR" to "tldr". A hyphen or underscore separates words as a space does, so
+/// "Non-Goals" and "Non Goals" are one name (and neither is "Goals").
 pub fn section_names(heading: &str) -> Vec<String> {
     let without_note = match heading.find('(') {
         Some(i) if i > 0 => &heading[..i],
@@ -258,6 +332,7 @@ pub fn section_names(heading: &str) -> Vec<String> {
     let words = |text: &str| {
         let kept: String = text
             .chars()
+            .map(|c| if c == '-' || c == '_' { ' ' } else { c })
             .filter(|c| c.is_alphanumeric() || c.is_whitespace())
             .collect();
         normalize(&kept)
@@ -314,7 +389,7 @@ mod tests {
 
     #[test]
     fn a_rule_naming_an_unknown_status_is_reported() {
-        let (_, findings) = parse("## TLDR\n\n[required_in]: # (Accepted status and above)\n");
+        let (_, findings) = parse("## TLDR\n\n[required_in]: # (Rejected status and above)\n");
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].code, Code::BadTemplateRule);
         assert_eq!(findings[0].line, 3);
@@ -358,5 +433,70 @@ mod tests {
             "Non-Goals"
         );
         assert_eq!(template.section_for("Goals").unwrap().title, "Goals");
+        assert_eq!(
+            template.section_for("Non Goals").unwrap().title,
+            "Non-Goals"
+        );
+        assert_eq!(
+            template.section_for("non_goals").unwrap().title,
+            "Non-Goals"
+        );
+    }
+
+    #[test]
+    fn headings_real_geps_use_match_through_the_aliases() {
+        let (template, _) = parse(
+            "## Goals
+
+## Purpose (Why and Who)
+
+## Conformance Details
+
+## `Standard` Graduation Criteria
+",
+        );
+        let title = |heading| template.section_for(heading).map(|s| s.title.as_str());
+        assert_eq!(title("Motivation"), Some("Purpose (Why and Who)"));
+        assert_eq!(title("Immediate Goals"), Some("Goals"));
+        assert_eq!(title("Goal"), Some("Goals"));
+        assert_eq!(title("Conformance"), Some("Conformance Details"));
+        assert_eq!(title("Conformance Tests"), Some("Conformance Details"));
+        assert_eq!(
+            title("Graduation Criteria"),
+            Some("Standard Graduation Criteria")
+        );
+        assert_eq!(
+            title("Beta/GA Graduation Criteria"),
+            Some("Standard Graduation Criteria")
+        );
+        assert_eq!(title("Why"), None);
+    }
+
+    #[test]
+    fn a_template_or_the_configuration_extends_the_aliases() {
+        let (template, findings) = parse(
+            "## Purpose
+
+[also_named]: # (Why, The Reason)
+
+[required_in]: # (Provisional status and above)
+
+(why)
+
+## Goals
+",
+        );
+        assert_eq!(findings, []);
+        assert_eq!(template.section_for("The Reason").unwrap().title, "Purpose");
+        assert_eq!(template.section_for("Why").unwrap().title, "Purpose");
+        assert!(
+            !template
+                .placeholders
+                .iter()
+                .any(|p| p.contains("also_named"))
+        );
+        let names = vec!["Aims".to_owned()];
+        let template = template.with_aliases([("goals", names.as_slice())]);
+        assert_eq!(template.section_for("Aims").unwrap().title, "Goals");
     }
 }

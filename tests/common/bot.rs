@@ -45,7 +45,12 @@ impl Bot {
             store,
             executor: Arc::new(executor),
             handlers: Arc::new(
-                Handlers::new(MeshRules::default(), ReviewRules::default()).unwrap(),
+                Handlers::new(
+                    MeshRules::default(),
+                    ReviewRules::default(),
+                    Default::default(),
+                )
+                .unwrap(),
             ),
             settings: Settings {
                 id: "e2e".into(),

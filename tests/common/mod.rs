@@ -129,3 +129,20 @@ pub fn unique_schema(test: &str) -> String {
         nanos % 1_000_000_000_000
     )
 }
+
+/// Runs git in `dir` as a throwaway identity; a failure fails the test with git's message.
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("git prints UTF-8")
+}
