@@ -34,9 +34,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gep_bot::github::StateChange;
+use gep_bot::memory::ReviewState;
+use gep_bot::memory::StateChange;
 use gep_bot::pipeline::{Intake, Secrets, sign};
-use gep_bot::review::ReviewState;
 use gep_bot::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 
 const SECRET: &str = "bench-secret";

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::checks::CheckRules;
-use crate::github::executor::Credentials;
+use crate::github::Credentials;
 use crate::mesh::MeshRules;
 use crate::pipeline::Secrets;
 use crate::review::ReviewRules;

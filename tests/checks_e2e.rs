@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::bot::Bot;
 use common::github::{FakeGitHub, requests_to};
-use gep_bot::github::executor::Credentials;
+use gep_bot::github::Credentials;
 use gep_bot::store::Store;
 
 const PR: u64 = 12;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use gep_bot::checks;
-use gep_bot::github::{Action, MemoryTrees};
+use gep_bot::github::{Action, MemoryRepo};
 use serde_json::Value;
 
 struct Repo {
@@ -76,7 +76,7 @@ impl Repo {
     /// The App's check run on the same change: both trees served from memory to the App's own
     /// gathering, then its plan. Its conclusion and summary.
     fn app_check_run(&self) -> (String, String) {
-        let mut trees = MemoryTrees::default();
+        let mut trees = MemoryRepo::default();
         for (at, listing) in [
             ("base", self.git(&["ls-tree", "-r", "--name-only", "main"])),
             (

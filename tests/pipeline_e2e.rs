@@ -9,7 +9,7 @@ use common::bot::Bot;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use gep_bot::github::executor::Credentials;
+use gep_bot::github::Credentials;
 use gep_bot::pipeline::now_ms;
 use gep_bot::store::Store;
 use serde_json::json;

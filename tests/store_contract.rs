@@ -3,7 +3,7 @@
 
 mod common;
 
-use gep_bot::github::StateChange;
+use gep_bot::memory::StateChange;
 use gep_bot::store::{Counts, NewDelivery, PgStore, Recorded, SqliteStore, Store};
 
 fn delivery(id: &str) -> NewDelivery<'_> {

@@ -1,4 +1,4 @@
-//! What the check run reads, through the narrow [`Reads`] seam: the changed GEPs at the head and
+//! What the check run reads, through the narrow [`Trees`] seam: the changed GEPs at the head and
 //! at the base, the GEPs their relationships name, the GEP numbers on both sides, and the
 //! repository's own template at the base.
 
@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use crate::github::Reads;
-use crate::github::executor::ExecError;
+use crate::github::ExecError;
+use crate::github::Trees;
 use crate::validate::{GepFiles, GepSet, SourceText, Template};
 
 use super::{changed_geps, related_geps};
@@ -82,7 +82,7 @@ pub struct PullRequestTrees<'a> {
 }
 
 pub async fn gather(
-    reads: &impl Reads,
+    reads: &impl Trees,
     pull: &PullRequestTrees<'_>,
     geps_dir: &str,
     rules: &CheckRules,
@@ -172,7 +172,7 @@ pub async fn gather(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::github::MemoryTrees;
+    use crate::github::MemoryRepo;
 
     const TEMPLATE: &str =
         "## TLDR\n\n[required_in]: # (Provisional status and above)\n\n(summary)\n";
@@ -192,7 +192,7 @@ mod tests {
         }
     }
 
-    async fn gathered(trees: &MemoryTrees, changed: &[&str]) -> Gathered {
+    async fn gathered(trees: &MemoryRepo, changed: &[&str]) -> Gathered {
         let changed: Vec<String> = changed.iter().map(|s| s.to_string()).collect();
         gather(trees, &pull(&changed), "geps/", &CheckRules::default())
             .await
@@ -201,7 +201,7 @@ mod tests {
 
     #[tokio::test]
     async fn both_sides_of_each_changed_gep_are_read_and_a_deleted_one_is_only_at_the_base() {
-        let mut trees = MemoryTrees::default();
+        let mut trees = MemoryRepo::default();
         for at in ["base", "head"] {
             trees.put(at, "geps/gep-1/metadata.yaml", metadata(1, ""));
             trees.put(at, "geps/gep-1/index.md", "x");
@@ -230,7 +230,7 @@ mod tests {
 
     #[tokio::test]
     async fn related_geps_are_read_at_the_head_up_to_the_bound() {
-        let mut trees = MemoryTrees::default();
+        let mut trees = MemoryRepo::default();
         let named: String = (100..400)
             .map(|n| format!("    - number: {n}\n      name: x\n"))
             .collect();
@@ -255,7 +255,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_repositorys_template_at_the_base_gives_the_rules_else_the_built_in_one() {
-        let mut trees = MemoryTrees::default();
+        let mut trees = MemoryRepo::default();
         trees.put("head", "geps/gep-1/metadata.yaml", metadata(1, ""));
         let got = gathered(&trees, &["geps/gep-1/metadata.yaml"]).await;
         assert!(

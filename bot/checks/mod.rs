@@ -13,7 +13,7 @@ pub mod judge;
 use std::collections::BTreeSet;
 
 use crate::gep::folder_number;
-use crate::github::{Action, Annotation, Plan};
+use crate::github::{Action, Annotation, Event, ExecError, Plan, Reads};
 use crate::validate::{Finding, Severity};
 
 pub use gather::{CheckRules, Gathered, MAX_RELATED_READS, PullRequestTrees, gather};
@@ -33,11 +33,51 @@ pub struct Input<'a> {
 }
 
 /// Whether an event asks for a check run: a pull request opened, reopened or given new commits
-/// that changes files under `geps_dir`.
-pub fn wants(event: &crate::github::Event, changed_paths: &[String], geps_dir: &str) -> bool {
+/// (whether it changes GEPs is known once its files are read).
+pub fn wants(event: &Event) -> bool {
     event.name == "pull_request"
         && matches!(event.action.as_str(), "opened" | "synchronize" | "reopened")
-        && changed_paths.iter().any(|p| p.starts_with(geps_dir))
+}
+
+/// Gathers both sides of a GEP pull request's GEPs and plans its check run.
+pub async fn handle(
+    event: &Event,
+    geps_dir: &str,
+    rules: &CheckRules,
+    reads: &impl Reads,
+) -> Result<Plan, ExecError> {
+    let (true, Some(subject), Some(head), Some(base)) = (
+        wants(event),
+        &event.subject,
+        &event.head_sha,
+        &event.base_sha,
+    ) else {
+        return Ok(Plan::default());
+    };
+    let files = reads
+        .pull_request_files(&event.repo, subject.number)
+        .await?;
+    if !files.iter().any(|p| p.starts_with(geps_dir)) {
+        return Ok(Plan::default());
+    }
+    let pull = PullRequestTrees {
+        repo: &event.repo,
+        head_sha: head,
+        base_sha: base,
+        changed_paths: &files,
+    };
+    let gathered = gather(reads, &pull, geps_dir, rules).await?;
+    Ok(plan(&Input {
+        repo: &event.repo,
+        head_sha: head,
+        change: Change {
+            head: &gathered.head,
+            base: &gathered.base,
+            known_head: &gathered.known_head,
+            known_base: &gathered.known_base,
+            template: &gathered.template,
+        },
+    }))
 }
 
 /// The GEP numbers a pull request touches, from its changed paths under `geps_dir`.

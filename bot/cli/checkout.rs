@@ -1,4 +1,4 @@
-//! A local git checkout as the check run's [`Reads`]: the working tree (commit `""`) and any
+//! A local git checkout as the check run's [`Trees`]: the working tree (commit `""`) and any
 //! commit through `git show` / `git ls-tree`, so `gep-bot validate --base REF` judges a change
 //! with the very code the App runs on a pull request.
 
@@ -7,8 +7,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::github::Reads;
-use crate::github::executor::ExecError;
+use crate::github::ExecError;
+use crate::github::Trees;
 
 /// The commit name that stands for the working tree, files not yet committed included.
 pub const WORKTREE: &str = "";
@@ -88,7 +88,7 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     String::from_utf8(out.stdout).context("git printed something that is not UTF-8")
 }
 
-impl Reads for Checkout {
+impl Trees for Checkout {
     async fn file_at(
         &self,
         _repo: &str,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::ConfigFile;
 use crate::calendar::Schedule;
 use crate::config::Config;
-use crate::github::executor::GitHub;
+use crate::github::GitHub;
 use crate::mesh::Matcher;
 use crate::store::{Backend, PgStore, SqliteStore, Store, redact};
 

@@ -6,17 +6,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use super::HumanOrJson as Format;
 
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::github::executor::Executor;
-use crate::github::{Action, Event, LabelTarget, Plan};
-use crate::pipeline::now_ms;
-use crate::pipeline::worker::{Handlers, Settings, Worker};
+use crate::github::{Action, Event, LabelTarget, Plan, Repo};
+use crate::pipeline::capabilities::{self, Handlers};
 use crate::store::SqliteStore;
 
 #[derive(Debug, clap::Args)]
@@ -37,31 +34,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Event::parse(&args.event, &body).with_context(|| format!("{}", args.file.display()))?;
     let config = Config::load(None)?;
     // Replay only reads, so it reads GitHub whenever it can, dry-run or not.
-    let executor = match config.given_credentials()? {
-        Some(credentials) => super::serve::github(&config, credentials),
-        None => {
-            eprintln!(
-                "gep-bot: offline (no GEP_BOT_GITHUB_TOKEN or App key): a pull request's files, \
-                 GEP files and reviews read as empty"
-            );
-            Executor::DryRun
-        }
-    };
+    let github = config
+        .given_credentials()?
+        .map(|credentials| super::serve::github(&config, credentials));
+    if github.is_none() {
+        eprintln!(
+            "gep-bot: offline (no GEP_BOT_GITHUB_TOKEN or App key): a pull request's files, \
+             GEP files and reviews read as empty"
+        );
+    }
+    let handlers = Handlers::new(
+        config.mesh.clone(),
+        config.review.clone(),
+        config.checks.clone(),
+    )?;
     let plan = tokio::runtime::Runtime::new()?.block_on(async {
-        let planner = Worker {
-            store: Arc::new(SqliteStore::open("sqlite::memory:").await?),
-            executor: Arc::new(executor),
-            handlers: Arc::new(Handlers::new(
-                config.mesh.clone(),
-                config.review.clone(),
-                config.checks.clone(),
-            )?),
-            settings: Settings::default(),
-            queued: Arc::default(),
-            clock: now_ms,
+        let store = SqliteStore::open("sqlite::memory:").await?;
+        let reads = Repo {
+            github: github.as_deref(),
+            installation: event.installation,
         };
-        planner
-            .plan(&event)
+        capabilities::plan(&event, &handlers, reads, &store)
             .await
             .context("cannot plan: a read from GitHub failed")
     })?;

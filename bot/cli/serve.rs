@@ -12,8 +12,9 @@ use tokio::sync::{Notify, watch};
 use super::ConfigFile;
 use crate::calendar::{self, Schedule};
 use crate::config::Config;
-use crate::github::executor::{Credentials, Executor, GitHub};
-use crate::pipeline::worker::{Handlers, Settings, Worker};
+use crate::github::{Credentials, Executor, GitHub};
+use crate::pipeline::capabilities::Handlers;
+use crate::pipeline::worker::{Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
 use crate::store::{self, Backend, PgStore, SqliteStore, Store, StoreError, redact};
 
@@ -39,7 +40,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<()> {
-    let executor = Arc::new(executor(&config)?);
+    let (github, executor) = github_and_executor(&config)?;
     let handlers = Arc::new(Handlers::new(
         config.mesh.clone(),
         config.review.clone(),
@@ -67,7 +68,8 @@ async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<(
     let (stop, stopped) = watch::channel(false);
     let worker = Worker {
         store: store.clone(),
-        executor,
+        executor: Arc::new(executor),
+        github,
         handlers,
         settings: Settings {
             max_attempts: config.worker.max_attempts,
@@ -109,24 +111,31 @@ async fn open_sqlite(url: &str) -> Result<SqliteStore, StoreError> {
     Ok(store)
 }
 
-fn executor(config: &Config) -> anyhow::Result<Executor> {
-    let Some(credentials) = config.credentials()? else {
-        tracing::info!(
-            "dry-run (GEP_BOT_DRY_RUN=1 or no GitHub credentials): actions are logged, nothing is sent"
-        );
-        return Ok(Executor::DryRun);
+/// The GitHub client the capabilities read through (whenever credentials are given), and the
+/// executor: it writes through the same client, or in dry-run only logs what it would write.
+fn github_and_executor(config: &Config) -> anyhow::Result<(Option<Arc<GitHub>>, Executor)> {
+    let github = config.given_credentials()?.map(|c| github(config, c));
+    let executor = match (&github, config.credentials()?) {
+        (Some(github), Some(_)) => Executor::GitHub(github.clone()),
+        (github, _) => {
+            tracing::info!(
+                reads = if github.is_some() {
+                    "from GitHub"
+                } else {
+                    "none (no credentials)"
+                },
+                "dry-run (GEP_BOT_DRY_RUN=1 or no GitHub credentials): actions are logged, nothing is sent"
+            );
+            Executor::DryRun
+        }
     };
-    Ok(github(config, credentials))
+    Ok((github, executor))
 }
 
-/// The executor that talks to GitHub (`GEP_BOT_GITHUB_API_URL`) with `credentials`.
-pub(super) fn github(config: &Config, credentials: Credentials) -> Executor {
+/// The client that talks to GitHub (`GEP_BOT_GITHUB_API_URL`) with `credentials`.
+pub(super) fn github(config: &Config, credentials: Credentials) -> Arc<GitHub> {
     let interval = Duration::from_millis(config.github.write_interval_ms);
-    Executor::GitHub(Box::new(GitHub::new(
-        &config.github.api_url,
-        credentials,
-        interval,
-    )))
+    Arc::new(GitHub::new(&config.github.api_url, credentials, interval))
 }
 
 /// Deliveries deleted in one write when pruning (about 25 ms of the SQLite writer's time).

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::memory::StateChange;
+
 /// What a label attaches to. Discussions take labels through GraphQL, by node id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -67,6 +69,13 @@ pub enum Action {
         issue: u64,
         body: String,
     },
+    /// The same in a discussion, which takes comments through GraphQL, by node id.
+    DiscussionReply {
+        repo: String,
+        number: u64,
+        node_id: String,
+        body: String,
+    },
 }
 
 impl Action {
@@ -80,6 +89,7 @@ impl Action {
             Action::UpdateCheckRun { .. } => "update_check_run",
             Action::SetCommitStatus { .. } => "set_commit_status",
             Action::Reply { .. } => "reply",
+            Action::DiscussionReply { .. } => "discussion_reply",
         }
     }
 
@@ -101,30 +111,6 @@ pub struct Annotation {
     pub annotation_level: String,
     pub title: String,
     pub message: String,
-}
-
-/// What the bot remembers about an issue between events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum StateChange {
-    /// A person removed the label: the bot never adds it again by itself.
-    SuppressLabel {
-        repo: String,
-        number: u64,
-        label: String,
-    },
-    /// A person asked for the label back (`/area mesh`).
-    AllowLabel {
-        repo: String,
-        number: u64,
-        label: String,
-    },
-    /// A GEP pull request's lead review, as it now stands.
-    SaveReview {
-        repo: String,
-        number: u64,
-        state: crate::review::ReviewState,
-    },
 }
 
 /// A handler's answer: the actions to execute and the state to remember.

@@ -7,6 +7,11 @@
 
 use serde::Deserialize;
 
+use crate::commands::{self, Command};
+
+/// GitHub caps webhook payloads at 25 MiB: intake refuses larger bodies, the store reads none.
+pub const MAX_BODY: usize = 25 * 1024 * 1024;
+
 /// Who caused an event or wrote a comment.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct Actor {
@@ -51,6 +56,33 @@ pub struct Comment {
     pub previous_body: Option<String>,
     pub author: Actor,
     pub url: String,
+    /// The commands the comment adds, parsed once for every capability: all of a new
+    /// comment's, only the new ones of an edit, none of a bot's.
+    pub commands: Vec<Command>,
+}
+
+impl Comment {
+    pub fn new(
+        id: u64,
+        body: String,
+        previous_body: Option<String>,
+        author: Actor,
+        url: String,
+    ) -> Comment {
+        let commands = if author.is_bot() {
+            Vec::new()
+        } else {
+            commands::added(&body, previous_body.as_deref())
+        };
+        Comment {
+            id,
+            body,
+            previous_body,
+            author,
+            url,
+            commands,
+        }
+    }
 }
 
 /// A pull request review (`pull_request_review` events).
@@ -107,12 +139,14 @@ impl Event {
                 .map(|d| d.into_subject(SubjectKind::Discussion)),
             _ => None,
         };
-        let comment = raw.comment.map(|c| Comment {
-            id: c.id,
-            body: c.body.unwrap_or_default(),
-            previous_body: raw.changes.and_then(|ch| ch.body).map(|b| b.from),
-            author: c.user.unwrap_or_default(),
-            url: c.html_url.unwrap_or_default(),
+        let comment = raw.comment.map(|c| {
+            Comment::new(
+                c.id,
+                c.body.unwrap_or_default(),
+                raw.changes.and_then(|ch| ch.body).map(|b| b.from),
+                c.user.unwrap_or_default(),
+                c.html_url.unwrap_or_default(),
+            )
         });
         let review = raw.review.map(|r| Review {
             author: r.user.map(|u| u.login).unwrap_or_default(),

@@ -1,13 +1,45 @@
-//! The narrow seam through which a capability reads a repository (Prow's per-plugin client
-//! interfaces are the model): a file or a folder at a commit. The real implementation is one
-//! installation's view through the executor; tests use an in-memory tree, with no HTTP.
+//! The narrow seam through which capabilities read GitHub (Prow's per-plugin client interfaces
+//! are the model): a file or a folder at a commit, a pull request, its files and its review
+//! history, the open pull requests touching a folder. Writes are the executor's.
+//!
+//! [`Repo`] is one installation's view through the GitHub client, or an offline one that reads
+//! nothing (no credentials: replay says so); [`Memo`] keeps what one job read, so capabilities
+//! that need the same pull request's files ask GitHub once; [`MemoryRepo`] is the fake for tests
+//! of what a capability gathers, with no HTTP.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::executor::{ExecError, Executor};
+use reqwest::Method;
+use serde_json::{Value, json};
 
-/// Reads of one repository's trees, as one installation may make them.
-pub trait Reads: Sync {
+use super::event::Actor;
+use super::graphql::owner_and_name;
+use super::transport::{ExecError, GitHub, encode, strings};
+use crate::commands::{self, Command};
+
+/// One thing that happened on a pull request, in the order GitHub lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happening {
+    Review {
+        author: String,
+        state: String,
+    },
+    ReviewDismissed {
+        author: String,
+    },
+    /// A comment, with the commands it holds (a bot's holds none).
+    Comment {
+        author: Actor,
+        commands: Vec<Command>,
+        url: String,
+    },
+}
+
+/// A repository's trees: what the validator and the check run read. A local checkout has them
+/// too (`gep-bot validate --base`).
+pub trait Trees: Sync {
     /// A file's text at a commit (the default branch when `at` is empty), or `None` where it
     /// does not exist.
     fn file_at(
@@ -26,20 +58,133 @@ pub trait Reads: Sync {
     ) -> impl Future<Output = Result<Vec<String>, ExecError>> + Send;
 }
 
-/// One installation's reads through the executor.
-pub struct InstallationReads<'a> {
-    pub executor: &'a Executor,
+/// Every read the capabilities make, as one installation may make them: the trees, and pull
+/// requests.
+pub trait Reads: Trees {
+    /// A pull request's author, head commit and labels.
+    fn pull_request(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> impl Future<Output = Result<PullRequestInfo, ExecError>> + Send;
+
+    /// The paths a pull request changes (both paths of a renamed file).
+    fn pull_request_files(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> impl Future<Output = Result<Vec<String>, ExecError>> + Send;
+
+    /// A pull request's reviews and comments in the order they happened.
+    fn review_history(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> impl Future<Output = Result<Vec<Happening>, ExecError>> + Send;
+
+    /// The open pull requests that change a file under `folder` (no trailing slash), most
+    /// recently updated first.
+    fn open_pulls_touching(
+        &self,
+        repo: &str,
+        folder: &str,
+    ) -> impl Future<Output = Result<Vec<u64>, ExecError>> + Send;
+}
+
+/// One installation's reads through the GitHub client; `github: None` reads nothing (every file
+/// missing, every list empty), for a replay without credentials.
+#[derive(Clone, Copy)]
+pub struct Repo<'a> {
+    pub github: Option<&'a GitHub>,
     pub installation: Option<u64>,
 }
 
-impl Reads for InstallationReads<'_> {
-    fn file_at(
-        &self,
-        repo: &str,
-        path: &str,
-        at: &str,
-    ) -> impl Future<Output = Result<Option<String>, ExecError>> + Send {
-        self.executor.file_at(self.installation, repo, path, at)
+impl Trees for Repo<'_> {
+    async fn file_at(&self, repo: &str, path: &str, at: &str) -> Result<Option<String>, ExecError> {
+        match self.github {
+            Some(github) => github.file_at(self.installation, repo, path, at).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn folder_at(&self, repo: &str, path: &str, at: &str) -> Result<Vec<String>, ExecError> {
+        match self.github {
+            Some(github) => github.folder_at(self.installation, repo, path, at).await,
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+impl Reads for Repo<'_> {
+    async fn pull_request(&self, repo: &str, number: u64) -> Result<PullRequestInfo, ExecError> {
+        match self.github {
+            Some(github) => github.pull_request(self.installation, repo, number).await,
+            None => Err(ExecError::Permanent(
+                "offline: no credentials to read the pull request with".into(),
+            )),
+        }
+    }
+
+    async fn pull_request_files(&self, repo: &str, number: u64) -> Result<Vec<String>, ExecError> {
+        match self.github {
+            Some(github) => {
+                github
+                    .pull_request_files(self.installation, repo, number)
+                    .await
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn review_history(&self, repo: &str, number: u64) -> Result<Vec<Happening>, ExecError> {
+        match self.github {
+            Some(github) => github.review_history(self.installation, repo, number).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn open_pulls_touching(&self, repo: &str, folder: &str) -> Result<Vec<u64>, ExecError> {
+        match self.github {
+            Some(github) => {
+                github
+                    .open_pulls_touching(self.installation, repo, folder)
+                    .await
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// What one job read, kept for the job: several capabilities need the same pull request's files
+/// or the same file, and each is read once.
+pub struct Memo<R> {
+    inner: R,
+    files: Mutex<HashMap<(String, String, String), Option<String>>>,
+    pull_files: Mutex<HashMap<(String, u64), Vec<String>>>,
+}
+
+impl<R: Reads> Memo<R> {
+    pub fn new(inner: R) -> Memo<R> {
+        Memo {
+            inner,
+            files: Mutex::default(),
+            pull_files: Mutex::default(),
+        }
+    }
+}
+
+impl<R: Reads> Trees for Memo<R> {
+    async fn file_at(&self, repo: &str, path: &str, at: &str) -> Result<Option<String>, ExecError> {
+        let key = (repo.to_owned(), path.to_owned(), at.to_owned());
+        if let Some(hit) = self.files.lock().expect("memo lock").get(&key) {
+            return Ok(hit.clone());
+        }
+        let text = self.inner.file_at(repo, path, at).await?;
+        self.files
+            .lock()
+            .expect("memo lock")
+            .insert(key, text.clone());
+        Ok(text)
     }
 
     fn folder_at(
@@ -48,44 +193,102 @@ impl Reads for InstallationReads<'_> {
         path: &str,
         at: &str,
     ) -> impl Future<Output = Result<Vec<String>, ExecError>> + Send {
-        self.executor.folder_at(self.installation, repo, path, at)
+        self.inner.folder_at(repo, path, at)
     }
 }
 
-/// Trees in memory: `(commit, path) -> text`, for tests of what a capability reads and plans.
-/// It counts the reads made, so a test can bound them.
-#[derive(Debug, Default)]
-pub struct MemoryTrees {
-    pub files: BTreeMap<(String, String), String>,
-    pub reads: std::sync::atomic::AtomicUsize,
+impl<R: Reads> Reads for Memo<R> {
+    fn pull_request(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> impl Future<Output = Result<PullRequestInfo, ExecError>> + Send {
+        self.inner.pull_request(repo, number)
+    }
+
+    async fn pull_request_files(&self, repo: &str, number: u64) -> Result<Vec<String>, ExecError> {
+        let key = (repo.to_owned(), number);
+        if let Some(hit) = self.pull_files.lock().expect("memo lock").get(&key) {
+            return Ok(hit.clone());
+        }
+        let files = self.inner.pull_request_files(repo, number).await?;
+        self.pull_files
+            .lock()
+            .expect("memo lock")
+            .insert(key, files.clone());
+        Ok(files)
+    }
+
+    fn review_history(
+        &self,
+        repo: &str,
+        number: u64,
+    ) -> impl Future<Output = Result<Vec<Happening>, ExecError>> + Send {
+        self.inner.review_history(repo, number)
+    }
+
+    fn open_pulls_touching(
+        &self,
+        repo: &str,
+        folder: &str,
+    ) -> impl Future<Output = Result<Vec<u64>, ExecError>> + Send {
+        self.inner.open_pulls_touching(repo, folder)
+    }
 }
 
-impl MemoryTrees {
+/// A repository in memory, for tests of what a capability reads and plans: files at commits
+/// (`""` is the default branch), pull requests with their files and history. It counts reads.
+#[derive(Debug, Default)]
+pub struct MemoryRepo {
+    /// (commit, path) -> text.
+    pub files: BTreeMap<(String, String), String>,
+    pub pulls: BTreeMap<u64, MemoryPull>,
+    reads: AtomicUsize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryPull {
+    pub info: PullRequestInfo,
+    pub files: Vec<String>,
+    pub history: Vec<Happening>,
+    pub open: bool,
+}
+
+impl MemoryRepo {
     pub fn put(&mut self, at: &str, path: &str, text: impl Into<String>) {
         self.files
             .insert((at.to_owned(), path.to_owned()), text.into());
     }
 
+    /// How many reads were made.
     pub fn reads(&self) -> usize {
-        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn pull(&self, number: u64) -> Result<&MemoryPull, ExecError> {
+        self.pulls
+            .get(&number)
+            .ok_or_else(|| ExecError::Permanent(format!("404 no pull request #{number}")))
     }
 }
 
-impl Reads for MemoryTrees {
+impl Trees for MemoryRepo {
     async fn file_at(
         &self,
         _repo: &str,
         path: &str,
         at: &str,
     ) -> Result<Option<String>, ExecError> {
-        self.reads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.count();
         Ok(self.files.get(&(at.to_owned(), path.to_owned())).cloned())
     }
 
     async fn folder_at(&self, _repo: &str, path: &str, at: &str) -> Result<Vec<String>, ExecError> {
-        self.reads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.count();
         let prefix = format!("{}/", path.trim_end_matches('/'));
         let mut names: Vec<String> = self
             .files
@@ -97,5 +300,260 @@ impl Reads for MemoryTrees {
             .collect();
         names.dedup();
         Ok(names)
+    }
+}
+
+impl Reads for MemoryRepo {
+    async fn pull_request(&self, _repo: &str, number: u64) -> Result<PullRequestInfo, ExecError> {
+        self.count();
+        Ok(self.pull(number)?.info.clone())
+    }
+
+    async fn pull_request_files(&self, _repo: &str, number: u64) -> Result<Vec<String>, ExecError> {
+        self.count();
+        Ok(self
+            .pull(number)
+            .map(|p| p.files.clone())
+            .unwrap_or_default())
+    }
+
+    async fn review_history(&self, _repo: &str, number: u64) -> Result<Vec<Happening>, ExecError> {
+        self.count();
+        Ok(self.pull(number)?.history.clone())
+    }
+
+    async fn open_pulls_touching(&self, _repo: &str, folder: &str) -> Result<Vec<u64>, ExecError> {
+        self.count();
+        let prefix = format!("{folder}/");
+        Ok(self
+            .pulls
+            .iter()
+            .filter(|(_, p)| p.open && p.files.iter().any(|f| f.starts_with(&prefix)))
+            .map(|(n, _)| *n)
+            .collect())
+    }
+}
+
+/// What the lead review needs of a pull request beyond the event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullRequestInfo {
+    pub author: String,
+    pub head_sha: String,
+    pub labels: Vec<String>,
+}
+
+/// Open pull requests per GraphQL page, each with its first `PULL_FILES_PAGE` changed paths
+/// (50 x 100 nodes: well inside GitHub's limit of 500,000 per query).
+const OPEN_PULLS_PAGE: u32 = 50;
+const PULL_FILES_PAGE: u32 = 100;
+/// Pages read at most: 1,000 open pull requests, most recently updated first.
+const OPEN_PULLS_MAX_PAGES: u32 = 20;
+const OPEN_PULLS_QUERY: &str = "query($owner: String!, $name: String!, $first: Int!, $files: Int!, $after: String) { repository(owner: $owner, name: $name) { pullRequests(states: OPEN, first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) { pageInfo { hasNextPage endCursor } nodes { number files(first: $files) { totalCount nodes { path } } } } } }";
+
+impl GitHub {
+    pub(super) async fn file_at(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        path: &str,
+        at: &str,
+    ) -> Result<Option<String>, ExecError> {
+        let url = contents_url(repo, path, at);
+        let Some(file) = self
+            .send_unless_missing(installation, Method::GET, &url, false)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let encoded: String = file["content"]
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|e| ExecError::Permanent(format!("{path} at {at}: not base64: {e}")))?;
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    pub(super) async fn folder_at(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        path: &str,
+        at: &str,
+    ) -> Result<Vec<String>, ExecError> {
+        let url = contents_url(repo, path, at);
+        let listing = self
+            .send_unless_missing(installation, Method::GET, &url, false)
+            .await?;
+        Ok(listing.map_or_else(Vec::new, |listing| strings(&listing, "name")))
+    }
+
+    pub(super) async fn pull_request(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullRequestInfo, ExecError> {
+        let pr = self
+            .send(
+                installation,
+                Method::GET,
+                &format!("/repos/{repo}/pulls/{number}"),
+                None,
+                false,
+            )
+            .await?;
+        Ok(PullRequestInfo {
+            author: pr["user"]["login"].as_str().unwrap_or_default().to_owned(),
+            head_sha: pr["head"]["sha"].as_str().unwrap_or_default().to_owned(),
+            labels: strings(&pr["labels"], "name"),
+        })
+    }
+
+    pub(super) async fn review_history(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<Happening>, ExecError> {
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let mut timed: Vec<(String, Happening)> = Vec::new();
+        for review in self
+            .pages(
+                installation,
+                &format!("/repos/{repo}/pulls/{number}/reviews"),
+                30,
+            )
+            .await?
+        {
+            let (author, state) = (text(&review["user"]["login"]), text(&review["state"]));
+            let happening = if state == "DISMISSED" {
+                Happening::ReviewDismissed { author }
+            } else {
+                Happening::Review { author, state }
+            };
+            timed.push((text(&review["submitted_at"]), happening));
+        }
+        for comment in self
+            .pages(
+                installation,
+                &format!("/repos/{repo}/issues/{number}/comments"),
+                30,
+            )
+            .await?
+        {
+            let author = Actor {
+                login: text(&comment["user"]["login"]),
+                kind: text(&comment["user"]["type"]),
+            };
+            let commands = if author.is_bot() {
+                Vec::new()
+            } else {
+                commands::parse(&text(&comment["body"]))
+            };
+            let happening = Happening::Comment {
+                author,
+                commands,
+                url: text(&comment["html_url"]),
+            };
+            timed.push((text(&comment["created_at"]), happening));
+        }
+        // RFC 3339 UTC timestamps sort as text; the sort is stable for equal times.
+        timed.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(timed.into_iter().map(|(_, h)| h).collect())
+    }
+
+    /// Every open pull request with the paths it changes, through GraphQL: one request per
+    /// `OPEN_PULLS_PAGE` pull requests, where REST would take one per pull request. A pull
+    /// request with more changed files than one GraphQL page holds has them all listed by REST,
+    /// unless the first page already shows it touches `folder`.
+    pub(super) async fn open_pulls_touching(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        folder: &str,
+    ) -> Result<Vec<u64>, ExecError> {
+        let (owner, name) = owner_and_name(repo)?;
+        let prefix = format!("{folder}/");
+        let touches = |paths: &[String]| paths.iter().any(|p| p.starts_with(&prefix));
+        let mut found = Vec::new();
+        let mut after = Value::Null;
+        for _ in 0..OPEN_PULLS_MAX_PAGES {
+            let data = self
+                .graphql(
+                    installation,
+                    OPEN_PULLS_QUERY,
+                    json!({ "owner": owner, "name": name, "first": OPEN_PULLS_PAGE, "files": PULL_FILES_PAGE, "after": after }),
+                    false,
+                )
+                .await?;
+            let pulls = &data["repository"]["pullRequests"];
+            for pull in pulls["nodes"].as_array().into_iter().flatten() {
+                let Some(number) = pull["number"].as_u64() else {
+                    continue;
+                };
+                let files = &pull["files"];
+                let listed = strings(&files["nodes"], "path");
+                // No count (GitHub gives up on files for some huge pull requests): ask REST.
+                let unlisted = files["totalCount"]
+                    .as_u64()
+                    .is_none_or(|total| total > listed.len() as u64);
+                let mut touching = touches(&listed);
+                if !touching && unlisted {
+                    let every = self.pull_request_files(installation, repo, number).await?;
+                    touching = touches(&every);
+                }
+                if touching {
+                    found.push(number);
+                }
+            }
+            let page = &pulls["pageInfo"];
+            if page["hasNextPage"].as_bool() != Some(true) {
+                return Ok(found);
+            }
+            after = page["endCursor"].clone();
+        }
+        tracing::warn!(
+            repo,
+            pages = OPEN_PULLS_MAX_PAGES,
+            "more open pull requests than read; the oldest were not looked at"
+        );
+        Ok(found)
+    }
+
+    pub(super) async fn pull_request_files(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+    ) -> Result<Vec<String>, ExecError> {
+        // GitHub lists at most 3,000 files of a pull request.
+        let files = self
+            .pages(
+                installation,
+                &format!("/repos/{repo}/pulls/{number}/files"),
+                30,
+            )
+            .await?;
+        // A renamed file is changed at both paths: its old one is gone (a renamed GEP folder is
+        // judged against the GEP it was).
+        let mut paths = Vec::with_capacity(files.len());
+        for file in &files {
+            paths.extend(file["filename"].as_str().map(str::to_owned));
+            paths.extend(file["previous_filename"].as_str().map(str::to_owned));
+        }
+        Ok(paths)
+    }
+}
+
+/// The contents API's address for a path at a commit, or on the default branch when `at` is empty.
+pub(super) fn contents_url(repo: &str, path: &str, at: &str) -> String {
+    if at.is_empty() {
+        format!("/repos/{repo}/contents/{path}")
+    } else {
+        format!("/repos/{repo}/contents/{path}?ref={}", encode(at))
     }
 }

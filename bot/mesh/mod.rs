@@ -8,9 +8,11 @@ mod words;
 
 use serde::Deserialize;
 
-use crate::commands::{self, Command, HelpEntry};
+use crate::commands::{Command, HelpEntry};
 use crate::github::event::SubjectKind;
-use crate::github::{Action, Event, LabelTarget, Plan, StateChange};
+use crate::github::{Action, Event, ExecError, LabelTarget, Plan, Reads, Subject};
+use crate::memory::StateChange;
+use crate::store::Store;
 
 pub use words::{BadPattern, Matcher};
 
@@ -70,6 +72,51 @@ pub struct Context<'a> {
     pub state: IssueState,
     /// For pull requests: the paths the pull request changes.
     pub changed_paths: &'a [String],
+}
+
+/// Whether the plan needs the paths a pull request changes: a pull request event the label may
+/// follow from, when path rules exist and nothing else already decided.
+fn wants_paths(event: &Event, rules: &MeshRules, subject: &Subject, suppressed: bool) -> bool {
+    event.name == "pull_request"
+        && matches!(
+            event.action.as_str(),
+            "opened" | "synchronize" | "reopened" | "edited"
+        )
+        && !rules.paths.is_empty()
+        && !subject.labels.contains(&rules.label)
+        && !suppressed
+        && !event.sender.is_bot()
+}
+
+/// Gathers what the plan needs (whether a person removed the label, a pull request's paths)
+/// and plans.
+pub async fn handle(
+    event: &Event,
+    rules: &MeshRules,
+    matcher: &Matcher,
+    reads: &impl Reads,
+    store: &impl Store,
+) -> Result<Plan, ExecError> {
+    let Some(subject) = &event.subject else {
+        return Ok(Plan::default());
+    };
+    let suppressed = store
+        .is_suppressed(&event.repo, subject.number, &rules.label)
+        .await?;
+    let paths = if wants_paths(event, rules, subject, suppressed) {
+        reads
+            .pull_request_files(&event.repo, subject.number)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let context = Context {
+        state: IssueState {
+            label_suppressed: suppressed,
+        },
+        changed_paths: &paths,
+    };
+    Ok(plan(event, rules, matcher, &context))
 }
 
 pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Context<'_>) -> Plan {
@@ -136,13 +183,11 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
             let Some(comment) = &event.comment else {
                 return plan;
             };
-            if comment.author.is_bot() {
-                return plan;
-            }
             // The comment's last word on the label is what it asks for: however many commands it
             // holds, the label is written at most once.
-            let wanted = commands::added(&comment.body, comment.previous_body.as_deref())
-                .into_iter()
+            let wanted = comment
+                .commands
+                .iter()
                 .rev()
                 .find_map(|command| match command {
                     Command::AreaMesh => Some(true),

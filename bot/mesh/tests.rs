@@ -36,13 +36,13 @@ fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&st
 }
 
 fn comment(mut event: Event, body: &str, previous: Option<&str>) -> Event {
-    event.comment = Some(Comment {
-        id: 9,
-        body: body.into(),
-        previous_body: previous.map(String::from),
-        author: person(),
-        url: String::new(),
-    });
+    event.comment = Some(Comment::new(
+        9,
+        body.into(),
+        previous.map(String::from),
+        person(),
+        String::new(),
+    ));
     event
 }
 
@@ -261,14 +261,17 @@ fn bots_are_ignored() {
         kind: "Bot".into(),
     };
     assert!(run(&e, IssueState::default(), &[]).is_empty());
-    let mut c = comment(
-        event("issue_comment", "created", SubjectKind::Issue, "x", &[]),
-        "/area mesh",
-        None,
-    );
-    c.comment.as_mut().unwrap().author = Actor {
+    let mut c = event("issue_comment", "created", SubjectKind::Issue, "x", &[]);
+    let bot = Actor {
         login: "other[bot]".into(),
         kind: "Bot".into(),
     };
+    c.comment = Some(Comment::new(
+        9,
+        "/area mesh".into(),
+        None,
+        bot,
+        String::new(),
+    ));
     assert!(run(&c, IssueState::default(), &[]).is_empty());
 }

@@ -2,6 +2,7 @@
 //! they are acknowledged; workers take them from the store, run the handlers and execute the plans.
 //! No GitHub call happens inside a request, so GitHub's 10-second limit is never at risk.
 
+pub mod capabilities;
 mod signature;
 pub mod worker;
 
@@ -21,8 +22,7 @@ pub use signature::{Secrets, sign};
 
 use crate::store::{NewDelivery, Recorded, Store};
 
-/// GitHub caps payloads at 25 MiB.
-pub const MAX_BODY: usize = 25 * 1024 * 1024;
+pub use crate::github::event::MAX_BODY;
 /// A delivery not stored within this is answered 503, so GitHub marks it failed and it can be
 /// redelivered, instead of timing out at GitHub's 10 seconds with no answer at all.
 const STORE_TIMEOUT: Duration = Duration::from_secs(5);

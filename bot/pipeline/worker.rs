@@ -1,6 +1,6 @@
-//! A worker: claims due jobs, runs the handlers on their deliveries, executes the plans, and
-//! decides what a failure means: wait for a rate limit, retry with backoff and jitter, or keep the
-//! job as dead after the last attempt.
+//! A worker: claims due jobs, has the capabilities plan on their deliveries, executes the plans,
+//! and decides what a failure means: wait for a rate limit, retry with backoff and jitter, or keep
+//! the job as dead after the last attempt. What a capability reads or plans is not its business.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,17 +10,9 @@ use rand::Rng;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
-use crate::github::executor::{ExecError, Executor};
-
-use crate::checks;
-use crate::commands::{self, Command};
-use crate::github::Action;
-use crate::github::{Event, Plan, StateChange, Subject};
-use crate::mesh::{self, Matcher, MeshRules};
-use crate::review::{self, PullRequest, ReviewRules, ReviewState};
-use crate::status;
+use super::capabilities::{self, Handlers};
+use crate::github::{Event, ExecError, Executor, GitHub, Repo};
 use crate::store::{Job, Store};
-use crate::validate::{self, SourceText, Template};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -52,37 +44,12 @@ fn hostname() -> String {
     std::env::var("HOSTNAME").unwrap_or_else(|_| "gep-bot".into())
 }
 
-/// What the handlers are configured with.
-pub struct Handlers {
-    pub mesh: MeshRules,
-    pub matcher: Matcher,
-    pub review: ReviewRules,
-    /// The GEP template `/gep status` applies.
-    pub template: Template,
-    /// Where the check run finds the repository's template, and more section names.
-    pub checks: checks::CheckRules,
-}
-
-impl Handlers {
-    pub fn new(
-        mesh: MeshRules,
-        review: ReviewRules,
-        checks: checks::CheckRules,
-    ) -> Result<Handlers, mesh::BadPattern> {
-        let matcher = Matcher::new(&mesh)?;
-        Ok(Handlers {
-            mesh,
-            matcher,
-            review,
-            template: Template::builtin(),
-            checks,
-        })
-    }
-}
-
 pub struct Worker<S> {
     pub store: Arc<S>,
     pub executor: Arc<Executor>,
+    /// What the capabilities read through (none: offline, every read empty). Dry-run reads as
+    /// usual and only the executor prints instead of writing.
+    pub github: Option<Arc<GitHub>>,
     pub handlers: Arc<Handlers>,
     pub settings: Settings,
     pub queued: Arc<Notify>,
@@ -182,7 +149,11 @@ impl<S: Store> Worker<S> {
     async fn run_job(&self, job: &Job) -> Result<(), ExecError> {
         let event =
             Event::parse(&job.event, &job.body).map_err(|e| ExecError::Permanent(e.to_string()))?;
-        let plan = self.plan(&event).await?;
+        let reads = Repo {
+            github: self.github.as_deref(),
+            installation: event.installation,
+        };
+        let plan = capabilities::plan(&event, &self.handlers, reads, &*self.store).await?;
         self.store
             .apply(&plan.state)
             .await
@@ -193,246 +164,6 @@ impl<S: Store> Worker<S> {
         }
         Ok(())
     }
-
-    /// Gathers what the handlers need (stored state, a pull request's files and review), then
-    /// asks them. Reads only: nothing is executed (`gep-bot replay` prints what this returns).
-    pub async fn plan(&self, event: &Event) -> Result<Plan, ExecError> {
-        let Some(subject) = &event.subject else {
-            return Ok(Plan::default());
-        };
-        let transient = |e: crate::store::StoreError| ExecError::Transient(e.to_string());
-        let rules = &self.handlers.mesh;
-        let suppressed = self
-            .store
-            .is_suppressed(&event.repo, subject.number, &rules.label)
-            .await
-            .map_err(transient)?;
-        let mesh_wants_files = event.name == "pull_request"
-            && matches!(
-                event.action.as_str(),
-                "opened" | "synchronize" | "reopened" | "edited"
-            )
-            && !rules.paths.is_empty()
-            && !subject.labels.contains(&rules.label)
-            && !suppressed
-            && !event.sender.is_bot();
-        let review = review::concerns_review(event);
-        let files = if mesh_wants_files || review {
-            self.executor
-                .pull_request_files(event.installation, &event.repo, subject.number)
-                .await?
-        } else {
-            Vec::new()
-        };
-        let context = mesh::Context {
-            state: mesh::IssueState {
-                label_suppressed: suppressed,
-            },
-            changed_paths: &files,
-        };
-        let mut plan = mesh::plan(event, rules, &self.handlers.matcher, &context);
-        if let Some(number) = status_request(event) {
-            plan.extend(self.gep_status(event, subject, number).await?);
-        }
-        let gep_pull = self.handlers.review.touches_geps(&files);
-        if checks::wants(event, &files, &self.handlers.review.geps_dir) {
-            plan.extend(self.check(event, &files).await?);
-        }
-        if review && gep_pull {
-            plan.extend(self.review(event, subject, files).await?);
-        }
-        Ok(plan)
-    }
-
-    /// `/gep status [N]`: the report on GEP-N as the default branch has it, with the open pull
-    /// requests that touch it, in one comment edited on the next request.
-    async fn gep_status(
-        &self,
-        event: &Event,
-        subject: &Subject,
-        number: u32,
-    ) -> Result<Plan, ExecError> {
-        let dir = &self.handlers.review.geps_dir;
-        let (installation, repo) = (event.installation, event.repo.as_str());
-        let folder = format!("{dir}gep-{number}");
-        let read = async |name: &str| -> Result<Option<SourceText>, ExecError> {
-            let path = format!("{folder}/{name}");
-            Ok(self
-                .executor
-                .file_at(installation, repo, &path, "")
-                .await?
-                .map(|t| SourceText::new(path, t)))
-        };
-        let (index, metadata) = (read("index.md").await?, read("metadata.yaml").await?);
-        let report = if index.is_none() && metadata.is_none() {
-            None
-        } else {
-            let set = validate::GepSet {
-                geps: vec![validate::GepFiles {
-                    dir: folder.clone().into(),
-                    number: Some(number),
-                    index,
-                    metadata,
-                    checked: true,
-                }],
-                only_files: None,
-            };
-            let known = self
-                .executor
-                .folder_at(installation, repo, dir.trim_end_matches('/'), "")
-                .await?
-                .iter()
-                .filter_map(|name| crate::gep::folder_number(name))
-                .collect();
-            status::report(&set, number, &self.handlers.template, &known)
-        };
-        let mut pulls = Vec::new();
-        for pull in self
-            .executor
-            .open_pulls_touching(installation, repo, &folder)
-            .await?
-        {
-            let review = match self
-                .store
-                .review(repo, pull)
-                .await
-                .map_err(|e| ExecError::Transient(e.to_string()))?
-            {
-                Some(state) => {
-                    let rules = &self.handlers.review;
-                    let word = if state.is_approved(rules) {
-                        "lead-approved"
-                    } else {
-                        "lead review pending"
-                    };
-                    format!("{word}, {}/{} approvals", state.approvals(), rules.quorum)
-                }
-                None => "lead review not started".into(),
-            };
-            pulls.push(status::OpenPull {
-                number: pull,
-                review,
-            });
-        }
-        let mut plan = Plan::default();
-        plan.actions.push(Action::CreateComment {
-            repo: repo.to_owned(),
-            issue: subject.number,
-            marker: Action::marker(&format!("gep-status-{number}")),
-            body: status::reply(number, report.as_ref(), &pulls),
-        });
-        Ok(plan)
-    }
-
-    /// The GEP check run: the changed GEPs read at the head commit and at the base.
-    async fn check(&self, event: &Event, files: &[String]) -> Result<Plan, ExecError> {
-        let (Some(head), Some(base)) = (&event.head_sha, &event.base_sha) else {
-            return Ok(Plan::default());
-        };
-        let reads = crate::github::InstallationReads {
-            executor: &self.executor,
-            installation: event.installation,
-        };
-        let pull = checks::PullRequestTrees {
-            repo: &event.repo,
-            head_sha: head,
-            base_sha: base,
-            changed_paths: files,
-        };
-        let dir = &self.handlers.review.geps_dir;
-        let gathered = checks::gather(&reads, &pull, dir, &self.handlers.checks).await?;
-        Ok(checks::plan(&checks::Input {
-            repo: &event.repo,
-            head_sha: head,
-            change: checks::Change {
-                head: &gathered.head,
-                base: &gathered.base,
-                known_head: &gathered.known_head,
-                known_base: &gathered.known_base,
-                template: &gathered.template,
-            },
-        }))
-    }
-
-    /// The lead review's plan: the pull request as GitHub has it, and its review as stored, or
-    /// rebuilt from GitHub's reviews and comments when the store has none.
-    async fn review(
-        &self,
-        event: &Event,
-        subject: &Subject,
-        files: Vec<String>,
-    ) -> Result<Plan, ExecError> {
-        let rules = &self.handlers.review;
-        let pr = match (&event.head_sha, event.name.as_str()) {
-            (Some(sha), "pull_request" | "pull_request_review") => PullRequest {
-                repo: event.repo.clone(),
-                number: subject.number,
-                author: subject.author.login.clone(),
-                head_sha: sha.clone(),
-                labels: subject.labels.clone(),
-                changed_paths: files,
-            },
-            _ => {
-                let info = self
-                    .executor
-                    .pull_request(event.installation, &event.repo, subject.number)
-                    .await?;
-                PullRequest {
-                    repo: event.repo.clone(),
-                    number: subject.number,
-                    author: info.author,
-                    head_sha: info.head_sha,
-                    labels: info.labels,
-                    changed_paths: files,
-                }
-            }
-        };
-        let stored = self
-            .store
-            .review(&event.repo, subject.number)
-            .await
-            .map_err(|e| ExecError::Transient(e.to_string()))?;
-        let rebuilt = stored.is_none();
-        let state = match stored {
-            Some(state) => state,
-            None => {
-                let history = self
-                    .executor
-                    .review_history(event.installation, &event.repo, subject.number)
-                    .await?;
-                ReviewState::rebuild(&history, &pr, rules)
-            }
-        };
-        let mut plan = review::plan(event, &pr, rules, &state);
-        // A rebuilt state is saved even when the event changed nothing, so the next event reads it.
-        let saved = plan
-            .state
-            .iter()
-            .any(|c| matches!(c, StateChange::SaveReview { .. }));
-        if rebuilt && !saved {
-            plan.state.push(StateChange::SaveReview {
-                repo: pr.repo.clone(),
-                number: pr.number,
-                state,
-            });
-        }
-        Ok(plan)
-    }
-}
-
-/// The GEP a comment asks about with `/gep status [N]` (in issue N when no number is given).
-fn status_request(event: &Event) -> Option<u32> {
-    let comment = event.comment.as_ref().filter(|c| !c.author.is_bot())?;
-    if event.name != "issue_comment" || !matches!(event.action.as_str(), "created" | "edited") {
-        return None;
-    }
-    let issue = event.subject.as_ref()?.number;
-    commands::added(&comment.body, comment.previous_body.as_deref())
-        .into_iter()
-        .find_map(|command| match command {
-            Command::GepStatus(n) => u32::try_from(n.unwrap_or(issue)).ok(),
-            _ => None,
-        })
 }
 
 /// Runs a job's work, turning a panic into a permanent failure: the job is kept as dead with

@@ -7,14 +7,15 @@
 
 mod render;
 
-use std::collections::BTreeMap;
+use serde::Deserialize;
 
-use serde::{Deserialize, Serialize};
+use crate::commands::{Command, HelpEntry};
+pub use crate::github::Happening;
+use crate::github::{Action, Event, ExecError, LabelTarget, Plan, Reads};
+pub use crate::memory::{Concern, ReviewState, StateChange, Vote};
+use crate::store::Store;
 
-use crate::commands::{self, Command, HelpEntry};
-use crate::github::{Action, Actor, Event, LabelTarget, Plan, StateChange};
-
-pub use render::sanitize;
+use crate::text::sanitize;
 
 pub const HELP: &[HelpEntry] = &[
     HelpEntry {
@@ -36,11 +37,6 @@ pub const HELP: &[HelpEntry] = &[
         usage: "/gep resolve NAME",
         description: "resolves a concern",
         who: "GEP leads",
-    },
-    HelpEntry {
-        usage: "/gep help",
-        description: "shows this help",
-        who: "anyone",
     },
 ];
 
@@ -83,30 +79,6 @@ impl ReviewRules {
     }
 }
 
-/// A lead's standing on a pull request: the latest of their reviews and commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Vote {
-    Approved,
-    ChangesRequested,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Concern {
-    pub name: String,
-    pub raised_by: String,
-    /// Where it was raised (the comment's URL), for the status comment.
-    pub url: String,
-    pub open: bool,
-}
-
-/// What the bot remembers about one pull request's review.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReviewState {
-    pub votes: BTreeMap<String, Vote>,
-    pub concerns: Vec<Concern>,
-}
-
 /// The pull request as the handler needs it (fetched by the worker when the event lacks it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PullRequest {
@@ -116,24 +88,6 @@ pub struct PullRequest {
     pub head_sha: String,
     pub labels: Vec<String>,
     pub changed_paths: Vec<String>,
-}
-
-/// One thing that happened on the pull request, in the order GitHub lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Happening {
-    Review {
-        author: String,
-        state: String,
-    },
-    ReviewDismissed {
-        author: String,
-    },
-    Comment {
-        author: Actor,
-        body: String,
-        previous_body: Option<String>,
-        url: String,
-    },
 }
 
 impl ReviewState {
@@ -176,12 +130,11 @@ impl ReviewState {
             }
             Happening::Comment {
                 author,
-                body,
-                previous_body,
+                commands,
                 url,
             } if !author.is_bot() => {
                 let mut replies = Vec::new();
-                for command in commands::added(body, previous_body.as_deref()) {
+                for command in commands.iter().cloned() {
                     if let Some(reply) = self.command(command, &author.login, url, pr, rules) {
                         replies.push(reply);
                     }
@@ -259,7 +212,6 @@ impl ReviewState {
                     sanitize(&name, 100)
                 )),
             },
-            Command::GepHelp | Command::GepUnknown(_) => Some(render::help(rules)),
             _ => None,
         }
     }
@@ -279,7 +231,19 @@ impl ReviewState {
     }
 }
 
-/// Whether an event can change a pull request's review (so the worker gathers what `plan` needs).
+/// The commands of the lead review: on a GEP pull request, and for the leads.
+pub fn is_review_command(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::GepApprove
+            | Command::GepApproveCancel
+            | Command::GepConcern(_)
+            | Command::GepResolve(_)
+    )
+}
+
+/// Whether an event can change a pull request's review (so its review is gathered): a `/gep
+/// status` or `/area mesh` on a GEP pull request does not.
 pub fn concerns_review(event: &Event) -> bool {
     let on_pull_request = event
         .subject
@@ -291,13 +255,91 @@ pub fn concerns_review(event: &Event) -> bool {
     match (event.name.as_str(), event.action.as_str()) {
         ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review") => true,
         ("pull_request_review", "submitted" | "dismissed") => true,
-        ("issue_comment", "created" | "edited") => event.comment.as_ref().is_some_and(|c| {
-            commands::added(&c.body, c.previous_body.as_deref())
-                .iter()
-                .any(|command| !matches!(command, Command::AreaMesh | Command::RemoveAreaMesh))
-        }),
+        ("issue_comment", "created" | "edited") => event
+            .comment
+            .as_ref()
+            .is_some_and(|c| c.commands.iter().any(is_review_command)),
         _ => false,
     }
+}
+
+/// How a stored review stands, in a few words (`/gep status` lists it beside each pull request).
+pub fn standing(state: Option<&ReviewState>, rules: &ReviewRules) -> String {
+    match state {
+        Some(state) => {
+            let word = if state.is_approved(rules) {
+                "lead-approved"
+            } else {
+                "lead review pending"
+            };
+            format!("{word}, {}/{} approvals", state.approvals(), rules.quorum)
+        }
+        None => "lead review not started".into(),
+    }
+}
+
+/// Gathers what the review of a GEP pull request needs (the pull request, its files, its stored
+/// review, or the one rebuilt from GitHub's reviews and comments when the store has none) and
+/// plans. A rebuilt review is saved even when the event changed nothing, so the next event
+/// reads it instead of GitHub's history.
+pub async fn handle(
+    event: &Event,
+    rules: &ReviewRules,
+    reads: &impl Reads,
+    store: &impl Store,
+) -> Result<Plan, ExecError> {
+    let Some(subject) = event.subject.as_ref().filter(|_| concerns_review(event)) else {
+        return Ok(Plan::default());
+    };
+    let files = reads
+        .pull_request_files(&event.repo, subject.number)
+        .await?;
+    if !rules.touches_geps(&files) {
+        return Ok(Plan::default());
+    }
+    let pr = match (&event.head_sha, event.name.as_str()) {
+        (Some(sha), "pull_request" | "pull_request_review") => PullRequest {
+            repo: event.repo.clone(),
+            number: subject.number,
+            author: subject.author.login.clone(),
+            head_sha: sha.clone(),
+            labels: subject.labels.clone(),
+            changed_paths: files,
+        },
+        _ => {
+            let info = reads.pull_request(&event.repo, subject.number).await?;
+            PullRequest {
+                repo: event.repo.clone(),
+                number: subject.number,
+                author: info.author,
+                head_sha: info.head_sha,
+                labels: info.labels,
+                changed_paths: files,
+            }
+        }
+    };
+    let stored = store.review(&event.repo, subject.number).await?;
+    let rebuilt = stored.is_none();
+    let state = match stored {
+        Some(state) => state,
+        None => {
+            let history = reads.review_history(&event.repo, subject.number).await?;
+            ReviewState::rebuild(&history, &pr, rules)
+        }
+    };
+    let mut plan = plan(event, &pr, rules, &state);
+    let saved = plan
+        .state
+        .iter()
+        .any(|c| matches!(c, StateChange::SaveReview { .. }));
+    if rebuilt && !saved {
+        plan.state.push(StateChange::SaveReview {
+            repo: pr.repo.clone(),
+            number: pr.number,
+            state,
+        });
+    }
+    Ok(plan)
 }
 
 /// The handler: an event on a GEP pull request, with the stored state (or the one rebuilt from
@@ -321,8 +363,7 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
         ("issue_comment", "created" | "edited") => {
             event.comment.as_ref().map(|c| Happening::Comment {
                 author: c.author.clone(),
-                body: c.body.clone(),
-                previous_body: c.previous_body.clone(),
+                commands: c.commands.clone(),
                 url: c.url.clone(),
             })
         }

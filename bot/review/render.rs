@@ -1,34 +1,10 @@
 //! The words the lead review puts on GitHub. Anything taken from people (logins, concern names)
 //! is neutralised: an `@` cannot ping, markup cannot break the comment, nothing runs long.
 
-use crate::commands::{Command, HelpEntry};
+use crate::commands::Command;
+pub use crate::text::sanitize;
 
-use super::{HELP, PullRequest, ReviewRules, ReviewState, Vote};
-
-/// Text from a person made safe to echo: `@` no longer mentions (a zero-width joiner follows
-/// it), markdown and HTML specials are escaped, lines are joined, and it is cut at `max` characters.
-pub fn sanitize(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max * 2));
-    for (count, c) in text.chars().enumerate() {
-        if count == max {
-            out.push('…');
-            break;
-        }
-        match c {
-            '@' => out.push_str("@\u{2060}"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::{PullRequest, ReviewRules, ReviewState, Vote};
 
 /// One line for the commit status (GitHub cuts descriptions at 140 characters).
 pub fn status_line(state: &ReviewState, rules: &ReviewRules) -> String {
@@ -119,23 +95,4 @@ pub fn not_allowed(command: &Command, rules: &ReviewRules) -> String {
         "Only the GEP leads may use `{usage}`: {}.",
         leads.join(", ")
     )
-}
-
-/// `/gep help`, built from every capability's entries.
-pub fn help(rules: &ReviewRules) -> String {
-    let entries: Vec<&HelpEntry> = HELP.iter().chain(crate::mesh::HELP).collect();
-    let mut body = String::from("| Command | What it does | Who may use it |\n|---|---|---|\n");
-    for entry in entries {
-        body.push_str(&format!(
-            "| `{}` | {} | {} |\n",
-            entry.usage, entry.description, entry.who
-        ));
-    }
-    let leads: Vec<String> = rules.leads.iter().map(|l| sanitize(l, 39)).collect();
-    body.push_str(&format!(
-        "\nGEP leads: {}. Quorum: {}.\n",
-        leads.join(", "),
-        rules.quorum
-    ));
-    body
 }

@@ -1,6 +1,7 @@
 //! Table tests of the lead review: (event, pull request, state) -> (state, actions).
 
 use super::*;
+use crate::github::Actor;
 use crate::github::event::{Comment, Review};
 
 fn rules() -> ReviewRules {
@@ -54,13 +55,13 @@ fn review(author: &str, state: &str) -> Event {
 fn comment(author: &str, body: &str) -> Event {
     let mut e = event("issue_comment", "created");
     e.sender = person(author);
-    e.comment = Some(Comment {
-        id: 1,
-        body: body.into(),
-        previous_body: None,
-        author: person(author),
-        url: "https://github.com/kubernetes-sigs/gateway-api/pull/3949#issuecomment-1".into(),
-    });
+    e.comment = Some(Comment::new(
+        1,
+        body.into(),
+        None,
+        person(author),
+        "https://github.com/kubernetes-sigs/gateway-api/pull/3949#issuecomment-1".into(),
+    ));
     e
 }
 
@@ -280,13 +281,26 @@ fn a_comment_of_many_commands_gets_one_reply_that_says_each_thing_once() {
 }
 
 #[test]
-fn help_and_unknown_subcommands_answer_with_the_help_built_from_entries() {
-    let (plan, _) = run(&[comment("robscott", "/gep aprove")], &[]);
-    let reply = replies(&plan)[0];
-    for entry in HELP.iter().chain(crate::mesh::HELP) {
-        assert!(reply.contains(entry.usage), "{reply}");
-    }
-    assert!(reply.contains("Quorum: 2"));
+fn help_and_a_status_request_are_not_the_reviews_business() {
+    let (plan, _) = run(&[comment("howardjohn", "/gep help\n/gep status")], &[]);
+    assert!(replies(&plan).is_empty());
+    let on_pull = |body: &str| {
+        let mut e = comment("howardjohn", body);
+        e.subject = Some(crate::github::Subject {
+            kind: crate::github::event::SubjectKind::PullRequest,
+            number: 3949,
+            node_id: String::new(),
+            title: String::new(),
+            body: String::new(),
+            labels: Vec::new(),
+            author: person("someone"),
+        });
+        e
+    };
+    assert!(!concerns_review(&on_pull(
+        "/gep status 1686\n/gep help\n/area mesh"
+    )));
+    assert!(concerns_review(&on_pull("/gep approve")));
 }
 
 #[test]
@@ -322,7 +336,12 @@ fn echoed_text_cannot_ping_or_break_the_comment() {
         body.contains("@\u{2060}kubernetes-sigs/maintainers \\| &lt;b&gt;x&lt;/b&gt;"),
         "{body}"
     );
-    assert_eq!(sanitize(&"x".repeat(10_000), 200).chars().count(), 201);
+    assert_eq!(
+        crate::text::sanitize(&"x".repeat(10_000), 200)
+            .chars()
+            .count(),
+        201
+    );
 }
 
 #[test]
@@ -338,8 +357,7 @@ fn state_rebuilt_from_history_equals_the_state_built_event_by_event() {
         },
         Happening::Comment {
             author: person("keithmattix"),
-            body: "/gep concern scope".into(),
-            previous_body: None,
+            commands: crate::commands::parse("/gep concern scope"),
             url: "u".into(),
         },
         Happening::ReviewDismissed {

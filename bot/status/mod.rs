@@ -1,13 +1,100 @@
 //! The GEP status report (SPEC section 9): a GEP's title and status, what its next status
 //! requires (from the lifecycle and the template's rules), and the validator's findings.
-//! `gep-bot status N` prints it offline from a checkout; `/gep status` will answer with it.
+//! `gep-bot status N` prints it offline from a checkout; `/gep status [N]` answers with it in one
+//! comment, edited on the next request, with the open pull requests that touch the GEP.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use crate::commands::{Command, HelpEntry};
 use crate::gep::Status;
-use crate::validate::{self, Finding, GepSet, Options, Severity, Template};
+use crate::github::{Action, Event, ExecError, Plan, Reads};
+use crate::review::{self, ReviewRules};
+use crate::store::Store;
+use crate::text::sanitize;
+use crate::validate::{self, Finding, GepFiles, GepSet, Options, Severity, SourceText, Template};
+
+pub const HELP: &[HelpEntry] = &[HelpEntry {
+    usage: "/gep status [N]",
+    description: "reports GEP-N (in issue N, that GEP): its status, what its next status needs, the open pull requests that touch it, its findings",
+    who: "anyone",
+}];
+
+/// The GEP a comment asks about with `/gep status [N]` (in issue N when no number is given).
+pub fn wants(event: &Event) -> Option<u32> {
+    let comment = event.comment.as_ref()?;
+    if event.name != "issue_comment" || !matches!(event.action.as_str(), "created" | "edited") {
+        return None;
+    }
+    let issue = event.subject.as_ref()?.number;
+    comment.commands.iter().find_map(|command| match command {
+        Command::GepStatus(n) => u32::try_from(n.unwrap_or(issue)).ok(),
+        _ => None,
+    })
+}
+
+/// `/gep status [N]`: the report on GEP-N as the default branch has it, with the open pull
+/// requests that touch it and their lead-review standing, in one comment.
+pub async fn handle(
+    event: &Event,
+    rules: &ReviewRules,
+    template: &Template,
+    reads: &impl Reads,
+    store: &impl Store,
+) -> Result<Plan, ExecError> {
+    let (Some(number), Some(subject)) = (wants(event), &event.subject) else {
+        return Ok(Plan::default());
+    };
+    let repo = event.repo.as_str();
+    let dir = &rules.geps_dir;
+    let folder = format!("{dir}gep-{number}");
+    let read = async |name: &str| -> Result<Option<SourceText>, ExecError> {
+        let path = format!("{folder}/{name}");
+        Ok(reads
+            .file_at(repo, &path, "")
+            .await?
+            .map(|t| SourceText::new(path, t)))
+    };
+    let (index, metadata) = (read("index.md").await?, read("metadata.yaml").await?);
+    let report = if index.is_none() && metadata.is_none() {
+        None
+    } else {
+        let set = GepSet {
+            geps: vec![GepFiles {
+                dir: folder.clone().into(),
+                number: Some(number),
+                index,
+                metadata,
+                checked: true,
+            }],
+            only_files: None,
+        };
+        let known = reads
+            .folder_at(repo, dir.trim_end_matches('/'), "")
+            .await?
+            .iter()
+            .filter_map(|name| crate::gep::folder_number(name))
+            .collect();
+        report(&set, number, template, &known)
+    };
+    let mut pulls = Vec::new();
+    for pull in reads.open_pulls_touching(repo, &folder).await? {
+        let state = store.review(repo, pull).await?;
+        pulls.push(OpenPull {
+            number: pull,
+            review: review::standing(state.as_ref(), rules),
+        });
+    }
+    let mut plan = Plan::default();
+    plan.actions.push(Action::CreateComment {
+        repo: repo.to_owned(),
+        issue: subject.number,
+        marker: Action::marker(&format!("gep-status-{number}")),
+        body: reply(number, report.as_ref(), &pulls),
+    });
+    Ok(plan)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -164,7 +251,6 @@ pub struct OpenPull {
 /// The `/gep status` reply: the report as markdown, or why there is none. Text from documents is
 /// sanitised (it cannot ping anyone or break the comment) and cut.
 pub fn reply(number: u32, report: Option<&Report>, pulls: &[OpenPull]) -> String {
-    use crate::review::sanitize;
     let Some(report) = report else {
         return format!(
             "There is no GEP-{number} on the default branch (no `geps/gep-{number}/`)."

@@ -15,8 +15,8 @@ use std::future::Future;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-use crate::github::StateChange;
-use crate::review::ReviewState;
+use crate::memory::ReviewState;
+use crate::memory::StateChange;
 
 /// Which store a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +46,13 @@ pub fn redact(url: &str) -> String {
             format!("{}://***@{}", &url[..scheme], &url[at + 1..])
         }
         _ => url.to_owned(),
+    }
+}
+
+/// A store that cannot answer now may answer on a later attempt: the job is retried.
+impl From<StoreError> for crate::github::ExecError {
+    fn from(error: StoreError) -> Self {
+        crate::github::ExecError::Transient(error.to_string())
     }
 }
 

@@ -10,8 +10,8 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
-use crate::github::StateChange;
-use crate::review::ReviewState;
+use crate::memory::ReviewState;
+use crate::memory::StateChange;
 
 #[derive(Debug, Clone)]
 pub struct PgStore {

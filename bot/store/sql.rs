@@ -2,7 +2,7 @@
 //! same in SQLite and PostgreSQL. Statements that differ (claiming, recording, counting) stay with
 //! their store.
 
-use crate::github::StateChange;
+use crate::memory::StateChange;
 
 pub const COMPLETE: &str = "UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1";
 pub const RETRY: &str = "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1";

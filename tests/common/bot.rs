@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gep_bot::github::executor::{Credentials, Executor, GitHub};
+use gep_bot::github::{Credentials, Executor, GitHub};
 use gep_bot::mesh::MeshRules;
-use gep_bot::pipeline::worker::{Handlers, Settings, Worker};
+use gep_bot::pipeline::capabilities::Handlers;
+use gep_bot::pipeline::worker::{Settings, Worker};
 use gep_bot::pipeline::{self, Intake, Secrets, now_ms, sign};
 use gep_bot::review::ReviewRules;
 use gep_bot::store::{SqliteStore, Store};
@@ -36,14 +37,11 @@ impl Bot {
             queued: queued.clone(),
             clock: now_ms,
         });
-        let executor = Executor::GitHub(Box::new(GitHub::new(
-            &github.uri(),
-            credentials,
-            Duration::ZERO,
-        )));
+        let client = Arc::new(GitHub::new(&github.uri(), credentials, Duration::ZERO));
         let worker = Worker {
             store,
-            executor: Arc::new(executor),
+            executor: Arc::new(Executor::GitHub(client.clone())),
+            github: Some(client),
             handlers: Arc::new(
                 Handlers::new(
                     MeshRules::default(),

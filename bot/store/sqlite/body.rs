@@ -6,7 +6,7 @@
 //! queue, so the one writer thread never pays for it. Rows written before compression came in
 //! say `identity` and are read as they are.
 
-use crate::pipeline::MAX_BODY;
+use crate::github::event::MAX_BODY;
 use crate::store::StoreError;
 
 /// What new rows' `encoding` column says.

@@ -15,8 +15,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
 use rusqlite_migration::{M, Migrations};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
-use crate::github::StateChange;
-use crate::review::ReviewState;
+use crate::memory::ReviewState;
+use crate::memory::StateChange;
 use thread::{ConnectionThread, Mode};
 
 #[derive(Debug, Clone)]

@@ -1,0 +1,373 @@
+//! One request to GitHub: authentication, pacing of writes per installation, the answer sorted
+//! into what the worker does next (done, wait for a rate limit, retry, give up), and the paging of
+//! lists. Every read and write goes through here; nothing here knows what a capability wants.
+//!
+//! Plain `reqwest` rather than octocrab: every response's status and its `Retry-After` /
+//! `X-RateLimit-*` headers must be seen to honour rate limits, a POST must never be retried behind
+//! our back (octocrab's default retry duplicates comments), and few enough endpoints are used
+//! that typed models would only add ways to fail on an unexpected null. Retries are the worker's.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::auth::{Credentials, app_jwt};
+use super::graphql::graphql_endpoint;
+
+/// The REST API version every request names (GitHub answers the oldest one without it).
+pub const API_VERSION: &str = "2022-11-28";
+
+/// Why an action did not happen, and so what the worker does next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// GitHub asked us to wait (primary or secondary rate limit): run again after `wait`.
+    #[error("rate limited for {wait:?}: {reason}")]
+    RateLimited { wait: Duration, reason: String },
+    /// May work on another attempt (5xx, network, timeouts).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will not work however often it is tried (4xx, bad configuration).
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+pub struct GitHub {
+    pub(super) http: reqwest::Client,
+    pub(super) api: String,
+    /// Where GraphQL queries go (not always `api` + `/graphql`: see `graphql_endpoint`).
+    pub(super) graphql: String,
+    pub(super) credentials: Credentials,
+    pub(super) write_interval: Duration,
+    /// When each installation last wrote: writes are paced per installation.
+    pub(super) last_write: Mutex<HashMap<u64, Instant>>,
+    pub(super) tokens: Mutex<HashMap<u64, (String, DateTime<Utc>)>>,
+}
+
+impl GitHub {
+    pub fn new(api: &str, credentials: Credentials, write_interval: Duration) -> GitHub {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("gep-bot/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a TLS backend is compiled in");
+        let api = api.trim_end_matches('/');
+        GitHub {
+            http,
+            api: api.to_owned(),
+            graphql: graphql_endpoint(api),
+            credentials,
+            write_interval,
+            last_write: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn whoami(&self) -> Result<String, ExecError> {
+        match &self.credentials {
+            Credentials::Token(_) => {
+                let limits = self
+                    .send(None, Method::GET, "/rate_limit", None, false)
+                    .await?;
+                let core = &limits["resources"]["core"];
+                Ok(format!(
+                    "token accepted; {} of {} requests left this hour",
+                    core["remaining"], core["limit"]
+                ))
+            }
+            Credentials::App { app_id, key } => {
+                let jwt = app_jwt(*app_id, key, Utc::now())?;
+                let response = self
+                    .http
+                    .get(format!("{}/app", self.api))
+                    .bearer_auth(jwt)
+                    .header("Accept", "application/vnd.github+json")
+                    .header("X-GitHub-Api-Version", API_VERSION)
+                    .send()
+                    .await
+                    .map_err(|e| ExecError::Transient(format!("GET /app: {e}")))?;
+                let status = response.status();
+                let headers = response.headers().clone();
+                let text = response.text().await.unwrap_or_default();
+                if !status.is_success() {
+                    return Err(classify(status, &headers, &text, "GET /app", Utc::now()));
+                }
+                let app: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                Ok(format!(
+                    "App {} ({}) accepted the key",
+                    app["name"].as_str().unwrap_or("?"),
+                    app_id
+                ))
+            }
+        }
+    }
+
+    pub(super) async fn send_unless_missing(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        path: &str,
+        write: bool,
+    ) -> Result<Option<Value>, ExecError> {
+        match self.send(installation, method, path, None, write).await {
+            Err(ExecError::Permanent(message)) if message.starts_with("404") => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// Every item of a paginated list, up to `max_pages` pages of 100.
+    pub(super) async fn pages(
+        &self,
+        installation: Option<u64>,
+        path: &str,
+        max_pages: u32,
+    ) -> Result<Vec<Value>, ExecError> {
+        let mut all = Vec::new();
+        for page in 1..=max_pages {
+            let list = self
+                .send(
+                    installation,
+                    Method::GET,
+                    &format!("{path}?per_page=100&page={page}"),
+                    None,
+                    false,
+                )
+                .await?;
+            let Some(items) = list.as_array() else { break };
+            all.extend(items.iter().cloned());
+            if items.len() < 100 {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    pub(super) async fn send(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        write: bool,
+    ) -> Result<Value, ExecError> {
+        let url = format!("{}{path}", self.api);
+        self.send_to(installation, method, &url, path, body, write)
+            .await
+    }
+
+    /// One request to `url` (`what` in errors): auth, pacing for writes, and the response sorted
+    /// into what the worker does.
+    pub(super) async fn send_to(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        url: &str,
+        what: &str,
+        body: Option<Value>,
+        write: bool,
+    ) -> Result<Value, ExecError> {
+        let token = self.token(installation).await?;
+        if write {
+            self.pace(installation.unwrap_or(0)).await;
+        }
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(&token)
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
+        let status = response.status();
+        metrics::counter!("gep_bot_github_calls_total", "status" => status.as_u16().to_string())
+            .increment(1);
+        let headers = response.headers().clone();
+        if let Some(remaining) = header_number(&headers, "x-ratelimit-remaining") {
+            metrics::gauge!("gep_bot_github_rate_limit_remaining").set(remaining as f64);
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
+        if status.is_success() {
+            return Ok(if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::Null)
+            });
+        }
+        if status == StatusCode::UNAUTHORIZED
+            && let Some(id) = installation
+        {
+            // The installation token may have been revoked early: fetch a new one next time.
+            self.tokens.lock().await.remove(&id);
+            return Err(ExecError::Transient(format!("401 {method} {what}")));
+        }
+        Err(classify(
+            status,
+            &headers,
+            &text,
+            &format!("{method} {what}"),
+            Utc::now(),
+        ))
+    }
+
+    /// Waits until this installation may write again.
+    pub(super) async fn pace(&self, installation: u64) {
+        if self.write_interval.is_zero() {
+            return;
+        }
+        let mut last = self.last_write.lock().await;
+        if let Some(previous) = last.get(&installation) {
+            tokio::time::sleep_until(*previous + self.write_interval).await;
+        }
+        last.insert(installation, Instant::now());
+    }
+}
+
+/// Sorts a failed response: rate limits (with how long to wait from `now`), server trouble, or
+/// a refusal.
+pub fn classify(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &str,
+    what: &str,
+    now: DateTime<Utc>,
+) -> ExecError {
+    let snippet: String = body.chars().take(200).collect();
+    if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(seconds) = header_number(headers, "retry-after") {
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(seconds),
+                reason: format!("{status} {what}: Retry-After {seconds}s"),
+            };
+        }
+        if header_number(headers, "x-ratelimit-remaining") == Some(0)
+            && let Some(reset) = header_number(headers, "x-ratelimit-reset")
+        {
+            let wait = (reset as i64 - now.timestamp()).max(1) as u64;
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(wait),
+                reason: format!("{status} {what}: rate limit until {reset}"),
+            };
+        }
+        if body.to_lowercase().contains("secondary rate limit")
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
+            // GitHub asks for at least a minute when it gives no time.
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(60),
+                reason: format!("{status} {what}: secondary rate limit"),
+            };
+        }
+    }
+    if status.is_server_error() {
+        return ExecError::Transient(format!("{} {what}: {snippet}", status.as_u16()));
+    }
+    ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
+}
+
+/// The `key` text of each object in a JSON list (empty when `list` is not a list).
+pub(super) fn strings(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item[key].as_str().map(String::from))
+        .collect()
+}
+
+pub(super) fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+pub(super) fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_and_rate_limit_reset_become_waits() {
+        let e = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("retry-after", "3")]),
+            "",
+            "x",
+            Utc::now(),
+        );
+        assert!(matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(3)));
+        // The wait is counted from the `now` given, not the machine's clock.
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let e = classify(
+            StatusCode::FORBIDDEN,
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1700000030"),
+            ]),
+            "",
+            "x",
+            now,
+        );
+        assert!(
+            matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(30))
+        );
+        let e = classify(
+            StatusCode::FORBIDDEN,
+            &headers(&[]),
+            "You have exceeded a secondary rate limit",
+            "x",
+            Utc::now(),
+        );
+        assert!(
+            matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn server_errors_are_transient_and_refusals_permanent() {
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, &headers(&[]), "", "x", Utc::now()),
+            ExecError::Transient(_)
+        ));
+        assert!(matches!(
+            classify(
+                StatusCode::FORBIDDEN,
+                &headers(&[]),
+                "Resource not accessible",
+                "x",
+                Utc::now()
+            ),
+            ExecError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &headers(&[]),
+                "",
+                "x",
+                Utc::now()
+            ),
+            ExecError::Permanent(_)
+        ));
+    }
+}

@@ -1,0 +1,86 @@
+//! The capabilities, in one list: each owns its trigger, what it reads (through the narrow
+//! [`Reads`] seam, memoised for the job, and the store), and its pure plan. The pipeline knows
+//! none of what they read; `gep-bot replay` plans through this same function.
+
+use crate::checks::{self, CheckRules};
+use crate::commands::HelpEntry;
+use crate::github::action::Action;
+use crate::github::{Event, ExecError, Memo, Plan, Reads};
+use crate::help;
+use crate::mesh::{self, Matcher, MeshRules};
+use crate::review::{self, ReviewRules};
+use crate::status;
+use crate::store::Store;
+use crate::validate::Template;
+
+/// Every command's help, by capability, in the order `/gep help` lists them.
+pub const HELP: &[&[HelpEntry]] = &[status::HELP, review::HELP, mesh::HELP, help::HELP];
+
+/// What the capabilities are configured with.
+pub struct Handlers {
+    pub mesh: MeshRules,
+    pub matcher: Matcher,
+    pub review: ReviewRules,
+    /// The GEP template `/gep status` applies.
+    pub template: Template,
+    /// Where the check run finds the repository's template, and more section names.
+    pub checks: CheckRules,
+}
+
+impl Handlers {
+    pub fn new(
+        mesh: MeshRules,
+        review: ReviewRules,
+        checks: CheckRules,
+    ) -> Result<Handlers, mesh::BadPattern> {
+        let matcher = Matcher::new(&mesh)?;
+        Ok(Handlers {
+            mesh,
+            matcher,
+            review,
+            template: Template::builtin(),
+            checks,
+        })
+    }
+}
+
+/// Every capability's plan for one event. Reads only: nothing is executed.
+pub async fn plan(
+    event: &Event,
+    handlers: &Handlers,
+    reads: impl Reads,
+    store: &impl Store,
+) -> Result<Plan, ExecError> {
+    if event.subject.is_none() {
+        return Ok(Plan::default());
+    }
+    // Several capabilities need the same pull request's files: read once for the job.
+    let reads = Memo::new(reads);
+    let h = handlers;
+    let mut plan = Plan::default();
+    plan.extend(mesh::handle(event, &h.mesh, &h.matcher, &reads, store).await?);
+    plan.extend(status::handle(event, &h.review, &h.template, &reads, store).await?);
+    plan.extend(checks::handle(event, &h.review.geps_dir, &h.checks, &reads).await?);
+    plan.extend(review::handle(event, &h.review, &reads, store).await?);
+    plan.extend(help::handle(event, HELP, &h.review, &reads).await?);
+    merge_replies(&mut plan);
+    Ok(plan)
+}
+
+/// One comment gets at most one reply: what several capabilities answer to it is said together.
+fn merge_replies(plan: &mut Plan) {
+    let mut merged: Vec<Action> = Vec::with_capacity(plan.actions.len());
+    for action in plan.actions.drain(..) {
+        if let Action::Reply { repo, issue, body } = &action
+            && let Some(Action::Reply { body: earlier, .. }) = merged.iter_mut().find(
+                |a| matches!(a, Action::Reply { repo: r, issue: i, .. } if r == repo && i == issue),
+            )
+        {
+            earlier.push_str("\n\n");
+            earlier.push_str(body);
+            continue;
+        }
+        merged.push(action);
+    }
+    plan.actions = merged;
+}
