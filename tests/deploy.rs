@@ -248,3 +248,13 @@ fn the_container_runs_as_a_non_root_user_with_a_health_check() {
         Some(10001)
     );
 }
+
+#[test]
+fn the_readmes_command_table_is_the_one_gep_help_answers_with() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let table = gep_bot::help::table(gep_bot::pipeline::capabilities::HELP);
+    assert!(
+        readme.contains(&table),
+        "README.md's command table is out of date; it should read:\n{table}"
+    );
+}

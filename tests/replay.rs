@@ -140,3 +140,131 @@ async fn a_gep_pull_request_replays_as_its_check_run_when_github_can_be_read() {
     );
     assert!(github.state().check_runs.is_empty());
 }
+
+/// GEP-3949 promoted to Experimental with no feature name, as the fake GitHub serves it.
+fn a_failing_gep_pull_request(github: &FakeGitHub) {
+    let mut state = github.state();
+    let files = ["index.md", "metadata.yaml"].map(|f| format!("geps/gep-3949/{f}"));
+    for file in &files {
+        let text = std::fs::read_to_string(common::corpus().join(&file["geps/".len()..])).unwrap();
+        state
+            .files
+            .insert(("base".into(), file.clone()), text.clone());
+        let promoted = text
+            .replace("status: Implementable", "status: Experimental")
+            .replace("* Status: Implementable", "* Status: Experimental");
+        state.files.insert(("h1".into(), file.clone()), promoted);
+    }
+    state
+        .pulls
+        .insert(12, ("someone".into(), "h1".into(), files.to_vec()));
+}
+
+/// The kinds of a plan's actions, with what tells them apart: the check run's conclusion, the
+/// comment's marker, the status's context.
+fn described(action: &serde_json::Value) -> String {
+    let kind = action["kind"].as_str().unwrap_or_default();
+    match kind {
+        "create_check_run" => format!("{kind} {}", action["conclusion"].as_str().unwrap()),
+        "create_comment" => format!("{kind} {}", action["marker"].as_str().unwrap()),
+        "set_commit_status" => format!(
+            "{kind} {} {}",
+            action["context"].as_str().unwrap(),
+            action["state"].as_str().unwrap()
+        ),
+        _ => kind.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn serve_in_dry_run_with_credentials_reads_github_logs_the_plan_and_writes_nothing() {
+    let github = FakeGitHub::default();
+    a_failing_gep_pull_request(&github);
+    let server = github.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::serve::free_port();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let log = dir.path().join("serve.log");
+    let mut child = common::serve::command(port, &db, &server.uri(), "s3cret")
+        .env("GEP_BOT_DRY_RUN", "1")
+        .env("GEP_BOT_LOG_FORMAT", "json")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    common::serve::wait_until_answers(&client, port, "/healthz").await;
+    let body = common::pull_request_body(12, "opened", "h1", "base");
+    let status =
+        common::serve::deliver(&client, port, "s3cret", "pull_request", "d-1", body.clone()).await;
+    assert_eq!(status, 202);
+    common::serve::wait_until_drained(&client, port, std::time::Duration::from_secs(20)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let logged: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "dry-run: not sent")
+        .map(|l| {
+            let action = l["fields"]["action"].as_str().unwrap().to_owned();
+            described(&serde_json::from_str(&action).unwrap())
+        })
+        .collect();
+    for expected in [
+        "create_check_run failure",
+        "create_comment <!-- gep-bot:lead-review -->",
+        "set_commit_status gep/lead-review pending",
+    ] {
+        assert!(
+            logged.iter().any(|l| l == expected),
+            "{expected} not in {logged:?}"
+        );
+    }
+    let received = server.received_requests().await.unwrap();
+    assert!(
+        received.iter().all(|r| r.method.as_str() == "GET"),
+        "dry-run writes nothing: {:?}",
+        received
+            .iter()
+            .map(|r| (r.method.as_str(), r.url.path()))
+            .collect::<Vec<_>>()
+    );
+    assert!(received.iter().any(|r| {
+        r.url
+            .path()
+            .ends_with("/contents/geps/gep-3949/metadata.yaml")
+    }));
+
+    // Replay with the same credentials plans the same.
+    let file = dir.path().join("pull.json");
+    std::fs::write(&file, body).unwrap();
+    let uri = server.uri();
+    let (code, out) = tokio::task::spawn_blocking(move || {
+        let env = [
+            ("GEP_BOT_GITHUB_TOKEN", "ghp_test"),
+            ("GEP_BOT_GITHUB_API_URL", uri.as_str()),
+        ];
+        replay_with(&file, "pull_request", "json", &env)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    let replayed: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        // The state changes replay prints after the actions are not actions.
+        .filter(|l| {
+            !matches!(
+                l["kind"].as_str(),
+                Some("save_review" | "suppress_label" | "allow_label")
+            )
+        })
+        .map(|l| described(&l))
+        .collect();
+    let mut logged_sorted = logged.clone();
+    logged_sorted.sort();
+    let mut replayed_sorted = replayed;
+    replayed_sorted.sort();
+    assert_eq!(logged_sorted, replayed_sorted);
+}

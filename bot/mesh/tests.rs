@@ -275,3 +275,80 @@ fn bots_are_ignored() {
     ));
     assert!(run(&c, IssueState::default(), &[]).is_empty());
 }
+
+mod gathering {
+    use super::*;
+    use crate::github::{MemoryPull, MemoryRepo};
+    use crate::store::{SqliteStore, Store};
+
+    fn pull_request(labels: &[&str]) -> Event {
+        let mut e = event(
+            "pull_request",
+            "opened",
+            SubjectKind::PullRequest,
+            "Conformance tests",
+            labels,
+        );
+        e.head_sha = Some("h".into());
+        e
+    }
+
+    fn repo_with_mesh_paths() -> MemoryRepo {
+        let mut repo = MemoryRepo::default();
+        repo.pulls.insert(
+            42,
+            MemoryPull {
+                files: vec!["conformance/tests/mesh/httproute-weight.go".into()],
+                ..MemoryPull::default()
+            },
+        );
+        repo
+    }
+
+    #[tokio::test]
+    async fn a_pull_request_is_labelled_by_its_paths_read_only_when_they_can_decide() {
+        let rules = MeshRules::default();
+        let matcher = Matcher::new(&rules).unwrap();
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let repo = repo_with_mesh_paths();
+        let plan = handle(&pull_request(&[]), &rules, &matcher, &repo, &store)
+            .await
+            .unwrap();
+        assert_eq!(plan.actions, [add_label(LabelTarget::Issue { number: 42 })]);
+        assert_eq!(repo.reads(), 1);
+        // Already labelled: nothing to decide, nothing read.
+        let repo = repo_with_mesh_paths();
+        let plan = handle(
+            &pull_request(&["area/mesh"]),
+            &rules,
+            &matcher,
+            &repo,
+            &store,
+        )
+        .await
+        .unwrap();
+        assert!(plan.actions.is_empty());
+        assert_eq!(repo.reads(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_label_a_person_removed_is_read_from_the_store_and_not_added_back() {
+        let rules = MeshRules::default();
+        let matcher = Matcher::new(&rules).unwrap();
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        store
+            .apply(&[StateChange::SuppressLabel {
+                repo: "kubernetes-sigs/gateway-api".into(),
+                number: 42,
+                label: "area/mesh".into(),
+            }])
+            .await
+            .unwrap();
+        let repo = repo_with_mesh_paths();
+        let plan = handle(&pull_request(&[]), &rules, &matcher, &repo, &store)
+            .await
+            .unwrap();
+        assert!(plan.actions.is_empty(), "{plan:?}");
+        assert_eq!(repo.reads(), 0);
+    }
+}

@@ -370,3 +370,90 @@ fn state_rebuilt_from_history_equals_the_state_built_event_by_event() {
     assert_eq!(state.concerns.len(), 1);
     assert!(!state.is_approved(&rules()));
 }
+
+mod gathering {
+    use super::*;
+    use crate::github::{MemoryPull, MemoryRepo, PullRequestInfo, Subject};
+    use crate::store::{SqliteStore, Store};
+
+    fn on_pull(mut e: Event) -> Event {
+        e.subject = Some(Subject {
+            kind: crate::github::event::SubjectKind::PullRequest,
+            number: 3949,
+            node_id: String::new(),
+            title: String::new(),
+            body: String::new(),
+            labels: Vec::new(),
+            author: person("mikemorris"),
+        });
+        e
+    }
+
+    fn github() -> MemoryRepo {
+        let mut repo = MemoryRepo::default();
+        repo.pulls.insert(
+            3949,
+            MemoryPull {
+                info: PullRequestInfo {
+                    author: "mikemorris".into(),
+                    head_sha: "abc123".into(),
+                    labels: Vec::new(),
+                },
+                files: vec!["geps/gep-3949/index.md".into()],
+                history: vec![Happening::Review {
+                    author: "howardjohn".into(),
+                    state: "APPROVED".into(),
+                }],
+                open: true,
+            },
+        );
+        repo
+    }
+
+    #[tokio::test]
+    async fn with_nothing_stored_the_review_is_rebuilt_from_history_and_saved_once() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let repo = github();
+        let event = on_pull(comment("keithmattix", "Looks fine."));
+        let plan = handle(&event, &rules(), &repo, &store).await.unwrap();
+        assert!(
+            plan.actions.is_empty(),
+            "a comment without commands is not a review event"
+        );
+        let event = on_pull(comment("keithmattix", "/gep approve"));
+        let plan = handle(&event, &rules(), &repo, &store).await.unwrap();
+        let saved = plan.state.iter().find_map(|c| match c {
+            StateChange::SaveReview { state, .. } => Some(state.clone()),
+            _ => None,
+        });
+        let saved = saved.expect("the rebuilt review is saved");
+        assert_eq!(
+            saved.approvals(),
+            2,
+            "howardjohn's review and keithmattix's command"
+        );
+        // files, the pull request (a comment carries no head), the history
+        assert_eq!(repo.reads(), 3);
+        store.apply(&plan.state).await.unwrap();
+        // Stored now: the history is not read again.
+        let again = github();
+        let event = on_pull(comment("howardjohn", "/gep approve cancel"));
+        let plan = handle(&event, &rules(), &again, &store).await.unwrap();
+        assert_eq!(again.reads(), 2);
+        let StateChange::SaveReview { state, .. } = &plan.state[0] else {
+            panic!("{plan:?}");
+        };
+        assert_eq!(state.approvals(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_pull_request_that_changes_no_gep_is_not_reviewed() {
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let mut repo = github();
+        repo.pulls.get_mut(&3949).unwrap().files = vec!["site/index.md".into()];
+        let event = on_pull(comment("howardjohn", "/gep approve"));
+        let plan = handle(&event, &rules(), &repo, &store).await.unwrap();
+        assert!(plan.is_empty());
+        assert_eq!(repo.reads(), 1);
+    }
+}

@@ -384,3 +384,133 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod gathering {
+    use super::*;
+    use crate::github::event::{Comment, SubjectKind};
+    use crate::github::{Actor, MemoryPull, MemoryRepo, Subject};
+    use crate::memory::{ReviewState, StateChange, Vote};
+    use crate::store::SqliteStore;
+
+    fn asking(body: &str) -> Event {
+        let person = Actor {
+            login: "someone".into(),
+            kind: "User".into(),
+        };
+        Event {
+            name: "issue_comment".into(),
+            action: "created".into(),
+            repo: "o/r".into(),
+            installation: None,
+            sender: person.clone(),
+            subject: Some(Subject {
+                kind: SubjectKind::Issue,
+                number: 3949,
+                node_id: String::new(),
+                title: String::new(),
+                body: String::new(),
+                labels: Vec::new(),
+                author: person.clone(),
+            }),
+            comment: Some(Comment::new(1, body.into(), None, person, String::new())),
+            label: None,
+            head_sha: None,
+            base_sha: None,
+            review: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn status_reads_the_default_branch_and_the_open_pull_requests_standing() {
+        let mut repo = MemoryRepo::default();
+        repo.put(
+            "",
+            "geps/gep-3949/index.md",
+            "---\ntitle: \"GEP-3949: Mesh Resource\"\n---\n\n* Issue: [#3949](https://github.com/o/r/issues/3949)\n* Status: Provisional\n\n## TLDR\n\nA Mesh resource.\n",
+        );
+        repo.put(
+            "",
+            "geps/gep-3949/metadata.yaml",
+            "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\nnumber: 3949\nname: Mesh Resource\nstatus: Provisional\nauthors: [mikemorris]\n",
+        );
+        for open in [12, 13] {
+            repo.pulls.insert(
+                open,
+                MemoryPull {
+                    files: vec!["geps/gep-3949/index.md".into()],
+                    open: true,
+                    ..MemoryPull::default()
+                },
+            );
+        }
+        let store = SqliteStore::open("sqlite::memory:").await.unwrap();
+        let mut state = ReviewState::default();
+        state.votes.insert("howardjohn".into(), Vote::Approved);
+        store
+            .apply(&[StateChange::SaveReview {
+                repo: "o/r".into(),
+                number: 12,
+                state,
+            }])
+            .await
+            .unwrap();
+        let rules = ReviewRules::default();
+        let plan = handle(
+            &asking("/gep status"),
+            &rules,
+            &Template::builtin(),
+            &repo,
+            &store,
+        )
+        .await
+        .unwrap();
+        let [
+            Action::CreateComment {
+                issue: 3949,
+                marker,
+                body,
+                ..
+            },
+        ] = plan.actions.as_slice()
+        else {
+            panic!("{plan:?}");
+        };
+        assert_eq!(marker, "<!-- gep-bot:gep-status-3949 -->");
+        assert!(body.contains("### GEP-3949: Mesh Resource"), "{body}");
+        assert!(
+            body.contains("#12 (lead review pending, 1/2 approvals)"),
+            "{body}"
+        );
+        assert!(body.contains("#13 (lead review not started)"), "{body}");
+        // Another GEP by number, which the default branch does not have.
+        let plan = handle(
+            &asking("/gep status 1"),
+            &rules,
+            &Template::builtin(),
+            &repo,
+            &store,
+        )
+        .await
+        .unwrap();
+        let [Action::CreateComment { body, .. }] = plan.actions.as_slice() else {
+            panic!("{plan:?}");
+        };
+        assert!(
+            body.starts_with("There is no GEP-1 on the default branch"),
+            "{body}"
+        );
+        assert!(
+            handle(
+                &asking("/gep help"),
+                &rules,
+                &Template::builtin(),
+                &repo,
+                &store
+            )
+            .await
+            .unwrap()
+            .is_empty()
+        );
+    }
+}
