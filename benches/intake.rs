@@ -288,6 +288,12 @@ impl Store for Reference {
     async fn review(&self, _: &str, _: u64) -> Result<Option<ReviewState>, StoreError> {
         Ok(None)
     }
+    async fn done_actions(&self, _: i64) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn record_done_actions(&self, _: i64, _: &[String]) -> Result<(), StoreError> {
+        Ok(())
+    }
     async fn counts(&self) -> Result<Counts, StoreError> {
         Ok(Counts::default())
     }

@@ -62,7 +62,7 @@ async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_
         + &"(Other designs considered, and why this proposal does not take them.)\n\n".repeat(60);
     commit(&github, "h1", "Standard", &placeholders);
     let server = github.serve().await;
-    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    let bot = Bot::start(&server, common::app_credentials()).await;
 
     bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
         .await;
@@ -90,7 +90,9 @@ async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_
     assert_eq!(skip["start_line"], 5);
     assert_eq!(skip["annotation_level"], "failure");
 
-    // The same delivery of that head again (GitHub redelivers it): the run is updated, not doubled.
+    // The same delivery of that head again (GitHub redelivers it): GitHub appends the
+    // annotations of an update, so nothing is written and the run keeps one evaluation's.
+    let annotated = run.annotations.len();
     bot.deliver(
         "d-1-again",
         "pull_request",
@@ -99,6 +101,27 @@ async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_
     .await;
     bot.drained(Duration::from_secs(10)).await;
     assert_eq!(github.state().check_runs.len(), 1);
+    assert_eq!(github.state().check_runs[0].annotations.len(), annotated);
+
+    // The same SHA checked again with another result (the repository's template changed at the
+    // base): a new run on the SHA carries only the new findings.
+    commit(&github, "h1", "Standard", "");
+    bot.deliver("d-1-retry", "pull_request", &synchronize("h1", "reopened"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let runs = github.state().check_runs.clone();
+    assert_eq!(runs.len(), 2);
+    let newest = &runs[1];
+    assert_eq!(newest.head_sha, "h1");
+    assert!(
+        newest.annotations.len() < annotated,
+        "{}",
+        newest.annotations.len()
+    );
+    assert!(
+        !newest.annotations.iter().any(|a| a["title"] == "GEP013"),
+        "the placeholders are gone, and so are their annotations"
+    );
 
     // A force-push fixes the GEP: its new head gets its own run, which passes.
     commit(&github, "h2", "Prototyping", "\n## API\n\nThe API.\n");
@@ -107,7 +130,7 @@ async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_
         .await;
     bot.drained(Duration::from_secs(10)).await;
     let runs = github.state().check_runs.clone();
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
     let latest = runs.iter().find(|r| r.head_sha == "h2").unwrap();
     assert_eq!(latest.conclusion, "success", "{:?}", latest.annotations);
     assert_eq!(latest.title, "0 errors in 1 GEP");
@@ -133,7 +156,7 @@ async fn a_metadata_file_naming_hundreds_of_gep_numbers_costs_a_bounded_number_o
         metadata("Provisional") + "relationships:\n  extends:\n" + &named,
     );
     let server = github.serve().await;
-    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    let bot = Bot::start(&server, common::app_credentials()).await;
 
     bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
         .await;
@@ -144,6 +167,48 @@ async fn a_metadata_file_naming_hundreds_of_gep_numbers_costs_a_bounded_number_o
         "{related_reads} reads for 500 named GEPs"
     );
     assert_eq!(github.state().check_runs.len(), 1, "the check still runs");
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}
+
+/// With a token GitHub refuses check runs; the result still reaches the pull request: the
+/// commit status `gep/template` and the findings in the lead-review comment, beside the
+/// review's own status.
+#[tokio::test]
+async fn with_a_token_the_template_result_is_a_commit_status_and_the_findings_join_the_comment() {
+    let github = FakeGitHub::default();
+    let files = vec![
+        "geps/gep-4242/index.md".to_string(),
+        "geps/gep-4242/metadata.yaml".to_string(),
+    ];
+    github
+        .state()
+        .pulls
+        .insert(PR, ("someone".into(), "h1".into(), files));
+    commit(&github, "base", "Provisional", "");
+    commit(&github, "h1", "Standard", "");
+    let server = github.serve().await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert!(github.state().check_runs.is_empty());
+    assert_eq!(
+        requests_to(&server, "POST", "/check-runs").await,
+        0,
+        "not even tried"
+    );
+    let (state, description) = github.last_status("gep/template").expect("gep/template");
+    assert_eq!(state, "failure");
+    assert!(
+        description.starts_with("1 error in 1 GEP") || description.contains("errors in 1 GEP"),
+        "{description}"
+    );
+    assert!(github.last_status("gep/lead-review").is_some());
+    let comments = github.comments_marked(PR, "<!-- gep-bot:lead-review -->");
+    assert_eq!(comments.len(), 1);
+    assert!(comments[0].contains("### GEP template"), "{}", comments[0]);
+    assert!(comments[0].contains("GEP050"), "{}", comments[0]);
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
     bot.stop().await;
 }

@@ -124,6 +124,7 @@ impl Repo {
             .unwrap();
         let plan = checks::plan(&checks::Input {
             repo: pull.repo,
+            pull: 1,
             head_sha: "head",
             change: checks::Change {
                 head: &gathered.head,

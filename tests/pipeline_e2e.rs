@@ -116,24 +116,6 @@ async fn a_mesh_issue_gets_exactly_one_label_call_and_a_non_mesh_issue_none() {
     bot.stop().await;
 }
 
-fn app_key() -> jsonwebtoken::EncodingKey {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("app.pem");
-    let status = std::process::Command::new("openssl")
-        .args([
-            "genrsa",
-            "-traditional",
-            "-out",
-            key.to_str().unwrap(),
-            "2048",
-        ])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl generates a throwaway App key");
-    assert!(status.success());
-    jsonwebtoken::EncodingKey::from_rsa_pem(&std::fs::read(key).unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn an_app_installation_token_is_fetched_once_and_reused() {
     let github = MockServer::start().await;
@@ -164,14 +146,7 @@ async fn an_app_installation_token_is_fetched_once_and_reused() {
             .mount(&github)
             .await;
     }
-    let bot = Bot::start(
-        &github,
-        Credentials::App {
-            app_id: 12345,
-            key: app_key(),
-        },
-    )
-    .await;
+    let bot = Bot::start(&github, common::app_credentials()).await;
     bot.deliver(
         "d-1",
         "issues",

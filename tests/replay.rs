@@ -91,7 +91,8 @@ fn a_body_that_is_not_json_exits_two_saying_why_once() {
 }
 
 /// With a token, replay reads what the handlers need from GitHub (here a fake one), so a GEP pull
-/// request replays as the check run the worker would create, and nothing is written to GitHub.
+/// request replays as the template result the worker would publish (a token cannot write check
+/// runs: a `gep/template` commit status), and nothing is written to GitHub.
 #[tokio::test]
 async fn a_gep_pull_request_replays_as_its_check_run_when_github_can_be_read() {
     let github = FakeGitHub::default();
@@ -128,7 +129,9 @@ async fn a_gep_pull_request_replays_as_its_check_run_when_github_can_be_read() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .filter_map(|l| l["kind"].as_str().map(String::from))
         .collect();
-    assert!(kinds.contains(&"create_check_run".to_string()), "{out}");
+    assert!(kinds.contains(&"set_commit_status".to_string()), "{out}");
+    assert!(out.contains("\"context\":\"gep/template\""), "{out}");
+    assert!(!kinds.contains(&"create_check_run".to_string()), "{out}");
     let received = server.received_requests().await.unwrap();
     assert!(
         received.iter().all(|r| r.method.as_str() == "GET"),
@@ -212,7 +215,7 @@ async fn serve_in_dry_run_with_credentials_reads_github_logs_the_plan_and_writes
         })
         .collect();
     for expected in [
-        "create_check_run failure",
+        "set_commit_status gep/template failure",
         "create_comment <!-- gep-bot:lead-review -->",
         "set_commit_status gep/lead-review pending",
     ] {

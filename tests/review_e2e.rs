@@ -215,3 +215,41 @@ async fn an_event_that_changes_nothing_in_the_review_writes_neither_comment_nor_
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
     bot.stop().await;
 }
+
+/// A non-lead's `/gep approve` is answered, and the status comment written after the answer
+/// meets a secondary rate limit: the job waits and retries, and the answer is not posted twice.
+#[tokio::test]
+async fn a_job_hit_by_a_rate_limit_on_its_second_action_posts_its_first_reply_once() {
+    let (github, server, bot) = gep_pull_request().await;
+    github
+        .state()
+        .failures
+        .push(common::github::Failure::secondary_rate_limit(
+            "POST",
+            &format!("/issues/{PR}/comments"),
+            1,
+        ));
+    bot.deliver(
+        "c-1",
+        "issue_comment",
+        &commented("robscott", "/gep approve"),
+    )
+    .await;
+    bot.drained(Duration::from_secs(15)).await;
+    assert!(github.state().failures.is_empty(), "the rate limit was met");
+    let replies: Vec<String> = github
+        .comments_on(PR)
+        .into_iter()
+        .map(|c| c.body)
+        .filter(|b| b.contains("Only the GEP leads may use"))
+        .collect();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(status_comments(&github).len(), 1);
+    assert!(github.last_status("gep/lead-review").is_some());
+    assert_eq!(
+        requests_to(&server, "POST", &format!("/issues/{PR}/comments")).await,
+        3
+    );
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}

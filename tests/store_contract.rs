@@ -239,6 +239,22 @@ async fn a_review_state_is_saved_replaced_and_loaded(store: impl Store) {
     assert_eq!(store.review("o/r", 8).await.unwrap(), None);
 }
 
+async fn the_actions_a_job_did_are_remembered_for_its_retry(store: impl Store) {
+    store.record(delivery("d-1"), 1_000).await.unwrap();
+    let job = store.claim("w", 1_000, 60_000).await.unwrap().unwrap();
+    assert_eq!(
+        store.done_actions(job.id).await.unwrap(),
+        Vec::<String>::new()
+    );
+    let keys = vec!["a1b2".to_owned(), "c3d4".to_owned()];
+    store.record_done_actions(job.id, &keys[..1]).await.unwrap();
+    store.record_done_actions(job.id, &keys).await.unwrap();
+    store.retry(job.id, 2_000, "502").await.unwrap();
+    let again = store.claim("w", 2_000, 60_000).await.unwrap().unwrap();
+    assert_eq!(again.id, job.id);
+    assert_eq!(store.done_actions(again.id).await.unwrap(), keys);
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -275,6 +291,7 @@ contract!(
     pruning_goes_oldest_first_in_batches_of_the_size_asked,
     label_suppression_is_remembered_and_lifted,
     a_review_state_is_saved_replaced_and_loaded,
+    the_actions_a_job_did_are_remembered_for_its_retry,
 );
 
 /// Replicas only: two stores on one database record the same redeliveries at once, in opposite

@@ -21,6 +21,92 @@ pub use judge::{Change, Evaluation, GepChange, Judged, evaluate};
 
 pub const CHECK_NAME: &str = "GEP template";
 
+/// The commit status that carries the result where check runs cannot be written (a token).
+pub const STATUS_CONTEXT: &str = "gep/template";
+
+/// The marker of the comment that carries the findings when no lead-review comment does.
+const MARKER_KIND: &str = "gep-template";
+
+/// Where check runs cannot be written (only a GitHub App's installation token may; a personal
+/// token gets 403), the check run becomes a commit status `gep/template`, and its summary and
+/// annotations join the lead-review comment of the same pull request (or a comment of their
+/// own). Nothing else in the plan waits on it.
+pub fn as_commit_status(plan: &mut Plan, review_marker: &str) {
+    let mut extra = Vec::new();
+    for action in &mut plan.actions {
+        let Action::CreateCheckRun {
+            repo,
+            pull,
+            head_sha,
+            conclusion,
+            title,
+            summary,
+            annotations,
+            ..
+        } = action
+        else {
+            continue;
+        };
+        let findings = findings_text(summary, annotations);
+        let (repo, pull) = (repo.clone(), *pull);
+        *action = Action::SetCommitStatus {
+            repo: repo.clone(),
+            sha: head_sha.clone(),
+            context: STATUS_CONTEXT.into(),
+            state: if conclusion == "failure" {
+                "failure"
+            } else {
+                "success"
+            }
+            .into(),
+            description: title.chars().take(140).collect(),
+        };
+        extra.push((repo, pull, findings));
+    }
+    for (repo, pull, findings) in extra {
+        let review_comment = plan.actions.iter_mut().find_map(|a| match a {
+            Action::CreateComment {
+                repo: r,
+                issue,
+                marker,
+                body,
+            } if *r == repo && *issue == pull && marker == review_marker => Some(body),
+            _ => None,
+        });
+        match review_comment {
+            Some(body) => {
+                body.push_str("\n");
+                body.push_str(&findings);
+            }
+            None => plan.actions.push(Action::CreateComment {
+                repo,
+                issue: pull,
+                marker: Action::marker(MARKER_KIND),
+                body: findings,
+            }),
+        }
+    }
+}
+
+fn findings_text(summary: &str, annotations: &[Annotation]) -> String {
+    let mut out = format!("### {CHECK_NAME}\n\n{summary}\n");
+    if !annotations.is_empty() {
+        out.push_str("\n**Findings**\n\n");
+        for a in annotations {
+            let message = a.message.lines().next().unwrap_or_default();
+            out.push_str(&format!(
+                "- `{}:{}` {} {}: {}\n",
+                crate::text::sanitize(&a.path, 200),
+                a.start_line,
+                a.annotation_level,
+                crate::text::sanitize(&a.title, 100),
+                crate::text::sanitize(message, 300)
+            ));
+        }
+    }
+    out
+}
+
 /// Annotations a check run carries at most (one request's worth): a mass edit of ten GEPs with
 /// old gaps once made 243, which no reviewer reads.
 pub const MAX_ANNOTATIONS: usize = 50;
@@ -28,6 +114,7 @@ pub const MAX_ANNOTATIONS: usize = 50;
 /// What the check needs: where to publish, and the pull request's GEPs on both sides.
 pub struct Input<'a> {
     pub repo: &'a str,
+    pub pull: u64,
     pub head_sha: &'a str,
     pub change: Change<'a>,
 }
@@ -69,6 +156,7 @@ pub async fn handle(
     let gathered = gather(reads, &pull, geps_dir, rules).await?;
     Ok(plan(&Input {
         repo: &event.repo,
+        pull: subject.number,
         head_sha: head,
         change: Change {
             head: &gathered.head,
@@ -132,6 +220,7 @@ pub fn plan(input: &Input<'_>) -> Plan {
     let mut plan = Plan::default();
     plan.actions.push(Action::CreateCheckRun {
         repo: input.repo.to_owned(),
+        pull: input.pull,
         head_sha: input.head_sha.to_owned(),
         name: CHECK_NAME.into(),
         conclusion: if errors > 0 { "failure" } else { "success" }.into(),

@@ -47,6 +47,7 @@ fn judge(head: &GepSet, base: &GepSet) -> (String, String, Vec<Annotation>, Stri
     let known = |set: &GepSet| set.geps.iter().filter_map(|g| g.number).collect();
     let plan = plan(&Input {
         repo: "o/r",
+        pull: 42,
         head_sha: "abc",
         change: Change {
             head,

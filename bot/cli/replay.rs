@@ -47,7 +47,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.mesh.clone(),
         config.review.clone(),
         config.checks.clone(),
-    )?;
+    )?
+    .publishing_with(config.given_credentials()?.as_ref());
     let plan = tokio::runtime::Runtime::new()?.block_on(async {
         let store = SqliteStore::open("sqlite::memory:").await?;
         let reads = Repo {

@@ -41,11 +41,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
 async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<()> {
     let (github, executor) = github_and_executor(&config)?;
-    let handlers = Arc::new(Handlers::new(
+    let handlers = Handlers::new(
         config.mesh.clone(),
         config.review.clone(),
         config.checks.clone(),
-    )?);
+    )?
+    .publishing_with(config.given_credentials()?.as_ref());
+    let handlers = Arc::new(handlers);
     let schedule = Schedule::load(&config.calendar.schedule)
         .context("the calendar's schedule (set GEP_BOT_SCHEDULE or [calendar] schedule)")?;
     let calendar = Arc::new(calendar::http::Calendar::new(

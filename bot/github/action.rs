@@ -38,10 +38,13 @@ pub enum Action {
         comment_id: u64,
         body: String,
     },
-    /// A check run keyed by head SHA and name: a new one replaces the result for that SHA.
-    /// Annotations go 50 to a request, as GitHub takes them.
+    /// A check run keyed by head SHA and name. GitHub appends the annotations of every update to
+    /// a run, so a changed result is a new run on the SHA (the newest is what GitHub shows), and
+    /// a result the newest run already shows is not written again.
     CreateCheckRun {
         repo: String,
+        /// The pull request checked (where the result goes when check runs cannot be written).
+        pull: u64,
         head_sha: String,
         name: String,
         conclusion: String,
@@ -91,6 +94,14 @@ impl Action {
             Action::Reply { .. } => "reply",
             Action::DiscussionReply { .. } => "discussion_reply",
         }
+    }
+
+    /// What identifies this action among a job's: a retry skips the actions whose key it has
+    /// recorded as done. (Two equal actions in one plan are one.)
+    pub fn key(&self) -> String {
+        use sha2::Digest as _;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(&sha2::Sha256::digest(&json)[..12])
     }
 
     /// The marker the bot puts in a comment of a kind, so it finds and edits it later.

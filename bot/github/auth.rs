@@ -18,6 +18,14 @@ pub enum Credentials {
     },
 }
 
+impl Credentials {
+    /// Only an App's installation token may create or update check runs (a personal access
+    /// token gets 403).
+    pub fn can_write_check_runs(&self) -> bool {
+        matches!(self, Credentials::App { .. })
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -178,52 +178,53 @@ impl GitHub {
                 title,
                 summary,
                 annotations,
+                ..
             } => {
+                // The App's own runs only: another App may run a check of the same name.
+                let app = match &self.credentials {
+                    Credentials::App { app_id, .. } => format!("&app_id={app_id}"),
+                    Credentials::Token(_) => String::new(),
+                };
                 let existing = self
                     .send(
                         installation,
                         Method::GET,
                         &format!(
-                            "/repos/{repo}/commits/{head_sha}/check-runs?check_name={}",
+                            "/repos/{repo}/commits/{head_sha}/check-runs?check_name={}{app}&filter=latest",
                             encode(name)
                         ),
                         None,
                         false,
                     )
                     .await?;
-                let id = existing["check_runs"]
-                    .get(0)
-                    .and_then(|run| run["id"].as_u64());
+                let newest = &existing["check_runs"][0];
+                let output = &newest["output"];
+                if newest["conclusion"] == conclusion.as_str()
+                    && output["title"] == title.as_str()
+                    && output["summary"] == summary.as_str()
+                    && output["annotations_count"].as_u64() == Some(annotations.len() as u64)
+                {
+                    // Checked again with the same result (a redelivery, a retry, a reopen):
+                    // re-sending would append every annotation a second time.
+                    return Ok(());
+                }
+                // A new result: a new run, so the SHA shows exactly this evaluation's
+                // annotations (an update would add them to the old ones).
                 let mut batches = annotations.chunks(MAX_ANNOTATIONS);
                 let first: &[_] = batches.next().unwrap_or(&[]);
                 let output = json!({ "title": title, "summary": summary, "annotations": first });
                 let body = json!({ "name": name, "head_sha": head_sha, "status": "completed", "conclusion": conclusion, "output": output });
-                // The same SHA checked again (a re-run, a redelivery) updates its run: no duplicate.
-                let run = match id {
-                    Some(id) => {
-                        self.send(
-                            installation,
-                            Method::PATCH,
-                            &format!("/repos/{repo}/check-runs/{id}"),
-                            Some(body),
-                            true,
-                        )
-                        .await?
-                    }
-                    None => {
-                        self.send(
-                            installation,
-                            Method::POST,
-                            &format!("/repos/{repo}/check-runs"),
-                            Some(body),
-                            true,
-                        )
-                        .await?
-                    }
-                };
+                let run = self
+                    .send(
+                        installation,
+                        Method::POST,
+                        &format!("/repos/{repo}/check-runs"),
+                        Some(body),
+                        true,
+                    )
+                    .await?;
                 let id = run["id"]
                     .as_u64()
-                    .or(id)
                     .ok_or_else(|| ExecError::Transient("check run without an id".into()))?;
                 for batch in batches {
                     let output =

@@ -36,6 +36,26 @@ pub enum ExecError {
     Permanent(String),
 }
 
+impl ExecError {
+    /// Of two failures of one job, the one that decides what happens next: a rate limit (the
+    /// longer wait) over one that may pass over one that will not.
+    pub fn graver(self, other: ExecError) -> ExecError {
+        use ExecError::*;
+        match (self, other) {
+            (RateLimited { wait: a, reason: r }, RateLimited { wait: b, reason: q }) => {
+                if a >= b {
+                    RateLimited { wait: a, reason: r }
+                } else {
+                    RateLimited { wait: b, reason: q }
+                }
+            }
+            (limited @ RateLimited { .. }, _) | (_, limited @ RateLimited { .. }) => limited,
+            (transient @ Transient(_), _) | (_, transient @ Transient(_)) => transient,
+            (permanent, _) => permanent,
+        }
+    }
+}
+
 pub struct GitHub {
     pub(super) http: reqwest::Client,
     pub(super) api: String,

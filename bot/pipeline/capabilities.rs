@@ -5,7 +5,7 @@
 use crate::checks::{self, CheckRules};
 use crate::commands::HelpEntry;
 use crate::github::action::Action;
-use crate::github::{Event, ExecError, Memo, Plan, Reads};
+use crate::github::{Credentials, Event, ExecError, Memo, Plan, Reads};
 use crate::help;
 use crate::mesh::{self, Matcher, MeshRules};
 use crate::review::{self, ReviewRules};
@@ -25,6 +25,9 @@ pub struct Handlers {
     pub template: Template,
     /// Where the check run finds the repository's template, and more section names.
     pub checks: CheckRules,
+    /// Whether check runs can be written (a GitHub App); with a token the check's result is a
+    /// commit status and a comment instead.
+    pub check_runs: bool,
 }
 
 impl Handlers {
@@ -40,7 +43,15 @@ impl Handlers {
             review,
             template: Template::builtin(),
             checks,
+            check_runs: true,
         })
+    }
+
+    /// Plans as the credentials can publish: check runs with an App (or none, planning as one
+    /// would), a commit status and a comment with a token.
+    pub fn publishing_with(mut self, credentials: Option<&Credentials>) -> Handlers {
+        self.check_runs = credentials.is_none_or(Credentials::can_write_check_runs);
+        self
     }
 }
 
@@ -63,6 +74,9 @@ pub async fn plan(
     plan.extend(checks::handle(event, &h.review.geps_dir, &h.checks, &reads).await?);
     plan.extend(review::handle(event, &h.review, &reads, store).await?);
     plan.extend(help::handle(event, HELP, &h.review, &reads).await?);
+    if !h.check_runs {
+        checks::as_commit_status(&mut plan, &Action::marker(review::MARKER_KIND));
+    }
     merge_replies(&mut plan);
     Ok(plan)
 }

@@ -158,11 +158,40 @@ impl<S: Store> Worker<S> {
             .apply(&plan.state)
             .await
             .map_err(|e| ExecError::Transient(e.to_string()))?;
+        // Every action is tried, whatever another's outcome: they are independent. What a
+        // failed job did is recorded, so its retry does only what is left.
+        let done: Vec<String> = self.store.done_actions(job.id).await?;
+        let mut now_done = done.clone();
+        let mut failure: Option<ExecError> = None;
         for action in &plan.actions {
-            self.executor.execute(event.installation, action).await?;
-            tracing::info!(kind = action.kind(), "action done");
+            let key = action.key();
+            if done.contains(&key) {
+                tracing::info!(kind = action.kind(), "action done before; not repeated");
+                continue;
+            }
+            match self.executor.execute(event.installation, action).await {
+                Ok(()) => {
+                    tracing::info!(kind = action.kind(), "action done");
+                    now_done.push(key);
+                }
+                Err(error) => {
+                    tracing::warn!(kind = action.kind(), %error, "action failed");
+                    failure = Some(match failure {
+                        Some(earlier) => earlier.graver(error),
+                        None => error,
+                    });
+                }
+            }
         }
-        Ok(())
+        match failure {
+            None => Ok(()),
+            Some(failure) => {
+                if now_done.len() > done.len() {
+                    self.store.record_done_actions(job.id, &now_done).await?;
+                }
+                Err(failure)
+            }
+        }
     }
 }
 

@@ -43,7 +43,8 @@ pub const HELP: &[HelpEntry] = &[
 pub const STATUS_CONTEXT: &str = "gep/lead-review";
 pub const NEEDS_REVIEW: &str = "gep/needs-lead-review";
 pub const APPROVED: &str = "gep/lead-approved";
-const MARKER_KIND: &str = "lead-review";
+/// The marker kind of the status comment.
+pub const MARKER_KIND: &str = "lead-review";
 
 /// Who reviews GEPs and how many approvals a pull request needs. `bot.toml`: `[review]`.
 #[derive(Debug, Clone, Deserialize)]

@@ -168,6 +168,19 @@ pub trait Store: Send + Sync + 'static {
     fn apply(&self, changes: &[StateChange])
     -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The keys of the actions a job has done before (a retry does only what is left).
+    fn done_actions(
+        &self,
+        job_id: i64,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// Records the keys of every action the job has done so far (the whole set).
+    fn record_done_actions(
+        &self,
+        job_id: i64,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// A pull request's lead review, if one was stored.
     fn review(
         &self,

@@ -227,6 +227,28 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn done_actions(&self, job_id: i64) -> Result<Vec<String>, StoreError> {
+        let row = self
+            .read(sqlx::query(sql::DONE_ACTIONS).bind(job_id))
+            .await?;
+        Ok(row.map_or_else(Vec::new, |row| {
+            row.get::<String, _>("keys")
+                .split(',')
+                .map(str::to_owned)
+                .collect()
+        }))
+    }
+
+    async fn record_done_actions(&self, job_id: i64, keys: &[String]) -> Result<(), StoreError> {
+        self.write(
+            sqlx::query(sql::RECORD_DONE_ACTIONS)
+                .bind(job_id)
+                .bind(keys.join(",")),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
         let row = self
             .read(

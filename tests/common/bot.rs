@@ -37,7 +37,11 @@ impl Bot {
             queued: queued.clone(),
             clock: now_ms,
         });
-        let client = Arc::new(GitHub::new(&github.uri(), credentials, Duration::ZERO));
+        let client = Arc::new(GitHub::new(
+            &github.uri(),
+            credentials.clone(),
+            Duration::ZERO,
+        ));
         let worker = Worker {
             store,
             executor: Arc::new(Executor::GitHub(client.clone())),
@@ -48,7 +52,8 @@ impl Bot {
                     ReviewRules::default(),
                     Default::default(),
                 )
-                .unwrap(),
+                .unwrap()
+                .publishing_with(Some(&credentials)),
             ),
             settings: Settings {
                 id: "e2e".into(),

@@ -28,6 +28,34 @@ pub struct State {
     pub files: BTreeMap<(String, String), String>,
     pub check_runs: Vec<CheckRun>,
     pub next_id: u64,
+    /// Answers given once instead of the normal one, in order.
+    pub failures: Vec<Failure>,
+}
+
+/// One answer the fake gives instead of the normal one: to the `skip + 1`-th request whose
+/// method is `method` and whose path contains `path`.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub method: &'static str,
+    pub path: String,
+    pub skip: usize,
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Value,
+}
+
+impl Failure {
+    /// GitHub's secondary rate limit: 403, with how long to wait.
+    pub fn secondary_rate_limit(method: &'static str, path: &str, skip: usize) -> Failure {
+        Failure {
+            method,
+            path: path.into(),
+            skip,
+            status: 403,
+            headers: vec![("retry-after", "1".into())],
+            body: json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." }),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -37,10 +65,16 @@ pub struct CheckRun {
     pub name: String,
     pub conclusion: String,
     pub title: String,
+    pub summary: String,
     pub annotations: Vec<Value>,
     /// How many requests wrote it (a create, then updates).
     pub writes: usize,
 }
+
+/// The installation token the fake issues to its App; check runs take no other credential.
+pub const INSTALLATION_TOKEN: &str = "ghs_16C7e42F292c6912E7710c838347Ae178B4a";
+/// The fake App's id: its check runs carry it.
+pub const FAKE_APP_ID: &str = "12345";
 
 #[derive(Clone, Default)]
 pub struct FakeGitHub(pub Arc<Mutex<State>>);
@@ -126,12 +160,46 @@ impl Respond for FakeGitHub {
         let mut state = self.0.lock().unwrap();
         let method = request.method.as_str();
         let not_found = ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" }));
+        let failing = state.failures.iter_mut().position(|f| {
+            f.method == method && request.url.path().contains(&f.path) && {
+                let now = f.skip == 0;
+                f.skip = f.skip.saturating_sub(1);
+                now
+            }
+        });
+        if let Some(index) = failing {
+            let failure = state.failures.remove(index);
+            let mut answer = ResponseTemplate::new(failure.status).set_body_json(failure.body);
+            for (name, value) in failure.headers {
+                answer = answer.insert_header(name, value.as_str());
+            }
+            return answer;
+        }
         if let ("POST", ["graphql"]) = (method, path.as_slice()) {
             return graphql(&state, &body);
+        }
+        // An App's installation token: the only credential that may write check runs.
+        if let ("POST", ["app", "installations", _, "access_tokens"]) = (method, path.as_slice()) {
+            let expires = (chrono::Utc::now() + chrono::Duration::hours(1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            return ResponseTemplate::new(201)
+                .set_body_json(json!({ "token": INSTALLATION_TOKEN, "expires_at": expires }));
         }
         let ["repos", owner, name, rest @ ..] = path.as_slice() else {
             return not_found;
         };
+        let by_app = request
+            .headers
+            .get("authorization")
+            .is_some_and(|a| a.as_bytes() == format!("Bearer {INSTALLATION_TOKEN}").as_bytes());
+        if matches!(
+            (method, rest),
+            ("POST", ["check-runs"]) | ("PATCH", ["check-runs", _])
+        ) && !by_app
+        {
+            return ResponseTemplate::new(403)
+                .set_body_json(json!({ "message": "You must authenticate via a GitHub App." }));
+        }
         let page = |items: Vec<Value>| page_of(request, items);
         let repo = format!("{owner}/{name}");
         match (method, rest) {
@@ -166,31 +234,42 @@ impl Respond for FakeGitHub {
                 ResponseTemplate::new(200).set_body_json(entries)
             }
             ("GET", ["commits", sha, "check-runs"]) => {
-                let name = request
-                    .url
-                    .query_pairs()
-                    .find(|(k, _)| k == "check_name")
-                    .map(|(_, v)| v.into_owned());
+                let query = |key: &str| {
+                    request
+                        .url
+                        .query_pairs()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let (name, app) = (query("check_name"), query("app_id"));
+                // Newest first; every run here is the fake App's.
                 let runs: Vec<Value> = state
                     .check_runs
                     .iter()
+                    .rev()
                     .filter(|r| r.head_sha == *sha && name.as_ref().is_none_or(|n| *n == r.name))
-                    .map(|r| json!({ "id": r.id, "name": r.name, "head_sha": r.head_sha }))
+                    .filter(|_| app.as_ref().is_none_or(|a| a == FAKE_APP_ID))
+                    .map(|r| {
+                        json!({ "id": r.id, "name": r.name, "head_sha": r.head_sha,
+                            "status": "completed", "conclusion": r.conclusion,
+                            "app": { "id": FAKE_APP_ID.parse::<u64>().unwrap() },
+                            "output": { "title": r.title, "summary": r.summary,
+                                "annotations_count": r.annotations.len() } })
+                    })
                     .collect();
                 ResponseTemplate::new(200)
                     .set_body_json(json!({ "total_count": runs.len(), "check_runs": runs }))
             }
             ("POST", ["check-runs"]) => {
                 state.next_id += 1;
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
                 let run = CheckRun {
                     id: state.next_id,
-                    head_sha: body["head_sha"].as_str().unwrap_or_default().to_owned(),
-                    name: body["name"].as_str().unwrap_or_default().to_owned(),
-                    conclusion: body["conclusion"].as_str().unwrap_or_default().to_owned(),
-                    title: body["output"]["title"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
+                    head_sha: text(&body["head_sha"]),
+                    name: text(&body["name"]),
+                    conclusion: text(&body["conclusion"]),
+                    title: text(&body["output"]["title"]),
+                    summary: text(&body["output"]["summary"]),
                     annotations: body["output"]["annotations"]
                         .as_array()
                         .cloned()
@@ -208,13 +287,16 @@ impl Respond for FakeGitHub {
                 };
                 run.writes += 1;
                 if let Some(conclusion) = body["conclusion"].as_str() {
-                    // A new result replaces the run's annotations; an output-only update appends.
                     run.conclusion = conclusion.to_owned();
-                    run.annotations.clear();
                 }
                 if let Some(title) = body["output"]["title"].as_str() {
                     run.title = title.to_owned();
                 }
+                if let Some(summary) = body["output"]["summary"].as_str() {
+                    run.summary = summary.to_owned();
+                }
+                // GitHub: "Each time you update the check run, annotations are appended to the
+                // list of annotations that already exist for the check run."
                 run.annotations.extend(
                     body["output"]["annotations"]
                         .as_array()

@@ -146,3 +146,29 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("git prints UTF-8")
 }
+
+/// The fake GitHub's App (id 12345) with a throwaway RSA key, made once per test binary.
+pub fn app_credentials() -> gep_bot::github::Credentials {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let pem = KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("app.pem");
+        let status = std::process::Command::new("openssl")
+            .args([
+                "genrsa",
+                "-traditional",
+                "-out",
+                key.to_str().unwrap(),
+                "2048",
+            ])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl generates a throwaway App key");
+        assert!(status.success());
+        std::fs::read(key).unwrap()
+    });
+    gep_bot::github::Credentials::App {
+        app_id: 12345,
+        key: jsonwebtoken::EncodingKey::from_rsa_pem(pem).unwrap(),
+    }
+}

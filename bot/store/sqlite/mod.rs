@@ -70,6 +70,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0003_reviews.sql")),
         M::up(include_str!("../migrations/sqlite/0004_body_encoding.sql")),
         M::up(include_str!("../migrations/sqlite/0005_received_index.sql")),
+        M::up(include_str!("../migrations/sqlite/0006_done_actions.sql")),
     ])
 }
 
@@ -389,6 +390,24 @@ impl Store for SqliteStore {
                 .collect();
             self.write(statement, values).await?;
         }
+        Ok(())
+    }
+
+    async fn done_actions(&self, job_id: i64) -> Result<Vec<String>, StoreError> {
+        let keys = self
+            .read(sql::DONE_ACTIONS, vec![Value::Integer(job_id)], |row| {
+                row.get::<_, String>(0)
+            })
+            .await?;
+        Ok(keys.map_or_else(Vec::new, |k| k.split(',').map(str::to_owned).collect()))
+    }
+
+    async fn record_done_actions(&self, job_id: i64, keys: &[String]) -> Result<(), StoreError> {
+        self.write(
+            sql::RECORD_DONE_ACTIONS,
+            vec![Value::Integer(job_id), text(&keys.join(","))],
+        )
+        .await?;
         Ok(())
     }
 
