@@ -75,7 +75,7 @@ pub fn as_commit_status(plan: &mut Plan, review_marker: &str) {
         });
         match review_comment {
             Some(body) => {
-                body.push_str("\n");
+                body.push('\n');
                 body.push_str(&findings);
             }
             None => plan.actions.push(Action::CreateComment {
