@@ -172,10 +172,10 @@ async fn a_metadata_file_naming_hundreds_of_gep_numbers_costs_a_bounded_number_o
 }
 
 /// With a token GitHub refuses check runs; the result still reaches the pull request: the
-/// commit status `gep/template` and the findings in the lead-review comment, beside the
-/// review's own status.
+/// commit status `gep/template` and the findings in a comment, beside the lead review's
+/// comment and status.
 #[tokio::test]
-async fn with_a_token_the_template_result_is_a_commit_status_and_the_findings_join_the_comment() {
+async fn with_a_token_the_template_result_is_a_commit_status_and_a_comment_with_the_findings() {
     let github = FakeGitHub::default();
     let files = vec![
         "geps/gep-4242/index.md".to_string(),
@@ -205,10 +205,80 @@ async fn with_a_token_the_template_result_is_a_commit_status_and_the_findings_jo
         "{description}"
     );
     assert!(github.last_status("gep/lead-review").is_some());
-    let comments = github.comments_marked(PR, "<!-- gep-bot:lead-review -->");
+    assert_eq!(
+        github
+            .comments_marked(PR, "<!-- gep-bot:lead-review -->")
+            .len(),
+        1
+    );
+    let comments = github.comments_marked(PR, "<!-- gep-bot:gep-template -->");
     assert_eq!(comments.len(), 1);
     assert!(comments[0].contains("### GEP template"), "{}", comments[0]);
     assert!(comments[0].contains("GEP050"), "{}", comments[0]);
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}
+
+/// A repository as large as GitHub's limits: an index.md over 1 MB (the contents API's JSON
+/// form refuses it), and a `geps/` folder of 1,200 GEPs (the contents API lists 1,000), one of
+/// them past the first 1,000 named by the changed GEP. And a check of the same head again
+/// reads what it read before conditionally: GitHub answers 304, which costs no rate limit.
+#[tokio::test]
+async fn large_files_and_folders_are_read_whole_and_repeated_reads_are_conditional() {
+    let github = FakeGitHub::default();
+    let files = vec![
+        "geps/gep-4242/index.md".to_string(),
+        "geps/gep-4242/metadata.yaml".to_string(),
+    ];
+    github
+        .state()
+        .pulls
+        .insert(PR, ("someone".into(), "h1".into(), files));
+    let long = format!(
+        "\n## Notes\n\n{}\n",
+        "Mesh retries, explained at length. ".repeat(35_000)
+    );
+    for sha in ["base", "h1"] {
+        commit(&github, sha, "Provisional", &long);
+        let mut state = github.state();
+        for n in 10_000..11_200 {
+            state.files.insert(
+                (sha.into(), format!("geps/gep-{n}/metadata.yaml")),
+                metadata("Provisional").replace("4242", &n.to_string()),
+            );
+        }
+        state.files.insert(
+            (sha.into(), "geps/gep-4242/metadata.yaml".into()),
+            metadata("Provisional")
+                + "relationships:\n  seeAlso:\n    - number: 11150\n      name: GEP 11150\n",
+        );
+    }
+    assert!(
+        github.state().files[&("h1".to_string(), "geps/gep-4242/index.md".to_string())].len()
+            > 1024 * 1024
+    );
+    let server = github.serve().await;
+    let bot = Bot::start(&server, common::app_credentials()).await;
+    bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
+        .await;
+    bot.drained(Duration::from_secs(20)).await;
+    assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    let runs = github.state().check_runs.clone();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].conclusion, "success", "{:?}", runs[0].annotations);
+    assert!(!runs[0].annotations.iter().any(|a| a["title"] == "GEP040"));
+
+    bot.deliver("d-2", "pull_request", &synchronize("h1", "reopened"))
+        .await;
+    bot.drained(Duration::from_secs(20)).await;
+    let conditional = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.headers.contains_key("if-none-match"))
+        .count();
+    assert!(conditional >= 5, "{conditional} conditional reads");
+    assert_eq!(github.state().check_runs.len(), 1);
     bot.stop().await;
 }

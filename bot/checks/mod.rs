@@ -24,15 +24,15 @@ pub const CHECK_NAME: &str = "GEP template";
 /// The commit status that carries the result where check runs cannot be written (a token).
 pub const STATUS_CONTEXT: &str = "gep/template";
 
-/// The marker of the comment that carries the findings when no lead-review comment does.
+/// The marker of the comment that carries the findings where check runs cannot be written.
 const MARKER_KIND: &str = "gep-template";
 
 /// Where check runs cannot be written (only a GitHub App's installation token may; a personal
-/// token gets 403), the check run becomes a commit status `gep/template`, and its summary and
-/// annotations join the lead-review comment of the same pull request (or a comment of their
-/// own). Nothing else in the plan waits on it.
-pub fn as_commit_status(plan: &mut Plan, review_marker: &str) {
-    let mut extra = Vec::new();
+/// token gets 403), the check run becomes a commit status `gep/template` and a comment of its own
+/// with the summary and the findings, edited in place on the next check. (Its own comment, not
+/// the lead review's: a review event, which runs no check, would edit the findings out again.)
+/// Nothing else in the plan waits on it.
+pub fn as_commit_status(plan: &mut Plan) {
     for action in &mut plan.actions {
         let Action::CreateCheckRun {
             repo,
@@ -47,8 +47,12 @@ pub fn as_commit_status(plan: &mut Plan, review_marker: &str) {
         else {
             continue;
         };
-        let findings = findings_text(summary, annotations);
-        let (repo, pull) = (repo.clone(), *pull);
+        let comment = Action::CreateComment {
+            repo: repo.clone(),
+            issue: *pull,
+            marker: Action::marker(MARKER_KIND),
+            body: findings_text(summary, annotations),
+        };
         *action = Action::SetCommitStatus {
             repo: repo.clone(),
             sha: head_sha.clone(),
@@ -61,30 +65,8 @@ pub fn as_commit_status(plan: &mut Plan, review_marker: &str) {
             .into(),
             description: title.chars().take(140).collect(),
         };
-        extra.push((repo, pull, findings));
-    }
-    for (repo, pull, findings) in extra {
-        let review_comment = plan.actions.iter_mut().find_map(|a| match a {
-            Action::CreateComment {
-                repo: r,
-                issue,
-                marker,
-                body,
-            } if *r == repo && *issue == pull && marker == review_marker => Some(body),
-            _ => None,
-        });
-        match review_comment {
-            Some(body) => {
-                body.push('\n');
-                body.push_str(&findings);
-            }
-            None => plan.actions.push(Action::CreateComment {
-                repo,
-                issue: pull,
-                marker: Action::marker(MARKER_KIND),
-                body: findings,
-            }),
-        }
+        plan.actions.push(comment);
+        return;
     }
 }
 

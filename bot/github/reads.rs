@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::event::Actor;
 use super::graphql::owner_and_name;
-use super::transport::{ExecError, GitHub, encode, strings};
+use super::transport::{Exchange, ExecError, GitHub, RAW, encode, strings};
 use crate::commands::{self, Command};
 
 /// One thing that happened on a pull request, in the order GitHub lists them.
@@ -351,6 +351,8 @@ const OPEN_PULLS_MAX_PAGES: u32 = 20;
 const OPEN_PULLS_QUERY: &str = "query($owner: String!, $name: String!, $first: Int!, $files: Int!, $after: String) { repository(owner: $owner, name: $name) { pullRequests(states: OPEN, first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) { pageInfo { hasNextPage endCursor } nodes { number files(first: $files) { totalCount nodes { path } } } } } }";
 
 impl GitHub {
+    /// A file's bytes as they are (the raw media type: the JSON form stops at 1 MB), or `None`
+    /// where there is no such file.
     pub(super) async fn file_at(
         &self,
         installation: Option<u64>,
@@ -358,25 +360,24 @@ impl GitHub {
         path: &str,
         at: &str,
     ) -> Result<Option<String>, ExecError> {
-        let url = contents_url(repo, path, at);
-        let Some(file) = self
-            .send_unless_missing(installation, Method::GET, &url, false)
-            .await?
-        else {
-            return Ok(None);
+        let what = contents_url(repo, path, at);
+        let url = format!("{}{what}", self.api);
+        let request = Exchange {
+            method: Method::GET,
+            url: &url,
+            what: &what,
+            body: None,
+            write: false,
+            accept: RAW,
         };
-        let encoded: String = file["content"]
-            .as_str()
-            .unwrap_or_default()
-            .split_whitespace()
-            .collect();
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|e| ExecError::Permanent(format!("{path} at {at}: not base64: {e}")))?;
-        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+        match self.exchange(installation, request).await {
+            Ok(answer) => Ok(Some(answer.text)),
+            Err(ExecError::Permanent(message)) if message.starts_with("404") => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
+    /// A folder's names through the git trees API (the contents API lists 1,000 at most).
     pub(super) async fn folder_at(
         &self,
         installation: Option<u64>,
@@ -384,11 +385,13 @@ impl GitHub {
         path: &str,
         at: &str,
     ) -> Result<Vec<String>, ExecError> {
-        let url = contents_url(repo, path, at);
+        let commit = if at.is_empty() { "HEAD" } else { at };
+        let tree = format!("{commit}:{}", path.trim_end_matches('/'));
+        let url = format!("/repos/{repo}/git/trees/{}", encode(&tree));
         let listing = self
             .send_unless_missing(installation, Method::GET, &url, false)
             .await?;
-        Ok(listing.map_or_else(Vec::new, |listing| strings(&listing, "name")))
+        Ok(listing.map_or_else(Vec::new, |listing| strings(&listing["tree"], "path")))
     }
 
     pub(super) async fn pull_request(

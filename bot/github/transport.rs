@@ -21,13 +21,69 @@ use super::graphql::graphql_endpoint;
 
 /// The REST API version every request names (GitHub answers the oldest one without it).
 pub const API_VERSION: &str = "2022-11-28";
+/// JSON answers, GitHub's media type.
+pub const JSON: &str = "application/vnd.github+json";
+/// A file's own bytes from the contents API (the JSON form stops at 1 MB).
+pub const RAW: &str = "application/vnd.github.raw+json";
+const ETAG_CACHE_ENTRIES: usize = 4096;
+
+/// One request's parts.
+pub(super) struct Exchange<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    /// How errors name the request.
+    pub what: &'a str,
+    pub body: Option<Value>,
+    pub write: bool,
+    pub accept: &'static str,
+}
+
+/// A successful answer (fresh, or the cached one a 304 confirmed).
+pub(super) struct Answer {
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        if self.text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&self.text).unwrap_or(Value::Null)
+        }
+    }
+}
+
+/// The `next` address of a `Link` header, if the list goes on.
+pub(super) fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                target
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+    })
+}
 
 /// Why an action did not happen, and so what the worker does next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
-    /// GitHub asked us to wait (primary or secondary rate limit): run again after `wait`.
+    /// GitHub asked us to wait: run again after `wait`. A primary limit says when it resets;
+    /// a secondary one (abuse detection) does not promise that waiting once is enough, so the
+    /// worker backs off further each time it meets one again, and counts it as an attempt.
     #[error("rate limited for {wait:?}: {reason}")]
-    RateLimited { wait: Duration, reason: String },
+    RateLimited {
+        wait: Duration,
+        reason: String,
+        secondary: bool,
+    },
     /// May work on another attempt (5xx, network, timeouts).
     #[error("transient: {0}")]
     Transient(String),
@@ -42,12 +98,12 @@ impl ExecError {
     pub fn graver(self, other: ExecError) -> ExecError {
         use ExecError::*;
         match (self, other) {
-            (RateLimited { wait: a, reason: r }, RateLimited { wait: b, reason: q }) => {
-                if a >= b {
-                    RateLimited { wait: a, reason: r }
-                } else {
-                    RateLimited { wait: b, reason: q }
-                }
+            (a @ RateLimited { .. }, b @ RateLimited { .. }) => {
+                let wait = |e: &ExecError| match e {
+                    RateLimited { wait, .. } => *wait,
+                    _ => Duration::ZERO,
+                };
+                if wait(&a) >= wait(&b) { a } else { b }
             }
             (limited @ RateLimited { .. }, _) | (_, limited @ RateLimited { .. }) => limited,
             (transient @ Transient(_), _) | (_, transient @ Transient(_)) => transient,
@@ -66,7 +122,12 @@ pub struct GitHub {
     /// When each installation last wrote: writes are paced per installation.
     pub(super) last_write: Mutex<HashMap<u64, Instant>>,
     pub(super) tokens: Mutex<HashMap<u64, (String, DateTime<Utc>)>>,
+    /// The validator and body of each GET answered with one, per installation, media type
+    /// and address.
+    pub(super) etags: EtagCache,
 }
+
+type EtagCache = std::sync::Mutex<HashMap<(Option<u64>, &'static str, String), (String, String)>>;
 
 impl GitHub {
     pub fn new(api: &str, credentials: Credentials, write_interval: Duration) -> GitHub {
@@ -84,6 +145,7 @@ impl GitHub {
             write_interval,
             last_write: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
+            etags: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -139,7 +201,8 @@ impl GitHub {
         }
     }
 
-    /// Every item of a paginated list, up to `max_pages` pages of 100.
+    /// Every item of a paginated list, up to `max_pages` pages of 100, following the `Link`
+    /// header's `next` as GitHub asks (page numbers are not every list's cursor).
     pub(super) async fn pages(
         &self,
         installation: Option<u64>,
@@ -147,20 +210,25 @@ impl GitHub {
         max_pages: u32,
     ) -> Result<Vec<Value>, ExecError> {
         let mut all = Vec::new();
-        for page in 1..=max_pages {
-            let list = self
-                .send(
-                    installation,
-                    Method::GET,
-                    &format!("{path}?per_page=100&page={page}"),
-                    None,
-                    false,
-                )
-                .await?;
-            let Some(items) = list.as_array() else { break };
-            all.extend(items.iter().cloned());
-            if items.len() < 100 {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("{}{path}{separator}per_page=100", self.api);
+        for _ in 0..max_pages {
+            let request = Exchange {
+                method: Method::GET,
+                url: &url,
+                what: path,
+                body: None,
+                write: false,
+                accept: JSON,
+            };
+            let answer = self.exchange(installation, request).await?;
+            let Value::Array(items) = answer.json() else {
                 break;
+            };
+            all.extend(items);
+            match next_link(&answer.headers) {
+                Some(next) => url = next,
+                None => break,
             }
         }
         Ok(all)
@@ -179,8 +247,7 @@ impl GitHub {
             .await
     }
 
-    /// One request to `url` (`what` in errors): auth, pacing for writes, and the response sorted
-    /// into what the worker does.
+    /// One request to `url` (`what` in errors), as JSON.
     pub(super) async fn send_to(
         &self,
         installation: Option<u64>,
@@ -190,16 +257,50 @@ impl GitHub {
         body: Option<Value>,
         write: bool,
     ) -> Result<Value, ExecError> {
+        let request = Exchange {
+            method,
+            url,
+            what,
+            body,
+            write,
+            accept: JSON,
+        };
+        Ok(self.exchange(installation, request).await?.json())
+    }
+
+    /// One request: auth, pacing for writes, a conditional request for a GET answered before
+    /// (GitHub does not count a `304 Not Modified` against the rate limit), and the answer
+    /// sorted into what the worker does.
+    pub(super) async fn exchange(
+        &self,
+        installation: Option<u64>,
+        exchange: Exchange<'_>,
+    ) -> Result<Answer, ExecError> {
+        let Exchange {
+            method,
+            url,
+            what,
+            body,
+            write,
+            accept,
+        } = exchange;
         let token = self.token(installation).await?;
         if write {
             self.pace(installation.unwrap_or(0)).await;
         }
+        let cache_key = (method == Method::GET).then(|| (installation, accept, url.to_owned()));
+        let cached = cache_key
+            .as_ref()
+            .and_then(|key| self.etags.lock().expect("etag cache").get(key).cloned());
         let mut request = self
             .http
             .request(method.clone(), url)
             .bearer_auth(&token)
-            .header("Accept", "application/vnd.github+json")
+            .header("Accept", accept)
             .header("X-GitHub-Api-Version", API_VERSION);
+        if let Some((etag, _)) = &cached {
+            request = request.header("If-None-Match", etag.as_str());
+        }
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -214,16 +315,27 @@ impl GitHub {
         if let Some(remaining) = header_number(&headers, "x-ratelimit-remaining") {
             metrics::gauge!("gep_bot_github_rate_limit_remaining").set(remaining as f64);
         }
+        if status == StatusCode::NOT_MODIFIED
+            && let Some((_, text)) = cached
+        {
+            return Ok(Answer { text, headers });
+        }
         let text = response
             .text()
             .await
             .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
         if status.is_success() {
-            return Ok(if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text).unwrap_or(Value::Null)
-            });
+            if let (Some(key), Some(etag)) = (cache_key, headers.get("etag"))
+                && let Ok(etag) = etag.to_str()
+            {
+                let mut etags = self.etags.lock().expect("etag cache");
+                // A bound, not an eviction policy: the reads that repeat are few.
+                if etags.len() >= ETAG_CACHE_ENTRIES {
+                    etags.clear();
+                }
+                etags.insert(key, (etag.to_owned(), text.clone()));
+            }
+            return Ok(Answer { text, headers });
         }
         if status == StatusCode::UNAUTHORIZED
             && let Some(id) = installation
@@ -269,6 +381,7 @@ pub fn classify(
             return ExecError::RateLimited {
                 wait: Duration::from_secs(seconds),
                 reason: format!("{status} {what}: Retry-After {seconds}s"),
+                secondary: true,
             };
         }
         if header_number(headers, "x-ratelimit-remaining") == Some(0)
@@ -278,6 +391,7 @@ pub fn classify(
             return ExecError::RateLimited {
                 wait: Duration::from_secs(wait),
                 reason: format!("{status} {what}: rate limit until {reset}"),
+                secondary: false,
             };
         }
         if body.to_lowercase().contains("secondary rate limit")
@@ -287,6 +401,7 @@ pub fn classify(
             return ExecError::RateLimited {
                 wait: Duration::from_secs(60),
                 reason: format!("{status} {what}: secondary rate limit"),
+                secondary: true,
             };
         }
     }

@@ -75,7 +75,7 @@ pub async fn plan(
     plan.extend(review::handle(event, &h.review, &reads, store).await?);
     plan.extend(help::handle(event, HELP, &h.review, &reads).await?);
     if !h.check_runs {
-        checks::as_commit_status(&mut plan, &Action::marker(review::MARKER_KIND));
+        checks::as_commit_status(&mut plan);
     }
     merge_replies(&mut plan);
     Ok(plan)

@@ -115,8 +115,29 @@ impl<S: Store> Worker<S> {
                     .record((now - job.received_ms) as f64 / 1000.0);
                 self.store.complete(job.id, now).await.map(|_| "done")
             }
-            Err(ExecError::RateLimited { wait, reason }) => {
-                tracing::warn!(%reason, "rate limited; the job waits");
+            Err(ExecError::RateLimited {
+                reason, secondary, ..
+            }) if secondary && job.attempts >= self.settings.max_attempts => {
+                let error = format!(
+                    "a secondary rate limit on each of {} attempts: {reason}",
+                    job.attempts
+                );
+                tracing::error!(%error, "job is dead; replay it after fixing the cause");
+                self.store.bury(job.id, &error, now).await.map(|_| "dead")
+            }
+            Err(ExecError::RateLimited {
+                wait,
+                reason,
+                secondary,
+            }) => {
+                // A secondary limit met again waits longer each time (GitHub: "wait an
+                // exponentially increasing amount of time between retries").
+                let wait = if secondary {
+                    secondary_backoff(wait, job.attempts)
+                } else {
+                    wait
+                };
+                tracing::warn!(%reason, wait = ?wait, "rate limited; the job waits");
                 let at = now + wait.as_millis() as i64 + jitter(Duration::from_secs(1));
                 self.store
                     .retry(job.id, at, &reason)
@@ -215,6 +236,16 @@ async fn guarded(work: impl Future<Output = Result<(), ExecError>>) -> Result<()
         })
 }
 
+/// The wait after the `attempt`-th secondary rate limit of a job: what GitHub asked, doubled
+/// for every attempt before, at most an hour.
+pub fn secondary_backoff(asked: Duration, attempt: i64) -> Duration {
+    let exponent = attempt.clamp(1, 12) as u32 - 1;
+    asked
+        .max(Duration::from_secs(1))
+        .saturating_mul(2u32.pow(exponent))
+        .min(Duration::from_secs(3600))
+}
+
 /// Exponential backoff with jitter: `base * 2^(attempt-1)`, capped, then a random half of it
 /// added back so retries from many jobs spread out.
 pub fn backoff(settings: &Settings, attempt: i64) -> Duration {
@@ -259,6 +290,15 @@ mod tests {
         assert!(fine.is_ok());
         let failed = guarded(async { Err(ExecError::Transient("502".into())) }).await;
         assert!(matches!(failed, Err(ExecError::Transient(m)) if m == "502"));
+    }
+
+    #[test]
+    fn a_secondary_rate_limit_met_again_waits_twice_as_long_up_to_an_hour() {
+        let asked = Duration::from_secs(60);
+        assert_eq!(secondary_backoff(asked, 1), asked);
+        assert_eq!(secondary_backoff(asked, 2), Duration::from_secs(120));
+        assert_eq!(secondary_backoff(asked, 4), Duration::from_secs(480));
+        assert_eq!(secondary_backoff(asked, 9), Duration::from_secs(3600));
     }
 
     #[test]

@@ -211,27 +211,62 @@ impl Respond for FakeGitHub {
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default();
                 let path = path.join("/");
+                let raw = request
+                    .headers
+                    .get("accept")
+                    .is_some_and(|a| a.as_bytes() == b"application/vnd.github.raw+json");
                 if let Some(text) = state.files.get(&(at.clone(), path.clone())) {
+                    if raw {
+                        return conditional(
+                            request,
+                            text.as_bytes().to_vec(),
+                            "text/plain; charset=utf-8",
+                        );
+                    }
+                    // GitHub: the JSON form of a file "returns blobs up to 1 MB in size".
+                    if text.len() > 1024 * 1024 {
+                        return ResponseTemplate::new(403).set_body_json(json!({
+                            "message": "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+                            "errors": [{ "resource": "Blob", "field": "data", "code": "too_large" }]
+                        }));
+                    }
                     use base64::Engine as _;
                     let content = base64::engine::general_purpose::STANDARD.encode(text);
-                    return ResponseTemplate::new(200).set_body_json(json!({ "type": "file", "path": path, "encoding": "base64", "content": content }));
+                    return conditional_json(
+                        request,
+                        json!({ "type": "file", "path": path, "encoding": "base64", "content": content }),
+                    );
                 }
-                let prefix = format!("{path}/");
-                let mut names: Vec<String> = state
-                    .files
-                    .keys()
-                    .filter(|(sha, p)| *sha == at && p.starts_with(&prefix))
-                    .filter_map(|(_, p)| p[prefix.len()..].split('/').next().map(String::from))
+                let names = folder(&state, &at, &path);
+                if names.is_empty() {
+                    return not_found;
+                }
+                // The contents API lists at most 1,000 entries of a folder.
+                let entries: Vec<Value> = names
+                    .iter()
+                    .take(1000)
+                    .map(|n| json!({ "name": n, "type": "dir" }))
                     .collect();
-                names.dedup();
+                conditional_json(request, Value::Array(entries))
+            }
+            ("GET", ["git", "trees", tree]) => {
+                let tree = percent_encoding::percent_decode_str(tree)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                let (commit, path) = tree.split_once(':').unwrap_or((&tree, ""));
+                let at = if commit == "HEAD" { "" } else { commit };
+                let names = folder(&state, at, path);
                 if names.is_empty() {
                     return not_found;
                 }
                 let entries: Vec<Value> = names
                     .iter()
-                    .map(|n| json!({ "name": n, "type": "dir" }))
+                    .map(|n| json!({ "path": n, "mode": "040000", "type": "tree" }))
                     .collect();
-                ResponseTemplate::new(200).set_body_json(entries)
+                conditional_json(
+                    request,
+                    json!({ "sha": "0", "tree": entries, "truncated": false }),
+                )
             }
             ("GET", ["commits", sha, "check-runs"]) => {
                 let query = |key: &str| {
@@ -257,8 +292,10 @@ impl Respond for FakeGitHub {
                                 "annotations_count": r.annotations.len() } })
                     })
                     .collect();
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({ "total_count": runs.len(), "check_runs": runs }))
+                conditional_json(
+                    request,
+                    json!({ "total_count": runs.len(), "check_runs": runs }),
+                )
             }
             ("POST", ["check-runs"]) => {
                 state.next_id += 1;
@@ -354,7 +391,7 @@ impl Respond for FakeGitHub {
                     .filter(|c| c.issue == number)
                     .map(|c| comment_json(c, &repo))
                     .collect();
-                ResponseTemplate::new(200).set_body_json(list)
+                page(list)
             }
             ("POST", ["issues", n, "comments"]) => {
                 state.next_id += 1;
@@ -408,9 +445,10 @@ impl Respond for FakeGitHub {
                     .filter(|s| s.0 == *sha && seen.insert(s.1.clone()))
                     .map(|s| json!({ "context": s.1, "state": s.2, "description": s.3 }))
                     .collect();
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "sha": sha, "total_count": latest.len(), "statuses": latest
-                }))
+                conditional_json(
+                    request,
+                    json!({ "sha": sha, "total_count": latest.len(), "statuses": latest }),
+                )
             }
             ("POST", ["statuses", sha]) => {
                 let entry = (
@@ -428,7 +466,8 @@ impl Respond for FakeGitHub {
     }
 }
 
-/// One page of a REST list, as `per_page` (default 30, at most 100) and `page` (from 1) ask.
+/// One page of a REST list, as `per_page` (default 30, at most 100) and `page` (from 1) ask,
+/// with GitHub's `Link` header naming the next page while there is one.
 fn page_of(request: &Request, items: Vec<Value>) -> ResponseTemplate {
     let query = |key: &str| {
         request
@@ -439,12 +478,76 @@ fn page_of(request: &Request, items: Vec<Value>) -> ResponseTemplate {
     };
     let per_page = query("per_page").unwrap_or(30).min(100);
     let page = query("page").unwrap_or(1).max(1);
+    let more = items.len() > page * per_page;
     let list: Vec<Value> = items
         .into_iter()
         .skip((page - 1) * per_page)
         .take(per_page)
         .collect();
-    ResponseTemplate::new(200).set_body_json(list)
+    let answer = conditional_json(request, Value::Array(list));
+    if !more {
+        return answer;
+    }
+    // wiremock's URL names no port; the Host header does, as GitHub's Link would.
+    let host = request
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let mut next = request.url.clone();
+    let (name, port) = host.split_once(':').unwrap_or((host, "80"));
+    next.set_host(Some(name)).unwrap();
+    next.set_port(port.parse().ok()).unwrap();
+    next.set_query(None);
+    let kept: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .filter(|(k, _)| k != "page" && k != "per_page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    next.query_pairs_mut()
+        .extend_pairs(kept)
+        .append_pair("per_page", &per_page.to_string())
+        .append_pair("page", &(page + 1).to_string());
+    answer.insert_header("link", format!("<{next}>; rel=\"next\"").as_str())
+}
+
+/// The names directly under `path` at commit `at` (`""`: the default branch).
+fn folder(state: &State, at: &str, path: &str) -> Vec<String> {
+    let prefix = format!("{}/", path.trim_end_matches('/'));
+    let mut names: Vec<String> = state
+        .files
+        .keys()
+        .filter(|(sha, p)| sha == at && p.starts_with(&prefix))
+        .filter_map(|(_, p)| p[prefix.len()..].split('/').next().map(String::from))
+        .collect();
+    names.dedup();
+    names
+}
+
+/// A GET answer with an `ETag`, or `304 Not Modified` when the request's `If-None-Match`
+/// names it (GitHub does not count those against the rate limit).
+fn conditional(request: &Request, body: Vec<u8>, content_type: &str) -> ResponseTemplate {
+    use sha2::Digest as _;
+    let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)[..8]));
+    let matches = request
+        .headers
+        .get("if-none-match")
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    if matches {
+        return ResponseTemplate::new(304).insert_header("etag", etag.as_str());
+    }
+    ResponseTemplate::new(200)
+        .insert_header("etag", etag.as_str())
+        .set_body_raw(body, content_type)
+}
+
+fn conditional_json(request: &Request, value: Value) -> ResponseTemplate {
+    conditional(
+        request,
+        serde_json::to_vec(&value).unwrap(),
+        "application/json; charset=utf-8",
+    )
 }
 
 /// The GraphQL queries the bot sends that read: open pull requests with their changed files,
