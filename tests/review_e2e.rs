@@ -112,7 +112,7 @@ async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edite
 
     deliver(
         "pull_request_review",
-        reviewed(&github, "keithmattix", "changes_requested"),
+        reviewed(&github, "kflynn", "changes_requested"),
     )
     .await;
     assert_eq!(
@@ -125,7 +125,7 @@ async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edite
 
     deliver(
         "pull_request_review",
-        reviewed(&github, "keithmattix", "approved"),
+        reviewed(&github, "kflynn", "approved"),
     )
     .await;
     assert_eq!(
@@ -148,7 +148,7 @@ async fn a_gep_pull_request_goes_from_pending_to_approved_with_one_comment_edite
 
     deliver(
         "issue_comment",
-        commented("keithmattix", "/gep resolve conformance scope"),
+        commented("kflynn", "/gep resolve conformance scope"),
     )
     .await;
     assert_eq!(github.last_status("gep/lead-review").unwrap().0, "success");
@@ -253,5 +253,49 @@ async fn a_job_hit_by_a_rate_limit_on_its_second_action_posts_its_first_reply_on
         3
     );
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    bot.stop().await;
+}
+
+/// The leads are the repository's: upstream's `OWNERS_ALIASES` (the real file) names kflynn
+/// and LiorLieberman, and keithmattix only as emeritus.
+#[tokio::test]
+async fn the_leads_in_the_repositorys_owners_aliases_reach_quorum_and_an_emeritus_does_not() {
+    let (github, _server, bot) = gep_pull_request().await;
+    let owners =
+        std::fs::read_to_string(common::shared().join("fixtures/gateway-api/OWNERS_ALIASES"))
+            .unwrap();
+    github
+        .state()
+        .files
+        .insert(("".into(), "OWNERS_ALIASES".into()), owners);
+    bot.deliver("d-1", "pull_request", &opened(&github)).await;
+    bot.deliver(
+        "d-2",
+        "pull_request_review",
+        &reviewed(&github, "keithmattix", "approved"),
+    )
+    .await;
+    bot.deliver(
+        "d-3",
+        "pull_request_review",
+        &reviewed(&github, "kflynn", "approved"),
+    )
+    .await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(github.last_status("gep/lead-review").unwrap().0, "pending");
+    bot.deliver(
+        "d-4",
+        "pull_request_review",
+        &reviewed(&github, "LiorLieberman", "approved"),
+    )
+    .await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(github.last_status("gep/lead-review").unwrap().0, "success");
+    let comment = &status_comments(&github)[0];
+    assert!(
+        comment.contains("Leads (from `gateway-api-mesh-leads` in `OWNERS_ALIASES`)"),
+        "{comment}"
+    );
+    assert!(!comment.contains("keithmattix"), "{comment}");
     bot.stop().await;
 }

@@ -77,6 +77,7 @@ pub async fn handle(
         said.push(format!("`/gep {}` is not a command.", sanitize(words, 100)));
     }
     if asks_help {
+        let rules = &rules.of_repository(&event.repo, reads).await?;
         let leads: Vec<String> = rules.leads.iter().map(|l| sanitize(l, 39)).collect();
         said.push(format!(
             "{}\nGEP leads: {}. Quorum: {}.",

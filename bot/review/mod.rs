@@ -50,27 +50,77 @@ pub const MARKER_KIND: &str = "lead-review";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReviewRules {
+    /// The leads when the repository names none (no `OWNERS_ALIASES`, or no such alias).
     pub leads: Vec<String>,
+    /// The alias in the repository's `OWNERS_ALIASES` that lists the leads.
+    pub leads_alias: String,
     pub quorum: usize,
     /// Pull requests that change files under this folder are GEP pull requests.
     pub geps_dir: String,
+    /// Where `leads` came from, as the status comment says it.
+    #[serde(skip)]
+    pub leads_from: String,
 }
+
+/// The repository's record of its leads, at the root of the default branch.
+pub const OWNERS_ALIASES: &str = "OWNERS_ALIASES";
 
 impl Default for ReviewRules {
     fn default() -> Self {
         ReviewRules {
-            leads: vec![
-                "howardjohn".into(),
-                "keithmattix".into(),
-                "mikemorris".into(),
-            ],
+            // Upstream's `gateway-api-mesh-leads` (keithmattix is emeritus).
+            leads: ["howardjohn", "mikemorris", "kflynn", "LiorLieberman"]
+                .map(String::from)
+                .to_vec(),
+            leads_alias: "gateway-api-mesh-leads".into(),
             quorum: 2,
             geps_dir: "geps/".into(),
+            leads_from: "`[review] leads` in the bot's configuration".into(),
         }
     }
 }
 
 impl ReviewRules {
+    /// The rules with the leads the repository's `OWNERS_ALIASES` names under `leads_alias`,
+    /// when it names any; these rules as they are otherwise.
+    pub fn with_owners_aliases(&self, owners_aliases: Option<&str>) -> ReviewRules {
+        let named: Option<Vec<String>> = owners_aliases
+            .and_then(|text| serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).ok())
+            .and_then(|yaml| {
+                let list = yaml
+                    .get("aliases")?
+                    .get(self.leads_alias.as_str())?
+                    .as_sequence()?
+                    .clone();
+                Some(
+                    list.iter()
+                        .filter_map(|l| l.as_str().map(str::to_owned))
+                        .collect(),
+                )
+            })
+            .filter(|leads: &Vec<String>| !leads.is_empty());
+        match named {
+            Some(leads) => ReviewRules {
+                leads,
+                leads_from: format!("`{}` in `{OWNERS_ALIASES}`", self.leads_alias),
+                ..self.clone()
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// The rules with the repository's leads, read from its default branch (a conditional
+    /// request, so reading it on every event costs no rate limit, and a push that changes the
+    /// file is seen at the next event).
+    pub async fn of_repository(
+        &self,
+        repo: &str,
+        reads: &impl crate::github::Trees,
+    ) -> Result<ReviewRules, ExecError> {
+        let text = reads.file_at(repo, OWNERS_ALIASES, "").await?;
+        Ok(self.with_owners_aliases(text.as_deref()))
+    }
+
     pub fn is_lead(&self, login: &str) -> bool {
         self.leads.iter().any(|l| l.eq_ignore_ascii_case(login))
     }
@@ -217,17 +267,26 @@ impl ReviewState {
         }
     }
 
-    /// Leads' approvals, excluding withdrawn ones.
-    pub fn approvals(&self) -> usize {
-        self.votes
-            .values()
-            .filter(|v| **v == Vote::Approved)
+    /// The approvals of those who are leads now (a vote stored while someone was a lead stops
+    /// counting when the repository's list no longer names them), excluding withdrawn ones.
+    pub fn approvals(&self, rules: &ReviewRules) -> usize {
+        self.votes_of_leads(rules)
+            .filter(|v| *v == Vote::Approved)
             .count()
     }
 
+    fn votes_of_leads<'s>(&'s self, rules: &'s ReviewRules) -> impl Iterator<Item = Vote> + 's {
+        self.votes
+            .iter()
+            .filter(|(who, _)| rules.is_lead(who))
+            .map(|(_, vote)| *vote)
+    }
+
     pub fn is_approved(&self, rules: &ReviewRules) -> bool {
-        self.approvals() >= rules.quorum
-            && !self.votes.values().any(|v| *v == Vote::ChangesRequested)
+        self.approvals(rules) >= rules.quorum
+            && !self
+                .votes_of_leads(rules)
+                .any(|v| v == Vote::ChangesRequested)
             && !self.concerns.iter().any(|c| c.open)
     }
 }
@@ -273,7 +332,11 @@ pub fn standing(state: Option<&ReviewState>, rules: &ReviewRules) -> String {
             } else {
                 "lead review pending"
             };
-            format!("{word}, {}/{} approvals", state.approvals(), rules.quorum)
+            format!(
+                "{word}, {}/{} approvals",
+                state.approvals(rules),
+                rules.quorum
+            )
         }
         None => "lead review not started".into(),
     }
@@ -298,6 +361,7 @@ pub async fn handle(
     if !rules.touches_geps(&files) {
         return Ok(Plan::default());
     }
+    let rules = &rules.of_repository(&event.repo, reads).await?;
     let pr = match (&event.head_sha, event.name.as_str()) {
         (Some(sha), "pull_request" | "pull_request_review") => PullRequest {
             repo: event.repo.clone(),

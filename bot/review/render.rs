@@ -9,10 +9,10 @@ use super::{PullRequest, ReviewRules, ReviewState, Vote};
 /// One line for the commit status (GitHub cuts descriptions at 140 characters).
 pub fn status_line(state: &ReviewState, rules: &ReviewRules) -> String {
     if state.is_approved(rules) {
-        return format!("{}/{} lead approvals", state.approvals(), rules.quorum);
+        return format!("{}/{} lead approvals", state.approvals(rules), rules.quorum);
     }
     let mut missing = Vec::new();
-    let needed = rules.quorum.saturating_sub(state.approvals());
+    let needed = rules.quorum.saturating_sub(state.approvals(rules));
     if needed > 0 {
         missing.push(format!(
             "needs {needed} more lead approval{}",
@@ -69,7 +69,7 @@ pub fn status_comment(state: &ReviewState, rules: &ReviewRules, pr: &PullRequest
     if state.is_approved(rules) {
         body.push_str(&format!(
             "**Approved** by {} of {} required leads.\n",
-            state.approvals(),
+            state.approvals(rules),
             rules.quorum
         ));
     } else {
@@ -78,7 +78,10 @@ pub fn status_comment(state: &ReviewState, rules: &ReviewRules, pr: &PullRequest
             status_line(state, rules)
         ));
     }
-    body.push_str("\nLeads: `/gep approve`, `/gep approve cancel`, `/gep concern NAME`, `/gep resolve NAME`. `/gep help` for more.\n");
+    body.push_str(&format!(
+        "\nLeads (from {}): `/gep approve`, `/gep approve cancel`, `/gep concern NAME`, `/gep resolve NAME`. `/gep help` for more.\n",
+        rules.leads_from
+    ));
     body
 }
 
