@@ -113,6 +113,7 @@ async fn a_mesh_issue_gets_exactly_one_label_call_and_a_non_mesh_issue_none() {
         1,
         "no other call reached GitHub"
     );
+    common::openapi::assert_all_described(&github).await;
     bot.stop().await;
 }
 
@@ -177,6 +178,7 @@ async fn an_app_installation_token_is_fetched_once_and_reused() {
         3,
         "the App authenticates with a JWT"
     );
+    common::openapi::assert_all_described(&github).await;
     bot.stop().await;
     github.verify().await;
 }
@@ -197,6 +199,7 @@ async fn a_502_is_retried_and_the_label_is_added_once() {
     );
     let counts = bot.intake.store.counts().await.unwrap();
     assert_eq!(counts.dead, 0);
+    common::openapi::assert_all_described(&github).await;
     bot.stop().await;
 }
 
@@ -234,6 +237,7 @@ async fn a_primary_rate_limit_waits_until_reset_without_blocking_intake() {
         chrono::Utc::now().timestamp() >= reset,
         "the retry waited for X-RateLimit-Reset"
     );
+    common::openapi::assert_all_described(&github).await;
     bot.stop().await;
 }
 
@@ -255,6 +259,7 @@ async fn a_429_with_retry_after_waits_that_long_then_succeeds() {
         started.elapsed()
     );
     assert_eq!(label_calls(&github, 1).await.len(), 2);
+    common::openapi::assert_all_described(&github).await;
     bot.stop().await;
 }
 
@@ -274,6 +279,7 @@ async fn a_refused_action_leaves_a_dead_job_that_can_be_replayed() {
     bot.drained(Duration::from_secs(10)).await;
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
     assert_eq!(label_calls(&github, 1).await.len(), 2);
+    common::openapi::assert_all_described(&github).await;
     bot.stop().await;
 }
 
@@ -310,6 +316,7 @@ async fn a_mesh_discussion_is_labelled_through_graphql() {
         .await;
     bot.drained(Duration::from_secs(10)).await;
     assert_eq!(bot.intake.store.counts().await.unwrap().dead, 0);
+    common::openapi::assert_all_described(&github).await;
     bot.stop().await;
     github.verify().await;
 }

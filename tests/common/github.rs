@@ -30,6 +30,18 @@ pub struct State {
     pub next_id: u64,
     /// Answers given once instead of the normal one, in order.
     pub failures: Vec<Failure>,
+    /// Requests that are not GitHub's (no operation, a body off its schema), and why.
+    pub untrue: Vec<String>,
+}
+
+impl Drop for State {
+    /// The last holder of the fake (the test, or its server) lets go: a request the bot sent
+    /// that GitHub does not describe fails the test.
+    fn drop(&mut self) {
+        if !self.untrue.is_empty() && !std::thread::panicking() {
+            panic!("requests GitHub does not describe: {:#?}", self.untrue);
+        }
+    }
 }
 
 /// One answer the fake gives instead of the normal one: to the `skip + 1`-th request whose
@@ -157,8 +169,23 @@ impl Respond for FakeGitHub {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let path: Vec<&str> = request.url.path().trim_matches('/').split('/').collect();
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let mut state = self.0.lock().unwrap();
         let method = request.method.as_str();
+        // Every request is one GitHub describes, or the test that sent it fails.
+        let judged = if path.as_slice() == ["graphql"] {
+            super::openapi::check_graphql(&request.body)
+        } else {
+            let query: Vec<(String, String)> = request
+                .url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            super::openapi::check(method, request.url.path(), &query, &request.body)
+        };
+        let mut state = self.0.lock().unwrap();
+        if let Err(why) = judged {
+            state.untrue.push(why.clone());
+            return ResponseTemplate::new(422).set_body_json(json!({ "message": why }));
+        }
         let not_found = ResponseTemplate::new(404).set_body_json(json!({ "message": "Not Found" }));
         let failing = state.failures.iter_mut().position(|f| {
             f.method == method && request.url.path().contains(&f.path) && {

@@ -3,6 +3,7 @@
 
 pub mod bot;
 pub mod github;
+pub mod openapi;
 pub mod serve;
 
 use std::path::PathBuf;
