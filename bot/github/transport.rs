@@ -125,11 +125,18 @@ pub struct GitHub {
     /// The validator and body of each GET answered with one, per installation, media type
     /// and address.
     pub(super) etags: EtagCache,
+    conditional: bool,
 }
 
 type EtagCache = std::sync::Mutex<HashMap<(Option<u64>, &'static str, String), (String, String)>>;
 
 impl GitHub {
+    /// The same client asking nothing conditionally (a benchmark's baseline).
+    pub fn without_conditional_requests(mut self) -> GitHub {
+        self.conditional = false;
+        self
+    }
+
     pub fn new(api: &str, credentials: Credentials, write_interval: Duration) -> GitHub {
         let http = reqwest::Client::builder()
             .user_agent(concat!("gep-bot/", env!("CARGO_PKG_VERSION")))
@@ -146,6 +153,7 @@ impl GitHub {
             last_write: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
             etags: std::sync::Mutex::new(HashMap::new()),
+            conditional: true,
         }
     }
 
@@ -288,7 +296,8 @@ impl GitHub {
         if write {
             self.pace(installation.unwrap_or(0)).await;
         }
-        let cache_key = (method == Method::GET).then(|| (installation, accept, url.to_owned()));
+        let cache_key = (self.conditional && method == Method::GET)
+            .then(|| (installation, accept, url.to_owned()));
         let cached = cache_key
             .as_ref()
             .and_then(|key| self.etags.lock().expect("etag cache").get(key).cloned());

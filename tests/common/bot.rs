@@ -27,6 +27,15 @@ pub struct Bot {
 
 impl Bot {
     pub async fn start(github: &MockServer, credentials: Credentials) -> Bot {
+        Bot::start_with(github, credentials, true).await
+    }
+
+    /// `start`, choosing whether repeated reads are conditional (a benchmark's baseline).
+    pub async fn start_with(
+        github: &MockServer,
+        credentials: Credentials,
+        conditional: bool,
+    ) -> Bot {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("bot.db").display());
         let store = Arc::new(SqliteStore::open(&url).await.unwrap());
@@ -37,11 +46,11 @@ impl Bot {
             queued: queued.clone(),
             clock: now_ms,
         });
-        let client = Arc::new(GitHub::new(
-            &github.uri(),
-            credentials.clone(),
-            Duration::ZERO,
-        ));
+        let mut client = GitHub::new(&github.uri(), credentials.clone(), Duration::ZERO);
+        if !conditional {
+            client = client.without_conditional_requests();
+        }
+        let client = Arc::new(client);
         let worker = Worker {
             store,
             executor: Arc::new(Executor::GitHub(client.clone())),

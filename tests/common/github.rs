@@ -552,6 +552,9 @@ fn folder(state: &State, at: &str, path: &str) -> Vec<String> {
     names
 }
 
+/// How many `304 Not Modified` the fakes of this process answered.
+pub static NOT_MODIFIED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A GET answer with an `ETag`, or `304 Not Modified` when the request's `If-None-Match`
 /// names it (GitHub does not count those against the rate limit).
 fn conditional(request: &Request, body: Vec<u8>, content_type: &str) -> ResponseTemplate {
@@ -562,6 +565,7 @@ fn conditional(request: &Request, body: Vec<u8>, content_type: &str) -> Response
         .get("if-none-match")
         .is_some_and(|v| v.as_bytes() == etag.as_bytes());
     if matches {
+        NOT_MODIFIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return ResponseTemplate::new(304).insert_header("etag", etag.as_str());
     }
     ResponseTemplate::new(200)
