@@ -225,3 +225,48 @@ async fn requeue_queues_the_dead_jobs_again() {
         ("d-dead", 1)
     );
 }
+
+/// An installed binary has no checkout around it: `serve` started in an empty directory, with
+/// only environment variables, comes up and serves the shipped calendar built into it.
+#[tokio::test]
+async fn serve_in_an_empty_directory_serves_the_built_in_calendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::serve::free_port();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let mut child = common::serve::command(port, &db, "http://127.0.0.1:9", "s3cret")
+        .current_dir(dir.path())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    common::serve::wait_until_answers(&client, port, "/healthz").await;
+    let feed = client
+        .get(format!("http://127.0.0.1:{port}/calendar.ics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200);
+    let text = feed.text().await.unwrap();
+    assert!(text.starts_with("BEGIN:VCALENDAR"), "{text}");
+    assert!(text.contains("X-WR-CALNAME"), "{text}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // And `gep-bot calendar` there too.
+    let out = std::process::Command::new(common::bin())
+        .args([
+            "calendar",
+            "--list",
+            "--from",
+            "2022-10-30",
+            "--to",
+            "2022-11-10",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2022-11-01"));
+}

@@ -66,7 +66,23 @@ pub struct ScheduleError {
     pub message: String,
 }
 
+/// Where the shipped schedule lives in a checkout, and what a schedule option defaults to.
+pub const DEFAULT_PATH: &str = "schedules/gamma.toml";
+/// The shipped schedule, compiled in so the binary runs outside a checkout.
+pub const BUILTIN: &str = include_str!("../../schedules/gamma.toml");
+
 impl Schedule {
+    /// The schedule at `path`, or, when `path` is the default and there is no such file (an
+    /// installed binary, a container, another directory), the shipped one built into the
+    /// binary. The second value says which was read.
+    pub fn load_or_builtin(path: &Path) -> Result<(Schedule, String), ScheduleError> {
+        if path == Path::new(DEFAULT_PATH) && !path.exists() {
+            let schedule = Schedule::parse(BUILTIN, DEFAULT_PATH)?;
+            return Ok((schedule, format!("the built-in {DEFAULT_PATH}")));
+        }
+        Ok((Schedule::load(path)?, path.display().to_string()))
+    }
+
     pub fn load(path: &Path) -> Result<Schedule, ScheduleError> {
         let text = std::fs::read_to_string(path).map_err(|e| ScheduleError {
             file: path.display().to_string(),

@@ -29,7 +29,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let schedule = Schedule::load(&args.schedule)?;
+    let (schedule, _) = Schedule::load_or_builtin(&args.schedule)?;
     if args.list {
         let from = args.from.unwrap_or_else(|| Utc::now().date_naive());
         let to = args.to.unwrap_or(from + chrono::Days::new(56));

@@ -47,14 +47,8 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     );
     report.line(
         "schedule",
-        Schedule::load(&config.calendar.schedule)
-            .map(|s| {
-                format!(
-                    "{} ({} series)",
-                    config.calendar.schedule.display(),
-                    s.series.len()
-                )
-            })
+        Schedule::load_or_builtin(&config.calendar.schedule)
+            .map(|(s, origin)| format!("{origin} ({} series)", s.series.len()))
             .map_err(|e| e.to_string()),
     );
     report.line(

@@ -48,8 +48,9 @@ async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<(
     )?
     .publishing_with(config.given_credentials()?.as_ref());
     let handlers = Arc::new(handlers);
-    let schedule = Schedule::load(&config.calendar.schedule)
+    let (schedule, origin) = Schedule::load_or_builtin(&config.calendar.schedule)
         .context("the calendar's schedule (set GEP_BOT_SCHEDULE or [calendar] schedule)")?;
+    tracing::info!(schedule = %origin, "calendar schedule read");
     let calendar = Arc::new(calendar::http::Calendar::new(
         schedule,
         config.calendar.public_url.clone(),

@@ -115,12 +115,36 @@ pub struct Event {
 pub enum EventError {
     #[error("the body is not JSON: {0}")]
     NotJson(#[from] serde_json::Error),
+    /// Repository names build API paths: one that is not GitHub's shape could steer a request
+    /// to another endpoint (`../../user/repos#`), so the event is refused.
+    #[error(
+        "repository.full_name {0:?} is not OWNER/NAME of letters, digits, `-`, `_` and `.` (GitHub's rule)"
+    )]
+    BadRepository(String),
+}
+
+/// `owner/name` as GitHub allows them: letters, digits, `-`, `_`, `.`, neither `.` nor `..`.
+pub fn is_repository_name(full_name: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 100
+            && p != "."
+            && p != ".."
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    matches!(full_name.split_once('/'), Some((owner, name)) if part(owner) && part(name))
 }
 
 impl Event {
     /// Parses a delivery. Events the bot does not handle parse too, with only the common fields.
     pub fn parse(name: &str, body: &[u8]) -> Result<Event, EventError> {
         let raw: RawEvent = serde_json::from_slice(body)?;
+        if let Some(repository) = &raw.repository
+            && !is_repository_name(&repository.full_name)
+        {
+            return Err(EventError::BadRepository(repository.full_name.clone()));
+        }
         let subject = match name {
             "issues" | "issue_comment" => raw.issue.map(|i| {
                 let kind = if i.pull_request.is_some() {
@@ -269,4 +293,38 @@ struct RawChanges {
 #[derive(Deserialize)]
 struct RawFrom {
     from: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repository_name_that_could_steer_a_path_is_refused_when_the_event_is_parsed() {
+        for bad in [
+            "../../user/repos#",
+            "Codertocat/Hello-World/forks#",
+            "Codertocat/x?per_page=1",
+            "Codertocat/..",
+            "Codertocat",
+            "Codertocat/%2e%2e",
+            "/x",
+        ] {
+            let body =
+                serde_json::json!({ "action": "opened", "repository": { "full_name": bad } });
+            let error = Event::parse("issues", &serde_json::to_vec(&body).unwrap()).unwrap_err();
+            assert!(
+                matches!(error, EventError::BadRepository(_)),
+                "{bad}: {error}"
+            );
+            assert!(error.to_string().contains("GitHub's rule"), "{error}");
+        }
+        for good in [
+            "Codertocat/Hello-World",
+            "kubernetes-sigs/gateway-api",
+            "o.k/x_y.z",
+        ] {
+            assert!(is_repository_name(good), "{good}");
+        }
+    }
 }

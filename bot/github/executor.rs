@@ -163,7 +163,7 @@ impl GitHub {
                     // that says the same again would only use up a paced write.
                     return Ok(());
                 }
-                let path = format!("/repos/{repo}/statuses/{sha}");
+                let path = format!("/repos/{repo}/statuses/{}", encode(sha));
                 let body =
                     json!({ "state": state, "context": context, "description": description });
                 self.send(installation, Method::POST, &path, Some(body), true)
@@ -190,7 +190,8 @@ impl GitHub {
                         installation,
                         Method::GET,
                         &format!(
-                            "/repos/{repo}/commits/{head_sha}/check-runs?check_name={}{app}&filter=latest",
+                            "/repos/{repo}/commits/{}/check-runs?check_name={}{app}&filter=latest",
+                            encode(head_sha),
                             encode(name)
                         ),
                         None,
@@ -332,7 +333,7 @@ impl GitHub {
         sha: &str,
         context: &str,
     ) -> Result<Option<Value>, ExecError> {
-        let path = format!("/repos/{repo}/commits/{sha}/status?per_page=100");
+        let path = format!("/repos/{repo}/commits/{}/status?per_page=100", encode(sha));
         // A commit GitHub does not know: the write that follows says why.
         let Some(mut combined) = self
             .send_unless_missing(installation, Method::GET, &path, false)

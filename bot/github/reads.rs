@@ -554,9 +554,28 @@ impl GitHub {
 
 /// The contents API's address for a path at a commit, or on the default branch when `at` is empty.
 pub(super) fn contents_url(repo: &str, path: &str, at: &str) -> String {
+    let path: Vec<String> = path.split('/').map(encode).collect();
+    let path = path.join("/");
     if at.is_empty() {
         format!("/repos/{repo}/contents/{path}")
     } else {
         format!("/repos/{repo}/contents/{path}?ref={}", encode(at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_segment_built_from_data_is_percent_encoded() {
+        assert_eq!(
+            contents_url("o/r", "geps/a b#?/index.md", "x/y"),
+            "/repos/o/r/contents/geps/a%20b%23%3F/index.md?ref=x%2Fy"
+        );
+        assert_eq!(
+            contents_url("o/r", "geps/../../user/repos", ""),
+            "/repos/o/r/contents/geps/%2E%2E/%2E%2E/user/repos"
+        );
     }
 }

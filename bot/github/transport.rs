@@ -433,8 +433,21 @@ pub(super) fn header_number(headers: &reqwest::header::HeaderMap, name: &str) ->
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// Everything but RFC 3986's unreserved characters is escaped in a path segment or query value.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Data (a label, a file path's segment, a ref, a SHA) made one path segment or query value:
+/// it cannot add a segment, a query or a fragment, and `.` or `..` cannot climb out of the
+/// path (URL parsing would resolve them).
 pub(super) fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    if text == "." || text == ".." {
+        return text.replace('.', "%2E");
+    }
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ pub async fn handle(
         report(&set, number, template, &known)
     };
     let mut pulls = Vec::new();
+    let rules = &rules.of_repository(repo, reads).await?;
     for pull in reads.open_pulls_touching(repo, &folder).await? {
         let state = store.review(repo, pull).await?;
         pulls.push(OpenPull {
