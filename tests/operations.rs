@@ -270,3 +270,55 @@ async fn serve_in_an_empty_directory_serves_the_built_in_calendar() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("2022-11-01"));
 }
+
+/// One process serves an SQLite file: a second `serve` on the same database exits at once,
+/// saying which process holds it, before it touches the queue; on the same port it stops at
+/// the port, before the database.
+#[tokio::test]
+async fn a_second_serve_on_the_same_sqlite_file_exits_at_once_naming_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let port = common::serve::free_port();
+    let mut first = common::serve::command(port, &db, "http://127.0.0.1:9", "s3cret")
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    common::serve::wait_until_answers(&client, port, "/healthz").await;
+    let second = common::serve::command(
+        common::serve::free_port(),
+        &db,
+        "http://127.0.0.1:9",
+        "s3cret",
+    )
+    .stderr(std::process::Stdio::piped())
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("served by another gep-bot (pid {})", first.id())),
+        "{stderr}"
+    );
+    let other_db = format!("sqlite://{}", dir.path().join("other.db").display());
+    let same_port = common::serve::command(port, &other_db, "http://127.0.0.1:9", "s3cret")
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&same_port.stderr);
+    assert_eq!(same_port.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    assert!(
+        !dir.path().join("other.db").exists(),
+        "the database was not touched"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The lock goes with the process, however it ended.
+    let port = common::serve::free_port();
+    let mut again = common::serve::command(port, &db, "http://127.0.0.1:9", "s3cret")
+        .spawn()
+        .unwrap();
+    common::serve::wait_until_answers(&client, port, "/healthz").await;
+    again.kill().unwrap();
+    again.wait().unwrap();
+}

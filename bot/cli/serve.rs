@@ -16,6 +16,7 @@ use crate::github::{Credentials, Executor, GitHub};
 use crate::pipeline::capabilities::Handlers;
 use crate::pipeline::worker::{Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
+use crate::store::ServeClaim;
 use crate::store::{self, Backend, PgStore, SqliteStore, Store, StoreError, redact};
 
 pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
@@ -25,21 +26,33 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Opens the store the URL names, then serves with it.
+/// Binds the port, opens the store the URL names, then serves with it. The port comes first:
+/// a second `serve` that cannot have it stops before touching the queue.
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let url = config.database_url.clone();
     match Backend::of(&url)? {
-        Backend::Sqlite => serve_with(config, Arc::new(open_sqlite(&url).await?)).await,
+        Backend::Sqlite => {
+            // Held until `serve` returns; the OS lets go of it however the process ends.
+            let _claim = ServeClaim::take(&url)?;
+            serve_with(config, Arc::new(open_sqlite(&url).await?), listener).await
+        }
         Backend::Postgres => {
             let store = PgStore::open(&url)
                 .await
                 .with_context(|| format!("cannot open {}", redact(&url)))?;
-            serve_with(config, Arc::new(store)).await
+            serve_with(config, Arc::new(store), listener).await
         }
     }
 }
 
-async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<()> {
+async fn serve_with<S: Store>(
+    config: Config,
+    store: Arc<S>,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
     let (github, executor) = github_and_executor(&config)?;
     let handlers = Handlers::new(
         config.mesh.clone(),
@@ -86,9 +99,6 @@ async fn serve_with<S: Store>(config: Config, store: Arc<S>) -> anyhow::Result<(
     let worker = tokio::spawn(worker.run(stopped.clone()));
     let pruner = tokio::spawn(prune(store.clone(), config.retention_days, stopped));
 
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, database = %redact(&config.database_url), "serving");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {

@@ -13,7 +13,7 @@ mod sqlite;
 use std::future::Future;
 
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{ServeClaim, SqliteStore};
 
 use crate::memory::ReviewState;
 use crate::memory::StateChange;
@@ -73,6 +73,9 @@ pub enum StoreError {
     /// A write that failed with others in its transaction (each is told the same message).
     #[error("database write failed: {0}")]
     Write(String),
+    /// Another process serves the SQLite file.
+    #[error("{0}")]
+    Claimed(String),
     #[error("stored review state is not readable: {0}")]
     Corrupt(#[from] serde_json::Error),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]

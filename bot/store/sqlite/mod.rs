@@ -63,6 +63,50 @@ impl Location {
     }
 }
 
+/// The claim of the one process that serves an SQLite file: an exclusive lock on `PATH.lock`,
+/// which holds the holder's process id. The operating system lets go of it when the process
+/// ends, however it ends, so a killed `serve` never leaves a stale lock. (`requeue` and
+/// `doctor` take no claim: they are safe beside a running `serve`.)
+#[derive(Debug)]
+pub struct ServeClaim {
+    _file: std::fs::File,
+}
+
+impl ServeClaim {
+    /// Claims the file a `sqlite:` URL names (nothing to claim for `sqlite::memory:`).
+    pub fn take(url: &str) -> Result<Option<ServeClaim>, StoreError> {
+        let Some(path) = Location::parse(url)?.file().map(Path::to_path_buf) else {
+            return Ok(None);
+        };
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+                return Err(StoreError::Claimed(format!(
+                    "{} is served by another gep-bot (pid {}); one process serves an SQLite file: stop it, or use PostgreSQL for replicas",
+                    path.display(),
+                    holder.trim()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        use std::io::{Seek, Write};
+        file.set_len(0)?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        write!(file, "{}", std::process::id())?;
+        Ok(Some(ServeClaim { _file: file }))
+    }
+}
+
 fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../migrations/sqlite/0001_pipeline.sql")),
