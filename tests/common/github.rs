@@ -171,16 +171,7 @@ impl Respond for FakeGitHub {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let method = request.method.as_str();
         // Every request is one GitHub describes, or the test that sent it fails.
-        let judged = if path.as_slice() == ["graphql"] {
-            super::openapi::check_graphql(&request.body)
-        } else {
-            let query: Vec<(String, String)> = request
-                .url
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            super::openapi::check(method, request.url.path(), &query, &request.body)
-        };
+        let judged = super::openapi::check_request(request);
         let mut state = self.0.lock().unwrap();
         if let Err(why) = judged {
             state.untrue.push(why.clone());

@@ -269,26 +269,30 @@ fn record(id: &str) {
     }
 }
 
+/// The operation a request the bot sent is, REST or GraphQL, or why it is none of GitHub's.
+pub fn check_request(request: &wiremock::Request) -> Result<String, String> {
+    if request.url.path() == "/graphql" {
+        return check_graphql(&request.body);
+    }
+    let query: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    check(
+        request.method.as_str(),
+        request.url.path(),
+        &query,
+        &request.body,
+    )
+}
+
 /// Every request `server` received is one GitHub describes (for tests that mount their own
 /// mocks rather than the fake GitHub).
 pub async fn assert_all_described(server: &wiremock::MockServer) {
     let mut untrue = Vec::new();
     for request in server.received_requests().await.unwrap_or_default() {
-        let judged = if request.url.path() == "/graphql" {
-            check_graphql(&request.body)
-        } else {
-            let query: Vec<(String, String)> = request
-                .url
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            check(
-                request.method.as_str(),
-                request.url.path(),
-                &query,
-                &request.body,
-            )
-        };
+        let judged = check_request(&request);
         if let Err(why) = judged {
             untrue.push(why);
         }
