@@ -295,3 +295,41 @@ fn every_real_webhook_body_parses_into_our_event_types() {
     }
     assert!(parsed > 100, "only {parsed} bodies found");
 }
+
+#[tokio::test]
+async fn a_header_that_is_not_text_or_a_delivery_id_no_uuid_could_be_is_400_saying_which() {
+    let intake = intake().await;
+    let body = common::webhook_body("issues", "opened.payload.json");
+    let router = pipeline::router(intake.clone());
+    let answer = |request: Request<Body>| {
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let mut not_text = signed("issues", "d-1", &body);
+    not_text.headers_mut().insert(
+        "x-github-event",
+        axum::http::HeaderValue::from_bytes(b"issu\xe9s").unwrap(),
+    );
+    let (status, text) = answer(not_text).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("X-GitHub-Event is not valid"), "{text}");
+    let (status, text) = answer(signed("issues", &"d".repeat(10_000), &body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("X-GitHub-Delivery is 10000 bytes"), "{text}");
+    let (status, _) = answer(signed(
+        "issues",
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        &body,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(queued(&intake).await, 1);
+}

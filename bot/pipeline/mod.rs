@@ -23,6 +23,8 @@ pub use signature::{Secrets, sign};
 use crate::store::{NewDelivery, Recorded, Store};
 
 pub use crate::github::event::MAX_BODY;
+/// GitHub's delivery ids are UUIDs (36 bytes); a longer one is refused rather than stored.
+const MAX_DELIVERY_ID: usize = 200;
 /// A delivery not stored within this is answered 503, so GitHub marks it failed and it can be
 /// redelivered, instead of timing out at GitHub's 10 seconds with no answer at all.
 const STORE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -73,12 +75,9 @@ async fn webhook<S: Store>(
     // The event names a metric label once the signature shows GitHub sent it. Before that the
     // header is anyone's text, and every label value a process sees is kept until it exits.
     const UNVERIFIED: &str = "unknown";
-    let outcome = |event: &str,
-                   status: StatusCode,
-                   outcome: &'static str,
-                   message: &'static str| {
+    let outcome = |event: &str, status: StatusCode, outcome: &'static str, message: &str| {
         metrics::counter!("gep_bot_deliveries_total", "event" => event.to_owned(), "outcome" => outcome).increment(1);
-        (status, message).into_response()
+        (status, message.to_owned()).into_response()
     };
     // The signature first, before anything reads the body.
     if intake.secrets.is_empty() {
@@ -105,6 +104,29 @@ async fn webhook<S: Store>(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
             "signature does not match\n",
+        );
+    }
+    for name in ["X-GitHub-Event", "X-GitHub-Delivery"] {
+        if headers.contains_key(name) && header(&headers, name).is_none() {
+            return outcome(
+                UNVERIFIED,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("{name} is not valid: GitHub sends printable ASCII there\n"),
+            );
+        }
+    }
+    if let Some(delivery) = header(&headers, "x-github-delivery")
+        && delivery.len() > MAX_DELIVERY_ID
+    {
+        return outcome(
+            UNVERIFIED,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            &format!(
+                "X-GitHub-Delivery is {} bytes; GitHub's are UUIDs (at most {MAX_DELIVERY_ID} taken)\n",
+                delivery.len()
+            ),
         );
     }
     let (Some(event), Some(delivery)) = (
