@@ -25,7 +25,10 @@ pub const API_VERSION: &str = "2022-11-28";
 pub const JSON: &str = "application/vnd.github+json";
 /// A file's own bytes from the contents API (the JSON form stops at 1 MB).
 pub const RAW: &str = "application/vnd.github.raw+json";
-const ETAG_CACHE_ENTRIES: usize = 4096;
+/// What the ETag cache keeps at most, in bytes of answer bodies, and the largest answer it keeps:
+/// files are read raw now and may be many megabytes, so a count of entries bounds nothing.
+const ETAG_CACHE_BYTES: usize = 32 * 1024 * 1024;
+const ETAG_CACHE_LARGEST: usize = 1024 * 1024;
 
 /// One request's parts.
 pub(super) struct Exchange<'a> {
@@ -128,7 +131,16 @@ pub struct GitHub {
     conditional: bool,
 }
 
-type EtagCache = std::sync::Mutex<HashMap<(Option<u64>, &'static str, String), (String, String)>>;
+type EtagKey = (Option<u64>, &'static str, String);
+
+/// The validator and body of each GET answered with one, and the bytes they take.
+#[derive(Default)]
+pub(super) struct Etags {
+    entries: HashMap<EtagKey, (String, String)>,
+    bytes: usize,
+}
+
+type EtagCache = std::sync::Mutex<Etags>;
 
 impl GitHub {
     /// The same client asking nothing conditionally (a benchmark's baseline).
@@ -152,7 +164,7 @@ impl GitHub {
             write_interval,
             last_write: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
-            etags: std::sync::Mutex::new(HashMap::new()),
+            etags: std::sync::Mutex::default(),
             conditional: true,
         }
     }
@@ -298,9 +310,14 @@ impl GitHub {
         }
         let cache_key = (self.conditional && method == Method::GET)
             .then(|| (installation, accept, url.to_owned()));
-        let cached = cache_key
-            .as_ref()
-            .and_then(|key| self.etags.lock().expect("etag cache").get(key).cloned());
+        let cached = cache_key.as_ref().and_then(|key| {
+            self.etags
+                .lock()
+                .expect("etag cache")
+                .entries
+                .get(key)
+                .cloned()
+        });
         let mut request = self
             .http
             .request(method.clone(), url)
@@ -338,11 +355,18 @@ impl GitHub {
                 && let Ok(etag) = etag.to_str()
             {
                 let mut etags = self.etags.lock().expect("etag cache");
-                // A bound, not an eviction policy: the reads that repeat are few.
-                if etags.len() >= ETAG_CACHE_ENTRIES {
-                    etags.clear();
+                // A bound, not an eviction policy: the reads that repeat are few and small.
+                if text.len() <= ETAG_CACHE_LARGEST {
+                    if etags.bytes + text.len() > ETAG_CACHE_BYTES {
+                        *etags = Etags::default();
+                    }
+                    etags.bytes += text.len() + etag.len();
+                    if let Some((old_tag, old)) =
+                        etags.entries.insert(key, (etag.to_owned(), text.clone()))
+                    {
+                        etags.bytes -= old.len() + old_tag.len();
+                    }
                 }
-                etags.insert(key, (etag.to_owned(), text.clone()));
             }
             return Ok(Answer { text, headers });
         }

@@ -79,8 +79,14 @@ pub async fn handle(
         report(&set, number, template, &known)
     };
     let mut pulls = Vec::new();
-    let rules = &rules.of_repository(repo, reads).await?;
-    for pull in reads.open_pulls_touching(repo, &folder).await? {
+    let open = reads.open_pulls_touching(repo, &folder).await?;
+    // Whose approvals count is the repository's word, needed only when there are pull requests.
+    let rules = &if open.is_empty() {
+        rules.clone()
+    } else {
+        rules.of_repository(repo, reads).await?
+    };
+    for pull in open {
         let state = store.review(repo, pull).await?;
         pulls.push(OpenPull {
             number: pull,
