@@ -321,6 +321,8 @@ fn serve_reference(spec: &str) {
             secrets: Secrets::parse(SECRET),
             queued: Arc::new(tokio::sync::Notify::new()),
             clock: gep_bot::pipeline::now_ms,
+            bodies: Default::default(),
+            last_failure: Default::default(),
         }))
     };
     let app = match kind {
@@ -339,7 +341,15 @@ fn serve_reference(spec: &str) {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .unwrap();
-            axum::serve(listener, app).await.unwrap();
+            // The accept loop `gep-bot serve` uses, so every row pays the same for connections.
+            gep_bot::edge::serve(
+                listener,
+                app,
+                gep_bot::edge::Limits::default(),
+                std::future::pending(),
+            )
+            .await
+            .unwrap();
         });
 }
 

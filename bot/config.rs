@@ -23,6 +23,7 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub github: GitHubConfig,
     pub worker: WorkerConfig,
+    pub server: ServerConfig,
     pub mesh: MeshRules,
     pub review: ReviewRules,
     pub checks: CheckRules,
@@ -93,6 +94,40 @@ impl Default for WorkerConfig {
     }
 }
 
+/// What one `serve` process takes from the internet (bot/edge, pipeline::body).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `GEP_BOT_MAX_CONNECTIONS`: connections served at once; more are answered 503 (keep it
+    /// below the process's descriptor limit, `ulimit -n`).
+    pub max_connections: usize,
+    /// `GEP_BOT_HEADER_TIMEOUT_MS`: time a client has to send a request's headers.
+    pub header_timeout_ms: u64,
+    /// `GEP_BOT_BODY_BUDGET_MB`: memory the webhook bodies being received may take together;
+    /// a delivery that does not fit is answered 503 with `Retry-After`.
+    pub body_budget_mb: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let limits = crate::edge::Limits::default();
+        ServerConfig {
+            max_connections: limits.max_connections,
+            header_timeout_ms: limits.header_timeout.as_millis() as u64,
+            body_budget_mb: crate::pipeline::body::DEFAULT_BUDGET >> 20,
+        }
+    }
+}
+
+impl ServerConfig {
+    pub fn limits(&self) -> crate::edge::Limits {
+        crate::edge::Limits {
+            max_connections: self.max_connections,
+            header_timeout: std::time::Duration::from_millis(self.header_timeout_ms),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CalendarConfig {
@@ -110,6 +145,7 @@ impl Default for Config {
             calendar: CalendarConfig::default(),
             github: GitHubConfig::default(),
             worker: WorkerConfig::default(),
+            server: ServerConfig::default(),
             mesh: MeshRules::default(),
             review: ReviewRules::default(),
             checks: CheckRules::default(),
@@ -163,6 +199,9 @@ impl Config {
         "GEP_BOT_MAX_ATTEMPTS",
         "GEP_BOT_RETRY_BASE_MS",
         "GEP_BOT_LEASE_MS",
+        "GEP_BOT_MAX_CONNECTIONS",
+        "GEP_BOT_HEADER_TIMEOUT_MS",
+        "GEP_BOT_BODY_BUDGET_MB",
         "GEP_BOT_WEBHOOK_SECRET",
         "GEP_BOT_GITHUB_TOKEN",
         "GEP_BOT_LOG",
@@ -286,6 +325,15 @@ impl Config {
         }
         if let Some(v) = env("GEP_BOT_LEASE_MS") {
             self.worker.lease_ms = number("GEP_BOT_LEASE_MS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_MAX_CONNECTIONS") {
+            self.server.max_connections = number("GEP_BOT_MAX_CONNECTIONS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_HEADER_TIMEOUT_MS") {
+            self.server.header_timeout_ms = number("GEP_BOT_HEADER_TIMEOUT_MS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_BODY_BUDGET_MB") {
+            self.server.body_budget_mb = number("GEP_BOT_BODY_BUDGET_MB", v)?;
         }
         if let Some(v) = env("GEP_BOT_WEBHOOK_SECRET") {
             self.webhook_secrets = Secrets::parse(&v);

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod edge;
 pub mod gep;
 pub mod github;
 pub mod help;

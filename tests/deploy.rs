@@ -39,6 +39,8 @@ async fn served(path: &str, method: &str) -> StatusCode {
         secrets: Secrets::parse("s"),
         queued: Arc::new(tokio::sync::Notify::new()),
         clock: || 0,
+        bodies: Default::default(),
+        last_failure: Default::default(),
     });
     let schedule =
         Schedule::load(&common::repo().join(Config::default().calendar.schedule)).unwrap();

@@ -21,6 +21,8 @@ async fn intake() -> Arc<Intake<SqliteStore>> {
         secrets: Secrets::parse("previous-secret, It's a Secret to Everybody"),
         queued: Arc::new(Notify::new()),
         clock: || 1_000,
+        bodies: Default::default(),
+        last_failure: Default::default(),
     })
 }
 
@@ -136,6 +138,8 @@ async fn without_a_configured_secret_every_delivery_is_401() {
         secrets: Secrets::parse(""),
         queued: intake.queued.clone(),
         clock: intake.clock,
+        bodies: Default::default(),
+        last_failure: Default::default(),
     });
     let body = common::webhook_body("issues", "opened.payload.json");
     assert_eq!(
@@ -332,4 +336,51 @@ async fn a_header_that_is_not_text_or_a_delivery_id_no_uuid_could_be_is_400_sayi
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(queued(&intake).await, 1);
+}
+
+/// While another process holds SQLite's write lock (a backup, a second tool), nothing can be
+/// committed: `/readyz` says so, a delivery is 503, and both recover when the lock is released.
+#[tokio::test]
+async fn readiness_follows_whether_a_delivery_can_be_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bot.db");
+    let intake = Arc::new(Intake {
+        store: Arc::new(
+            SqliteStore::open(&format!("sqlite://{}", path.display()))
+                .await
+                .unwrap(),
+        ),
+        secrets: Secrets::parse("It's a Secret to Everybody"),
+        queued: Arc::new(Notify::new()),
+        clock: pipeline::now_ms,
+        bodies: Default::default(),
+        last_failure: Default::default(),
+    });
+    assert_eq!(get(&intake, "/readyz").await.0, StatusCode::OK);
+
+    let locker = rusqlite::Connection::open(&path).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (status, text) = get(&intake, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("commit"), "{text}");
+    let body = common::webhook_body("issues", "opened.payload.json");
+    assert_eq!(
+        send(&intake, signed("issues", "locked-1", &body)).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
+
+    // Writes commit again, but a delivery failed a moment ago: still unready, saying why.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (status, text) = get(&intake, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("could not be stored"), "{text}");
+    // A delivery stored clears it.
+    assert_eq!(
+        send(&intake, signed("issues", "after-1", &body)).await,
+        StatusCode::ACCEPTED
+    );
+    let (status, text) = get(&intake, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
 }

@@ -78,6 +78,8 @@ async fn serve_with<S: Store>(
         secrets: config.webhook_secrets.clone(),
         queued: queued.clone(),
         clock: now_ms,
+        bodies: pipeline::body::Budget::new(config.server.body_budget_mb << 20),
+        last_failure: Default::default(),
     });
     let app = pipeline::router(intake).merge(calendar::http::router(calendar));
 
@@ -100,12 +102,11 @@ async fn serve_with<S: Store>(
     let pruner = tokio::spawn(prune(store.clone(), config.retention_days, stopped));
 
     tracing::info!(address = %listener.local_addr()?, database = %redact(&config.database_url), "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop.send(true);
-        })
-        .await?;
+    let stopping = async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    };
+    crate::edge::serve(listener, app, config.server.limits(), stopping).await?;
     let _ = worker.await;
     let _ = pruner.await;
     Ok(())

@@ -2,6 +2,7 @@
 //! they are acknowledged; workers take them from the store, run the handlers and execute the plans.
 //! No GitHub call happens inside a request, so GitHub's 10-second limit is never at risk.
 
+pub mod body;
 pub mod capabilities;
 mod signature;
 pub mod worker;
@@ -10,9 +11,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -35,6 +36,31 @@ pub struct Intake<S> {
     /// Wakes the workers when a job is queued.
     pub queued: Arc<Notify>,
     pub clock: fn() -> i64,
+    /// Memory the bodies being received may take together.
+    pub bodies: body::Budget,
+    /// When a delivery last failed to be stored, for readiness.
+    pub last_failure: LastFailure,
+}
+
+/// How long a delivery that could not be stored keeps `/readyz` unready (unless one is stored
+/// meanwhile): long enough for a load balancer's next probe to see it.
+const UNREADY_AFTER_FAILURE_MS: i64 = 10_000;
+
+/// When the last delivery that could not be stored failed (Unix ms; 0: none since one was).
+#[derive(Debug, Default)]
+pub struct LastFailure(std::sync::atomic::AtomicI64);
+
+impl LastFailure {
+    fn set(&self, at_ms: i64) {
+        self.0.store(at_ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Milliseconds since the last failure, when it is recent.
+    fn recent(&self, now_ms: i64) -> Option<i64> {
+        let at = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        let ago = now_ms - at;
+        (at != 0 && ago < UNREADY_AFTER_FAILURE_MS).then_some(ago)
+    }
 }
 
 /// Unix milliseconds now: the edge's clock, passed into the store.
@@ -62,7 +88,6 @@ pub fn router<S: Store>(intake: Arc<Intake<S>>) -> Router {
         .route("/webhook", post(webhook::<S>))
         .route("/readyz", get(ready::<S>))
         .route("/metrics", get(metrics::<S>))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(intake)
         .route("/healthz", get(|| async { "ok" }))
 }
@@ -70,7 +95,7 @@ pub fn router<S: Store>(intake: Arc<Intake<S>>) -> Router {
 async fn webhook<S: Store>(
     State(intake): State<Arc<Intake<S>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     // The event names a metric label once the signature shows GitHub sent it. Before that the
     // header is anyone's text, and every label value a process sees is kept until it exits.
@@ -97,7 +122,26 @@ async fn webhook<S: Store>(
             "missing X-Hub-Signature-256\n",
         );
     };
-    if !intake.secrets.verify(signature, &body) {
+    let received = match body::read(&headers, body, &intake.bodies, body::DEADLINE).await {
+        Ok(received) => received,
+        Err(refused) => {
+            let mut response = outcome(
+                UNVERIFIED,
+                refused.status(),
+                refused.outcome(),
+                &refused.message(),
+            );
+            if refused == body::Refused::Busy {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(body::RETRY_AFTER_SECONDS),
+                );
+            }
+            return response;
+        }
+    };
+    let body = &received.bytes;
+    if !intake.secrets.verify(signature, body) {
         tracing::warn!("webhook refused: signature does not match any configured secret");
         return outcome(
             UNVERIFIED,
@@ -140,7 +184,7 @@ async fn webhook<S: Store>(
             "missing X-GitHub-Event or X-GitHub-Delivery\n",
         );
     };
-    if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
         return outcome(
             event,
             StatusCode::BAD_REQUEST,
@@ -152,12 +196,13 @@ async fn webhook<S: Store>(
         NewDelivery {
             id: delivery,
             event,
-            body: &body,
+            body,
         },
         (intake.clock)(),
     );
     match tokio::time::timeout(STORE_TIMEOUT, record).await {
         Ok(Ok(Recorded::New)) => {
+            intake.last_failure.set(0);
             intake.queued.notify_one();
             tracing::info!(delivery, event, "delivery stored");
             outcome(event, StatusCode::ACCEPTED, "accepted", "stored\n")
@@ -167,6 +212,7 @@ async fn webhook<S: Store>(
             outcome(event, StatusCode::OK, "duplicate", "already stored\n")
         }
         Ok(Err(error)) => {
+            intake.last_failure.set((intake.clock)());
             tracing::error!(delivery, %error, "delivery not stored");
             outcome(
                 event,
@@ -176,6 +222,7 @@ async fn webhook<S: Store>(
             )
         }
         Err(_) => {
+            intake.last_failure.set((intake.clock)());
             tracing::error!(delivery, "delivery not stored within {STORE_TIMEOUT:?}");
             outcome(
                 event,
@@ -191,10 +238,20 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name)?.to_str().ok().filter(|v| !v.is_empty())
 }
 
+/// Ready while a delivery can be stored: none failed to be in the last few seconds, and a
+/// one-row write commits now.
 async fn ready<S: Store>(State(intake): State<Arc<Intake<S>>>) -> Response {
+    let unready = |message: String| (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+    if let Some(ago) = intake.last_failure.recent((intake.clock)()) {
+        return unready(format!(
+            "a delivery could not be stored {:.1} s ago\n",
+            ago as f64 / 1000.0
+        ));
+    }
     match tokio::time::timeout(Duration::from_secs(2), intake.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response(),
+        Ok(Err(error)) => unready(format!("the database cannot store a delivery: {error}\n")),
+        Err(_) => unready("the database did not commit a write within 2 s\n".to_owned()),
     }
 }
 

@@ -201,7 +201,8 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Whether the database answers (readiness).
+    /// Whether a delivery can be stored now (readiness): a one-row write that commits, so a full
+    /// disk or a read-only database is unready, not only an unreachable one.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

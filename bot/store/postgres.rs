@@ -274,7 +274,8 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(sqlx::query("SELECT 1")).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        self.write(sqlx::query(sql::PROBE).bind(now)).await?;
         Ok(())
     }
 }

@@ -17,6 +17,8 @@ pub const ALLOW_LABEL: &str =
 pub const SAVE_REVIEW: &str = "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3) ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state";
 pub const DONE_ACTIONS: &str = "SELECT keys FROM done_actions WHERE job_id = $1";
 pub const RECORD_DONE_ACTIONS: &str = "INSERT INTO done_actions (job_id, keys) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET keys = excluded.keys";
+/// Readiness: a one-row write that commits (or fails) as a delivery's would.
+pub const PROBE: &str = "INSERT INTO health (id, probed_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms";
 pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
 /// At most `$2` deliveries received before `$1`, oldest first, found through their
 /// `received_ms` index: a prune that finds nothing reads nothing, and a large one goes in batches

@@ -45,6 +45,8 @@ impl Bot {
             secrets: Secrets::parse("e2e-secret"),
             queued: queued.clone(),
             clock: now_ms,
+            bodies: Default::default(),
+            last_failure: Default::default(),
         });
         let mut client = GitHub::new(&github.uri(), credentials.clone(), Duration::ZERO);
         if !conditional {

@@ -115,6 +115,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0004_body_encoding.sql")),
         M::up(include_str!("../migrations/sqlite/0005_received_index.sql")),
         M::up(include_str!("../migrations/sqlite/0006_done_actions.sql")),
+        M::up(include_str!("../migrations/sqlite/0007_health.sql")),
     ])
 }
 
@@ -488,7 +489,8 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read("SELECT 1", vec![], |_| Ok(())).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        self.write(sql::PROBE, vec![Value::Integer(now)]).await?;
         Ok(())
     }
 }

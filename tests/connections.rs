@@ -1,0 +1,227 @@
+//! The real `gep-bot serve` against clients of the open internet, over real sockets: headers
+//! sent one line at a time, more connections than it serves, bodies that never finish.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+struct Served {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn serve(settings: &[(&str, &str)]) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::serve::free_port();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let mut command = common::serve::command(port, &db, "http://127.0.0.1:9", "s3cret");
+    command.env("GEP_BOT_DRY_RUN", "1");
+    for (name, value) in settings {
+        command.env(name, value);
+    }
+    let child = command.spawn().unwrap();
+    let served = Served {
+        child,
+        port,
+        _dir: dir,
+    };
+    common::serve::wait_until_answers(&reqwest::Client::new(), port, "/healthz").await;
+    served
+}
+
+fn connect(port: u16) -> TcpStream {
+    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    stream
+}
+
+/// The status code of a whole request written at once on a new connection, and its headers.
+fn request(port: u16, text: &str) -> (u16, String) {
+    let mut stream = connect(port);
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    // Until the end of the headers (the bodies here are short and we do not need them).
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// Whether the server closed `stream` (a read gives end of file or a reset) within `limit`.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => Some(start.elapsed()),
+        Err(e)
+            if e.kind() != std::io::ErrorKind::WouldBlock
+                && e.kind() != std::io::ErrorKind::TimedOut =>
+        {
+            Some(start.elapsed())
+        }
+        _ => None,
+    }
+}
+
+const HEALTHZ: &str = "GET /healthz HTTP/1.1\r\nHost: bot\r\n\r\n";
+const UNSIGNED_WEBHOOK: &str = "POST /webhook HTTP/1.1\r\nHost: bot\r\nContent-Length: 2\r\n\r\n{}";
+
+#[tokio::test]
+async fn headers_sent_a_line_at_a_time_are_cut_off_at_the_header_timeout() {
+    let served = serve(&[("GEP_BOT_HEADER_TIMEOUT_MS", "1500")]).await;
+    let mut stream = connect(served.port);
+    let start = Instant::now();
+    stream.write_all(b"POST /webhook HTTP/1.1\r\n").unwrap();
+    // One header line every 300 ms, for up to 10 s: far past the timeout.
+    let mut cut = false;
+    while start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(300));
+        if stream.write_all(b"X-Slow: still-coming\r\n").is_err()
+            || closed_within(&mut stream, Duration::from_millis(1)).is_some()
+        {
+            cut = true;
+            break;
+        }
+    }
+    let held = start.elapsed();
+    assert!(cut, "still open after {held:?}");
+    assert!(
+        held >= Duration::from_millis(1200) && held < Duration::from_millis(4000),
+        "closed after {held:?}, the timeout is 1.5 s"
+    );
+    // A client that sends its request at once is served as usual.
+    assert_eq!(request(served.port, HEALTHZ).0, 200);
+}
+
+#[tokio::test]
+async fn at_the_connection_cap_healthz_answers_and_the_rest_is_503_then_closed() {
+    let served = serve(&[
+        ("GEP_BOT_MAX_CONNECTIONS", "8"),
+        ("GEP_BOT_HEADER_TIMEOUT_MS", "4000"),
+    ])
+    .await;
+    // Eight connections that never finish their headers hold every slot.
+    let mut held: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut s = connect(served.port);
+            s.write_all(b"GET /calendar.ics HTTP/1.1\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, _) = request(served.port, HEALTHZ);
+    assert_eq!(status, 200, "/healthz answers at the cap");
+    let (status, answer) = request(served.port, UNSIGNED_WEBHOOK);
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 5"),
+        "{answer}"
+    );
+    let (status, _) = request(served.port, "GET /readyz HTTP/1.1\r\nHost: bot\r\n\r\n");
+    assert_eq!(status, 503, "not ready for more traffic at the cap");
+
+    // The spare connections taken too, a new one is closed at once: no descriptor is kept.
+    let spare: Vec<TcpStream> = (0..gep_bot::edge::SPARE)
+        .map(|_| {
+            let mut s = connect(served.port);
+            s.write_all(b"GET /").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut past = connect(served.port);
+    assert!(
+        closed_within(&mut past, Duration::from_millis(900)).is_some(),
+        "a connection past the cap and its spare is closed"
+    );
+    drop(spare);
+
+    // When the held connections time out, the slots are free again.
+    for stream in &mut held {
+        assert!(
+            closed_within(stream, Duration::from_secs(6)).is_some(),
+            "a held connection is closed at the header timeout"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, answer) = request(served.port, UNSIGNED_WEBHOOK);
+    assert_eq!(status, 401, "served again: {answer}");
+}
+
+#[tokio::test]
+async fn bodies_in_flight_share_one_budget_and_a_delivery_past_it_is_503_at_once() {
+    // The smallest budget there is: one body of GitHub's largest size.
+    let served = serve(&[("GEP_BOT_BODY_BUDGET_MB", "1")]).await;
+    let slow_head = |length: usize| {
+        format!(
+            "POST /webhook HTTP/1.1\r\nHost: bot\r\nX-GitHub-Event: issues\r\n\
+             X-GitHub-Delivery: d-1\r\nX-Hub-Signature-256: sha256=00\r\n\
+             Content-Length: {length}\r\n\r\n"
+        )
+    };
+    // One unsigned client declares 20 MiB and sends a little of it.
+    let mut first = connect(served.port);
+    first.write_all(slow_head(20 << 20).as_bytes()).unwrap();
+    first.write_all(&[b' '; 4096]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // A second one of the same size does not fit: 503 before a byte of its body is read.
+    let started = Instant::now();
+    let (status, answer) = request(served.port, &slow_head(20 << 20));
+    assert_eq!(status, 503, "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 5"),
+        "{answer}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A small real delivery still fits beside it.
+    let body = common::issue_body(7, "a delivery", 1);
+    let status = common::serve::deliver(
+        &reqwest::Client::new(),
+        served.port,
+        "s3cret",
+        "issues",
+        "small-1",
+        body,
+    )
+    .await;
+    assert_eq!(status, 202);
+    // The slow one is cut at the body deadline (10 s): 408, and its share is given back.
+    let (mut answer, mut buf) = (Vec::new(), [0; 1024]);
+    while let Ok(n) = first.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let (status, _) = request(served.port, &format!("{}{{}}", slow_head(2)));
+    assert_eq!(
+        status, 401,
+        "the budget is free again: the signature is what fails now"
+    );
+}
