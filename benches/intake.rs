@@ -34,8 +34,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gep_bot::memory::ReviewState;
 use gep_bot::memory::StateChange;
+use gep_bot::memory::{LabelMemory, ReviewState};
 use gep_bot::pipeline::{Intake, Secrets, sign};
 use gep_bot::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 
@@ -279,8 +279,8 @@ impl Store for Reference {
     async fn requeue_dead(&self, _: i64) -> Result<u64, StoreError> {
         Ok(0)
     }
-    async fn is_suppressed(&self, _: &str, _: u64, _: &str) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn label_memory(&self, _: &str, _: u64, _: &str) -> Result<LabelMemory, StoreError> {
+        Ok(LabelMemory::default())
     }
     async fn apply(&self, _: &[StateChange]) -> Result<(), StoreError> {
         Ok(())

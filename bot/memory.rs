@@ -22,12 +22,34 @@ pub enum StateChange {
         number: u64,
         label: String,
     },
+    /// The label is on the issue: the bot added it, or an event showed it.
+    LabelOn {
+        repo: String,
+        number: u64,
+        label: String,
+    },
+    /// The label is off the issue: the bot removed it, or an event said a person did.
+    LabelOff {
+        repo: String,
+        number: u64,
+        label: String,
+    },
     /// A GEP pull request's lead review, as it now stands.
     SaveReview {
         repo: String,
         number: u64,
         state: ReviewState,
     },
+}
+
+/// What the bot remembers of one label on one issue.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LabelMemory {
+    /// A person removed it: the bot does not add it back by itself.
+    pub suppressed: bool,
+    /// It is on the issue as far as the bot knows (it wrote it, or saw it), whatever an older
+    /// payload still in the queue says.
+    pub on: bool,
 }
 
 /// A lead's standing on a pull request: the latest of their reviews and commands.

@@ -43,6 +43,18 @@ async fn token_bot_failing_once(failure: ResponseTemplate) -> (MockServer, Bot) 
     (github, bot)
 }
 
+/// A GitHub that takes labels on issue 1, and a bot with a token for it.
+async fn token_bot_labelling_issue_1() -> (MockServer, Bot) {
+    let github = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(labels_path(1)))
+        .respond_with(labels_response())
+        .mount(&github)
+        .await;
+    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    (github, bot)
+}
+
 /// Delivers issue 1, whose title mentions the mesh.
 async fn deliver_mesh_issue(bot: &Bot) {
     bot.deliver(
@@ -76,13 +88,7 @@ async fn label_calls(github: &MockServer, number: u64) -> Vec<wiremock::Request>
 
 #[tokio::test]
 async fn a_mesh_issue_gets_exactly_one_label_call_and_a_non_mesh_issue_none() {
-    let github = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(labels_path(1)))
-        .respond_with(labels_response())
-        .mount(&github)
-        .await;
-    let bot = Bot::start(&github, Credentials::Token("ghp_test".into())).await;
+    let (github, bot) = token_bot_labelling_issue_1().await;
     let mesh = common::issue_body(
         1,
         "Service mesh: HTTPRoute retries for east/west traffic",
@@ -319,4 +325,41 @@ async fn a_mesh_discussion_is_labelled_through_graphql() {
     common::openapi::assert_all_described(&github).await;
     bot.stop().await;
     github.verify().await;
+}
+
+/// A backlog of the same news: 1,000 deliveries of one mesh issue, none of whose payloads shows
+/// the label (all were sent before the bot wrote it). The first job adds it; every later job
+/// sees what the bot wrote and sends nothing.
+#[tokio::test]
+async fn a_thousand_identical_deliveries_make_one_label_call() {
+    let (github, bot) = token_bot_labelling_issue_1().await;
+    let mesh = common::issue_body(1, "Service mesh: retries", INSTALLATION);
+    for i in 0..1000 {
+        assert_eq!(
+            bot.deliver(&format!("backlog-{i}"), "issues", &mesh)
+                .await
+                .0,
+            StatusCode::ACCEPTED
+        );
+    }
+    bot.drained(Duration::from_secs(60)).await;
+    assert_eq!(label_calls(&github, 1).await.len(), 1);
+    assert_eq!(github.received_requests().await.unwrap().len(), 1);
+    // A person removes it: the bot remembers the label is off, and suppressed.
+    let mut unlabeled: serde_json::Value = serde_json::from_slice(&mesh).unwrap();
+    unlabeled["action"] = json!("unlabeled");
+    unlabeled["label"] = json!({ "name": "area/mesh", "id": 1, "node_id": "L", "url": "https://api.github.com/repos/Codertocat/Hello-World/labels/area%2Fmesh", "color": "f29513", "default": false, "description": null });
+    let unlabeled = serde_json::to_vec(&unlabeled).unwrap();
+    bot.deliver("removed", "issues", &unlabeled).await;
+    bot.deliver("after-removal", "issues", &mesh).await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(label_calls(&github, 1).await.len(), 1, "not added back");
+    let memory = bot
+        .intake
+        .store
+        .label_memory(REPO, 1, "area/mesh")
+        .await
+        .unwrap();
+    assert!(memory.suppressed && !memory.on, "{memory:?}");
+    bot.stop().await;
 }

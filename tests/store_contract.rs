@@ -3,7 +3,7 @@
 
 mod common;
 
-use gep_bot::memory::StateChange;
+use gep_bot::memory::{LabelMemory, StateChange};
 use gep_bot::store::{Counts, NewDelivery, PgStore, Recorded, SqliteStore, Store};
 
 fn delivery(id: &str) -> NewDelivery<'_> {
@@ -201,21 +201,63 @@ async fn pruning_goes_oldest_first_in_batches_of_the_size_asked(store: impl Stor
 }
 
 async fn label_suppression_is_remembered_and_lifted(store: impl Store) {
-    let suppress = StateChange::SuppressLabel {
-        repo: "o/r".into(),
-        number: 1,
-        label: "area/mesh".into(),
+    // The four label changes, on issue `number` of `o/r`.
+    let change = |kind: &str, number: u64| {
+        let (repo, label) = ("o/r".to_owned(), "area/mesh".to_owned());
+        match kind {
+            "suppress" => StateChange::SuppressLabel {
+                repo,
+                number,
+                label,
+            },
+            "allow" => StateChange::AllowLabel {
+                repo,
+                number,
+                label,
+            },
+            "on" => StateChange::LabelOn {
+                repo,
+                number,
+                label,
+            },
+            _ => StateChange::LabelOff {
+                repo,
+                number,
+                label,
+            },
+        }
     };
-    store.apply(&[suppress.clone(), suppress]).await.unwrap();
-    assert!(store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
-    assert!(!store.is_suppressed("o/r", 2, "area/mesh").await.unwrap());
-    let allow = StateChange::AllowLabel {
-        repo: "o/r".into(),
-        number: 1,
-        label: "area/mesh".into(),
+    let (suppress, allow, on, off) = ("suppress", "allow", "on", "off");
+    let memory = |number| {
+        let store = &store;
+        async move {
+            store
+                .label_memory("o/r", number, "area/mesh")
+                .await
+                .unwrap()
+        }
     };
-    store.apply(&[allow]).await.unwrap();
-    assert!(!store.is_suppressed("o/r", 1, "area/mesh").await.unwrap());
+    assert_eq!(memory(1).await, LabelMemory::default());
+    store
+        .apply(&[change(suppress, 1), change(suppress, 1)])
+        .await
+        .unwrap();
+    assert!(memory(1).await.suppressed);
+    assert!(!memory(2).await.suppressed);
+    store.apply(&[change(allow, 1)]).await.unwrap();
+    assert!(!memory(1).await.suppressed);
+    // On and off: what the bot wrote or saw, per issue, twice the same is once.
+    store.apply(&[change(on, 3), change(on, 3)]).await.unwrap();
+    assert_eq!(
+        memory(3).await,
+        LabelMemory {
+            suppressed: false,
+            on: true
+        }
+    );
+    assert!(!memory(1).await.on);
+    store.apply(&[change(off, 3)]).await.unwrap();
+    assert!(!memory(3).await.on);
     store.ping().await.unwrap();
 }
 

@@ -13,6 +13,14 @@ pub enum LabelTarget {
     Discussion { number: u64, node_id: String },
 }
 
+impl LabelTarget {
+    pub fn number(&self) -> u64 {
+        match self {
+            LabelTarget::Issue { number } | LabelTarget::Discussion { number, .. } => *number,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
@@ -98,6 +106,36 @@ impl Action {
 
     /// What identifies this action among a job's: a retry skips the actions whose key it has
     /// recorded as done. (Two equal actions in one plan are one.)
+    /// What the bot knows once this action is done: a label it added is on, one it removed is
+    /// off. Recorded by the worker after the write succeeds, so a job queued behind this one
+    /// sees it whatever its older payload says.
+    pub fn effects(&self) -> Vec<StateChange> {
+        match self {
+            Action::AddLabels {
+                repo,
+                target,
+                labels,
+            } => labels
+                .iter()
+                .map(|label| StateChange::LabelOn {
+                    repo: repo.clone(),
+                    number: target.number(),
+                    label: label.clone(),
+                })
+                .collect(),
+            Action::RemoveLabel {
+                repo,
+                target,
+                label,
+            } => vec![StateChange::LabelOff {
+                repo: repo.clone(),
+                number: target.number(),
+                label: label.clone(),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     pub fn key(&self) -> String {
         use sha2::Digest as _;
         let json = serde_json::to_vec(self).unwrap_or_default();

@@ -21,6 +21,11 @@ pub enum Executor {
 }
 
 impl Executor {
+    /// Whether actions reach GitHub (not dry-run).
+    pub fn writes(&self) -> bool {
+        matches!(self, Executor::GitHub(_))
+    }
+
     pub async fn execute(
         &self,
         installation: Option<u64>,

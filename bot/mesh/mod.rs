@@ -64,6 +64,9 @@ impl Default for MeshRules {
 pub struct IssueState {
     /// A person removed the label (or asked for it gone): the bot does not add it by itself.
     pub label_suppressed: bool,
+    /// The label is on as far as the bot knows (it added it, or saw it), though the payload,
+    /// older than that, may not show it.
+    pub label_on: bool,
 }
 
 /// The inputs the handler needs beyond the event, fetched by the worker.
@@ -76,7 +79,7 @@ pub struct Context<'a> {
 
 /// Whether the plan needs the paths a pull request changes: a pull request event the label may
 /// follow from, when path rules exist and nothing else already decided.
-fn wants_paths(event: &Event, rules: &MeshRules, subject: &Subject, suppressed: bool) -> bool {
+fn wants_paths(event: &Event, rules: &MeshRules, subject: &Subject, decided: bool) -> bool {
     event.name == "pull_request"
         && matches!(
             event.action.as_str(),
@@ -84,7 +87,7 @@ fn wants_paths(event: &Event, rules: &MeshRules, subject: &Subject, suppressed: 
         )
         && !rules.paths.is_empty()
         && !subject.labels.contains(&rules.label)
-        && !suppressed
+        && !decided
         && !event.sender.is_bot()
 }
 
@@ -100,10 +103,10 @@ pub async fn handle(
     let Some(subject) = &event.subject else {
         return Ok(Plan::default());
     };
-    let suppressed = store
-        .is_suppressed(&event.repo, subject.number, &rules.label)
+    let memory = store
+        .label_memory(&event.repo, subject.number, &rules.label)
         .await?;
-    let paths = if wants_paths(event, rules, subject, suppressed) {
+    let paths = if wants_paths(event, rules, subject, memory.suppressed || memory.on) {
         reads
             .pull_request_files(&event.repo, subject.number)
             .await?
@@ -112,7 +115,8 @@ pub async fn handle(
     };
     let context = Context {
         state: IssueState {
-            label_suppressed: suppressed,
+            label_suppressed: memory.suppressed,
+            label_on: memory.on,
         },
         changed_paths: &paths,
     };
@@ -136,13 +140,31 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
             number: subject.number,
         },
     };
-    let has_label = subject.labels.iter().any(|l| l == &rules.label);
+    let shown = subject.labels.iter().any(|l| l == &rules.label);
+    // The payload is as old as the event; what the bot wrote since may be newer.
+    let has_label = shown || context.state.label_on;
     let add = |plan: &mut Plan| {
         plan.actions.push(Action::AddLabels {
             repo: event.repo.clone(),
             target: target.clone(),
             labels: vec![rules.label.clone()],
         })
+    };
+    let label_state = |on: bool| {
+        let (repo, number, label) = (event.repo.clone(), subject.number, rules.label.clone());
+        if on {
+            StateChange::LabelOn {
+                repo,
+                number,
+                label,
+            }
+        } else {
+            StateChange::LabelOff {
+                repo,
+                number,
+                label,
+            }
+        }
     };
     let remember = |allow: bool| {
         let (repo, number, label) = (event.repo.clone(), subject.number, rules.label.clone());
@@ -165,6 +187,12 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
             if event.label.as_deref() == Some(rules.label.as_str()) =>
         {
             plan.state.push(remember(false));
+            plan.state.push(label_state(false));
+        }
+        ("issues" | "pull_request" | "discussion", "labeled")
+            if event.label.as_deref() == Some(rules.label.as_str()) && !context.state.label_on =>
+        {
+            plan.state.push(label_state(true));
         }
         ("issues", "opened" | "edited" | "reopened")
         | ("pull_request", "opened" | "edited" | "synchronize" | "reopened")

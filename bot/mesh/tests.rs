@@ -151,18 +151,26 @@ fn a_label_a_person_removed_is_remembered_and_never_readded() {
     assert!(plan.actions.is_empty());
     assert_eq!(
         plan.state,
-        [StateChange::SuppressLabel {
-            repo: "kubernetes-sigs/gateway-api".into(),
-            number: 42,
-            label: "area/mesh".into()
-        }]
+        [
+            StateChange::SuppressLabel {
+                repo: "kubernetes-sigs/gateway-api".into(),
+                number: 42,
+                label: "area/mesh".into()
+            },
+            StateChange::LabelOff {
+                repo: "kubernetes-sigs/gateway-api".into(),
+                number: 42,
+                label: "area/mesh".into()
+            }
+        ]
     );
     let edited = event("issues", "edited", SubjectKind::Issue, "mesh again", &[]);
     assert!(
         run(
             &edited,
             IssueState {
-                label_suppressed: true
+                label_suppressed: true,
+                ..IssueState::default()
             },
             &[]
         )
@@ -181,6 +189,7 @@ fn area_mesh_command_adds_and_allows_the_label_again() {
         &e,
         IssueState {
             label_suppressed: true,
+            ..IssueState::default()
         },
         &[],
     );
@@ -351,4 +360,38 @@ mod gathering {
         assert!(plan.actions.is_empty(), "{plan:?}");
         assert_eq!(repo.reads(), 0);
     }
+}
+
+#[test]
+fn a_label_the_bot_wrote_since_the_payload_is_not_written_again() {
+    // A backlog of deliveries made before the bot's label: their payloads show none.
+    let opened = event("issues", "opened", SubjectKind::Issue, "mesh routing", &[]);
+    assert_eq!(
+        run(&opened, IssueState::default(), &[]).actions,
+        [add_label(issue_target())]
+    );
+    let known = IssueState {
+        label_on: true,
+        ..IssueState::default()
+    };
+    assert!(run(&opened, known.clone(), &[]).is_empty());
+    // `/remove-area mesh` still removes it: the bot knows it is there.
+    let e = comment(
+        event("issue_comment", "created", SubjectKind::Issue, "mesh", &[]),
+        "/remove-area mesh",
+        None,
+    );
+    assert!(matches!(
+        run(&e, known, &[]).actions[..],
+        [Action::RemoveLabel { .. }]
+    ));
+}
+
+#[test]
+fn a_label_a_person_put_on_is_remembered_as_on() {
+    let mut labeled = event("issues", "labeled", SubjectKind::Issue, "x", &["area/mesh"]);
+    labeled.label = Some("area/mesh".into());
+    let plan = run(&labeled, IssueState::default(), &[]);
+    assert!(plan.actions.is_empty());
+    assert!(matches!(plan.state[..], [StateChange::LabelOn { .. }]));
 }

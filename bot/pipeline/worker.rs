@@ -194,6 +194,14 @@ impl<S: Store> Worker<S> {
                 Ok(()) => {
                     tracing::info!(kind = action.kind(), "action done");
                     now_done.push(key);
+                    // Not in dry-run: nothing was written, so nothing is known to be on GitHub.
+                    // Only advice for later jobs: a store that cannot keep it costs one more
+                    // idempotent write, never this job.
+                    if self.executor.writes()
+                        && let Err(error) = self.store.apply(&action.effects()).await
+                    {
+                        tracing::warn!(%error, "cannot remember what the action wrote");
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(kind = action.kind(), %error, "action failed");

@@ -15,8 +15,8 @@ use std::future::Future;
 pub use postgres::PgStore;
 pub use sqlite::{ServeClaim, SqliteStore};
 
-use crate::memory::ReviewState;
 use crate::memory::StateChange;
+use crate::memory::{LabelMemory, ReviewState};
 
 /// Which store a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,12 +161,13 @@ pub trait Store: Send + Sync + 'static {
     /// Queues dead jobs again (after an outage is fixed).
     fn requeue_dead(&self, now_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    fn is_suppressed(
+    /// What the bot remembers of `label` on the issue.
+    fn label_memory(
         &self,
         repo: &str,
         number: u64,
         label: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<LabelMemory, StoreError>> + Send;
 
     fn apply(&self, changes: &[StateChange])
     -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -10,8 +10,8 @@ use sqlx::Row;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
-use crate::memory::ReviewState;
 use crate::memory::StateChange;
+use crate::memory::{LabelMemory, ReviewState};
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -195,21 +195,26 @@ impl Store for PgStore {
             .await?)
     }
 
-    async fn is_suppressed(
+    async fn label_memory(
         &self,
         repo: &str,
         number: u64,
         label: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<LabelMemory, StoreError> {
         let row = self
             .read(
-                sqlx::query(sql::IS_SUPPRESSED)
+                sqlx::query(sql::LABEL_MEMORY)
                     .bind(repo.to_owned())
                     .bind(number as i64)
                     .bind(label.to_owned()),
             )
             .await?;
-        Ok(row.is_some())
+        Ok(row
+            .map(|row| LabelMemory {
+                suppressed: row.get::<i32, _>(0) != 0,
+                on: row.get::<i32, _>(1) != 0,
+            })
+            .unwrap_or_default())
     }
 
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {

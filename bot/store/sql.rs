@@ -9,8 +9,13 @@ pub const RETRY: &str = "UPDATE jobs SET state = 'queued', run_after = $2, last_
 pub const BURY: &str = "UPDATE jobs SET state = 'dead', last_error = $2, finished_ms = $3, lease_until = NULL, worker = NULL WHERE id = $1";
 pub const REQUEUE_DEAD: &str =
     "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1 WHERE state = 'dead'";
-pub const IS_SUPPRESSED: &str =
-    "SELECT 1 FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3";
+/// Whether a person removed the label, and whether it is on as far as the bot knows (0 or 1).
+pub const LABEL_MEMORY: &str = "SELECT
+    CAST(EXISTS (SELECT 1 FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3) AS INTEGER),
+    CAST(EXISTS (SELECT 1 FROM labels_on WHERE repo = $1 AND number = $2 AND label = $3) AS INTEGER)";
+pub const LABEL_ON: &str =
+    "INSERT INTO labels_on (repo, number, label) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+pub const LABEL_OFF: &str = "DELETE FROM labels_on WHERE repo = $1 AND number = $2 AND label = $3";
 pub const SUPPRESS_LABEL: &str = "INSERT INTO label_suppressions (repo, number, label) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 pub const ALLOW_LABEL: &str =
     "DELETE FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3";
@@ -56,6 +61,22 @@ pub fn state_change(change: &StateChange) -> Result<(&'static str, Vec<Param>), 
             label,
         } => (
             ALLOW_LABEL,
+            [issue(repo, *number), vec![Param::Text(label.clone())]].concat(),
+        ),
+        StateChange::LabelOn {
+            repo,
+            number,
+            label,
+        } => (
+            LABEL_ON,
+            [issue(repo, *number), vec![Param::Text(label.clone())]].concat(),
+        ),
+        StateChange::LabelOff {
+            repo,
+            number,
+            label,
+        } => (
+            LABEL_OFF,
             [issue(repo, *number), vec![Param::Text(label.clone())]].concat(),
         ),
         StateChange::SaveReview {

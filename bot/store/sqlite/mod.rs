@@ -15,8 +15,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
 use rusqlite_migration::{M, Migrations};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
-use crate::memory::ReviewState;
 use crate::memory::StateChange;
+use crate::memory::{LabelMemory, ReviewState};
 use thread::{ConnectionThread, Mode};
 
 #[derive(Debug, Clone)]
@@ -116,6 +116,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0005_received_index.sql")),
         M::up(include_str!("../migrations/sqlite/0006_done_actions.sql")),
         M::up(include_str!("../migrations/sqlite/0007_health.sql")),
+        M::up(include_str!("../migrations/sqlite/0008_labels_on.sql")),
     ])
 }
 
@@ -410,17 +411,22 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn is_suppressed(
+    async fn label_memory(
         &self,
         repo: &str,
         number: u64,
         label: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<LabelMemory, StoreError> {
         let values = vec![text(repo), Value::Integer(number as i64), text(label)];
         Ok(self
-            .read(sql::IS_SUPPRESSED, values, |_| Ok(()))
+            .read(sql::LABEL_MEMORY, values, |row| {
+                Ok(LabelMemory {
+                    suppressed: row.get::<_, i64>(0)? != 0,
+                    on: row.get::<_, i64>(1)? != 0,
+                })
+            })
             .await?
-            .is_some())
+            .unwrap_or_default())
     }
 
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
