@@ -84,3 +84,26 @@ fn an_unknown_gep_exits_one_with_a_reason() {
     assert_eq!((code, out.as_str()), (1, ""));
     assert!(err.contains("GEP-9999 does not exist"), "{err}");
 }
+
+#[test]
+fn an_unreadable_gep_folder_says_why_not_that_it_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let geps = dir.path().join("geps");
+    std::fs::create_dir(&geps).unwrap();
+    std::os::unix::fs::symlink("gep-2", geps.join("gep-2")).unwrap();
+    let (code, _, err) = status(dir.path(), &["2"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("cannot read") && err.contains("symbolic links"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_empty_template_is_a_usage_error_not_a_pass() {
+    let dir = checkout();
+    let (code, out, err) = status(dir.path(), &["1686", "--template", "/dev/null"]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("would check nothing"), "{err}");
+}

@@ -261,3 +261,33 @@ fn a_base_that_is_no_commit_or_no_checkout_is_a_usage_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_gep_folder_whose_number_does_not_fit_is_named_not_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    gep_dir(tmp.path(), 14, "Provisional");
+    std::fs::create_dir_all(tmp.path().join("geps/gep-99999999999999999999")).unwrap();
+    for path in ["geps", "geps/gep-99999999999999999999"] {
+        let err = common::usage_error(&validate(&[tmp.path().join(path).to_str().unwrap()]));
+        assert!(
+            err.contains("gep-99999999999999999999: a GEP number is"),
+            "{err}"
+        );
+        assert!(!err.contains("no gep-N folders"), "{err}");
+    }
+}
+
+#[test]
+fn an_empty_template_is_a_usage_error_not_a_silent_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    gep_dir(tmp.path(), 14, "Provisional");
+    let err = common::usage_error(&validate(&[
+        tmp.path().join("geps").to_str().unwrap(),
+        "--template",
+        "/dev/null",
+    ]));
+    assert!(
+        err.contains("/dev/null") && err.contains("would check nothing"),
+        "{err}"
+    );
+}

@@ -384,3 +384,53 @@ async fn readiness_follows_whether_a_delivery_can_be_committed() {
     let (status, text) = get(&intake, "/readyz").await;
     assert_eq!(status, StatusCode::OK, "{text}");
 }
+
+#[tokio::test]
+async fn a_signed_unknown_event_name_is_counted_as_other_not_by_its_text() {
+    let intake = intake().await;
+    let body = common::webhook_body("issues", "opened.payload.json");
+    let long_name = "x".repeat(8192);
+    assert_eq!(
+        send(&intake, signed(&long_name, "odd-1", &body)).await,
+        StatusCode::ACCEPTED
+    );
+    let (_, metrics) = get(&intake, "/metrics").await;
+    assert!(!metrics.contains("xxxxxxxx"), "the name became a label");
+    assert!(
+        metrics.contains(r#"gep_bot_deliveries_total{event="other",outcome="accepted"}"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn every_metric_the_readme_lists_is_declared_from_the_start() {
+    let intake = intake().await;
+    let (_, metrics) = get(&intake, "/metrics").await;
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `GET /metrics`"))
+        .unwrap();
+    let listed: Vec<&str> = row
+        .split('`')
+        .filter(|s| s.starts_with("gep_bot_"))
+        .map(|s| s.split('{').next().unwrap())
+        .collect();
+    assert!(listed.len() >= 8, "{row}");
+    for name in listed {
+        // The rate limit is unknown until GitHub first answers: no made-up value before.
+        if name == "gep_bot_github_rate_limit_remaining" {
+            continue;
+        }
+        assert!(
+            metrics.contains(&format!("# HELP {name} ")),
+            "{name} has no HELP line: {metrics}"
+        );
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(name) && !l.starts_with('#')),
+            "{name} has no series: {metrics}"
+        );
+    }
+}

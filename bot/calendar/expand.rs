@@ -81,7 +81,13 @@ pub fn occurrence(series: &Series, zone: Tz, k: u64) -> Occurrence {
     let slot_index = (k % series.slots.len() as u64) as usize;
     let date = series.meeting_date(k);
     let scheduled_local = date.and_time(series.slots[slot_index].time);
-    let exception = series.exceptions.iter().find(|e| e.date == date);
+    // Exceptions are sorted by date (as `Schedule::parse` leaves them): one lookup, not a scan
+    // per meeting.
+    let exception = series
+        .exceptions
+        .binary_search_by_key(&date, |e| e.date)
+        .ok()
+        .map(|i| &series.exceptions[i]);
     let (start_local, status) = match exception.map(|e| e.change) {
         None => (scheduled_local, Status::Scheduled),
         Some(Change::Cancel) => (scheduled_local, Status::Cancelled),

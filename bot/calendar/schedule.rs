@@ -32,6 +32,7 @@ pub struct Series {
     pub every_weeks: u32,
     pub slots: Vec<Slot>,
     pub duration_minutes: u32,
+    /// Sorted by date, one per date.
     pub exceptions: Vec<Exception>,
 }
 
@@ -223,6 +224,8 @@ fn parse_series(
         duration_minutes,
         exceptions: Vec::new(),
     };
+    // Dates seen so far: a set, so that a file of many exceptions is read in linear time.
+    let mut dates = std::collections::HashSet::new();
     for raw_exception in raw.exception {
         let date_value = date(&raw_exception.date, error)?;
         if series.meeting_index(date_value).is_none() {
@@ -240,7 +243,7 @@ fn parse_series(
                 ),
             ));
         }
-        if series.exceptions.iter().any(|e| e.date == date_value) {
+        if !dates.insert(date_value) {
             return Err(error(
                 Some(raw_exception.date.span()),
                 format!("two exceptions for {date_value}: keep one"),

@@ -60,6 +60,30 @@ enum HumanOrJson {
     Json,
 }
 
+/// `--template FILE`: its rules, its text and the findings on its rules. A file that states no
+/// rule at all (an empty file, `/dev/null`, a page that is no template) would check nothing and
+/// pass every GEP: a usage error, not a silent pass.
+fn load_template(
+    path: &std::path::Path,
+) -> anyhow::Result<(
+    crate::validate::Template,
+    crate::validate::SourceText,
+    Vec<crate::validate::Finding>,
+)> {
+    use anyhow::Context as _;
+    let loaded = crate::validate::Template::load(path)
+        .with_context(|| format!("cannot read template {}", path.display()))?;
+    if !loaded.0.has_rules() {
+        anyhow::bail!(
+            "{}: no section of it says from which status it is required, so it would check nothing \
+             (a template is a GEP index.md whose sections carry `[required_in]: # (Provisional status and above)` lines; \
+             leave --template out for gep-bot's built-in one)",
+            path.display()
+        );
+    }
+    Ok(loaded)
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

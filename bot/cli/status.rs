@@ -34,20 +34,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let folder = geps.join(format!("gep-{}", args.number));
-    if !folder.is_dir() {
-        eprintln!(
-            "gep-bot: GEP-{} does not exist: no {}",
-            args.number,
-            folder.display()
-        );
-        return Ok(ExitCode::from(1));
+    match std::fs::metadata(&folder) {
+        Ok(m) if m.is_dir() => {}
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            // There, but unreadable (a symlink loop, no permission): not "does not exist".
+            anyhow::bail!("cannot read {}: {e}", folder.display());
+        }
+        _ => {
+            eprintln!(
+                "gep-bot: GEP-{} does not exist: no {}",
+                args.number,
+                folder.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
     }
     let template = match &args.template {
-        Some(path) => {
-            Template::load(path)
-                .with_context(|| format!("cannot read template {}", path.display()))?
-                .0
-        }
+        Some(path) => super::load_template(path)?.0,
         None => Template::builtin(),
     };
     let set = validate::load(&[folder])?;

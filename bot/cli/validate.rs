@@ -39,8 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // A template's unreadable rules are findings like any other, reported with the GEPs'.
     let (template, template_source, mut findings) = match &args.template {
         Some(path) => {
-            let (template, source, findings) = Template::load(path)
-                .with_context(|| format!("cannot read template {}", path.display()))?;
+            let (template, source, findings) = super::load_template(path)?;
             (template, Some(source), findings)
         }
         None => (Template::builtin(), None, Vec::new()),

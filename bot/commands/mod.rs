@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Command {
     AreaMesh,
     RemoveAreaMesh,
@@ -30,23 +30,41 @@ pub struct HelpEntry {
     pub who: &'static str,
 }
 
-/// Every command in a comment, in order.
+/// Different commands taken from one comment; further different ones are ignored. A person
+/// writes a handful; a comment of thousands (GitHub allows 65,536 characters, a forged payload
+/// more) would otherwise become thousands of reads and replies.
+pub const MAX_PER_COMMENT: usize = 20;
+
+/// The commands in a comment, each once, in the order of its last appearance (so the last of
+/// `/area mesh` and `/remove-area mesh` is the comment's last word); at most
+/// [`MAX_PER_COMMENT`] different ones. Time is linear in the comment, memory bounded.
 pub fn parse(markdown: &str) -> Vec<Command> {
     let excluded = excluded_ranges(markdown);
-    let mut commands = Vec::new();
+    let mut excluded = excluded.iter().peekable();
+    // Each different command and the place it was last seen.
+    let mut last_seen: std::collections::HashMap<Command, usize> = Default::default();
     let mut offset = 0;
     for line in markdown.split_inclusive('\n') {
         // Where the line's text starts: an indented code block's range starts after its indent.
         let start = offset + (line.len() - line.trim_start().len());
         offset += line.len();
-        if excluded.iter().any(|r| r.contains(&start)) {
+        // Lines come in order and the ranges are sorted and disjoint: one pass over both.
+        while excluded.next_if(|r| r.end <= start).is_some() {}
+        if excluded.peek().is_some_and(|r| r.contains(&start)) {
             continue;
         }
         if let Some(command) = parse_line(line.trim()) {
-            commands.push(command);
+            let place = offset;
+            if let Some(seen) = last_seen.get_mut(&command) {
+                *seen = place;
+            } else if last_seen.len() < MAX_PER_COMMENT {
+                last_seen.insert(command, place);
+            }
         }
     }
-    commands
+    let mut commands: Vec<(Command, usize)> = last_seen.into_iter().collect();
+    commands.sort_by_key(|(_, place)| *place);
+    commands.into_iter().map(|(command, _)| command).collect()
 }
 
 /// The commands an edit adds: those in `body` that `previous` did not have.
@@ -85,7 +103,8 @@ fn parse_line(line: &str) -> Option<Command> {
     }
 }
 
-/// Byte ranges of code blocks, block quotes and HTML blocks, where commands do not count.
+/// Byte ranges of code blocks, block quotes and HTML blocks, where commands do not count:
+/// sorted and disjoint (a block inside another is inside its range already).
 fn excluded_ranges(markdown: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut open: Vec<usize> = Vec::new();
@@ -95,7 +114,10 @@ fn excluded_ranges(markdown: &str) -> Vec<Range<usize>> {
                 open.push(range.start)
             }
             Event::End(TagEnd::CodeBlock | TagEnd::BlockQuote(_) | TagEnd::HtmlBlock) => {
-                if let Some(start) = open.pop() {
+                // Only the outermost block's range is kept; inner ones end first and lie in it.
+                if let Some(start) = open.pop()
+                    && open.is_empty()
+                {
                     ranges.push(start..range.end);
                 }
             }
@@ -120,6 +142,22 @@ mod tests {
                 Command::GepConcern("naming of fields".into())
             ]
         );
+    }
+
+    #[test]
+    fn a_comment_of_ten_thousand_commands_yields_the_first_twenty() {
+        let same = "/gep status\n\n> /gep approve\n\n".repeat(5000);
+        assert!(same.len() > 100_000);
+        assert_eq!(parse(&same), [Command::GepStatus(None)]);
+        let different: String = (0..10_000)
+            .map(|i| format!("/gep concern c{i}\n"))
+            .collect();
+        let commands = parse(&different);
+        assert_eq!(commands.len(), MAX_PER_COMMENT);
+        assert_eq!(commands[0], Command::GepConcern("c0".into()));
+        // Nested blocks: a code block in a quote is skipped with the quote.
+        let nested = "> ```\n> /area mesh\n> ```\n> /remove-area mesh\n\n/gep\n";
+        assert_eq!(parse(nested), [Command::GepHelp]);
     }
 
     #[test]

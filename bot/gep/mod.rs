@@ -6,13 +6,16 @@ mod status;
 
 pub use status::Status;
 
-/// The GEP number of a folder named `gep-N`, if it is one.
+/// The GEP number of a folder named `gep-N`, if it is one (and N fits: GEP numbers are the
+/// tracking issues' numbers).
 pub fn folder_number(name: &str) -> Option<u32> {
+    folder_digits(name)?.parse().ok()
+}
+
+/// The digits of a folder named like `gep-N`, whether or not N fits a GEP number.
+pub fn folder_digits(name: &str) -> Option<&str> {
     let digits = name.strip_prefix("gep-")?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 #[cfg(test)]

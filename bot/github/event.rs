@@ -111,16 +111,56 @@ pub struct Event {
     pub review: Option<Review>,
 }
 
+/// The events whose names a metric label takes as they are; any other name is `other` (the
+/// header is whatever the sender wrote, and every label value is kept until the process exits).
+pub const KNOWN_EVENTS: &[&str] = &[
+    "check_run",
+    "check_suite",
+    "discussion",
+    "discussion_comment",
+    "installation",
+    "installation_repositories",
+    "issue_comment",
+    "issues",
+    "label",
+    "ping",
+    "pull_request",
+    "pull_request_review",
+    "pull_request_review_comment",
+    "push",
+];
+
+/// `event` as a metric label: itself when the bot knows it, else `other`.
+pub fn metric_label(event: &str) -> &str {
+    KNOWN_EVENTS
+        .iter()
+        .find(|known| **known == event)
+        .copied()
+        .unwrap_or("other")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
     #[error("the body is not JSON: {0}")]
-    NotJson(#[from] serde_json::Error),
+    NotJson(serde_json::Error),
+    /// Well-formed JSON, but not an object with the fields' types GitHub sends.
+    #[error("the body is JSON but not the shape of a GitHub event: {0}")]
+    WrongShape(serde_json::Error),
     /// Repository names build API paths: one that is not GitHub's shape could steer a request
     /// to another endpoint (`../../user/repos#`), so the event is refused.
     #[error(
         "repository.full_name {0:?} is not OWNER/NAME of letters, digits, `-`, `_` and `.` (GitHub's rule)"
     )]
     BadRepository(String),
+}
+
+impl From<serde_json::Error> for EventError {
+    fn from(error: serde_json::Error) -> Self {
+        match error.classify() {
+            serde_json::error::Category::Data => EventError::WrongShape(error),
+            _ => EventError::NotJson(error),
+        }
+    }
 }
 
 /// `owner/name` as GitHub allows them: letters, digits, `-`, `_`, `.`, neither `.` nor `..`.
@@ -298,6 +338,22 @@ struct RawFrom {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_of_the_wrong_shape_is_not_called_not_json() {
+        let shape = Event::parse("issues", br#"[1, 2, 3]"#).unwrap_err();
+        assert!(matches!(shape, EventError::WrongShape(_)), "{shape}");
+        assert!(
+            shape.to_string().contains("JSON but not the shape"),
+            "{shape}"
+        );
+        let typed = Event::parse("issues", br#"{"action": 7}"#).unwrap_err();
+        assert!(matches!(typed, EventError::WrongShape(_)), "{typed}");
+        let broken = Event::parse("issues", b"{\"action\": ").unwrap_err();
+        assert!(matches!(broken, EventError::NotJson(_)), "{broken}");
+        assert_eq!(metric_label("issues"), "issues");
+        assert_eq!(metric_label("issues\n"), "other");
+    }
 
     #[test]
     fn a_repository_name_that_could_steer_a_path_is_refused_when_the_event_is_parsed() {

@@ -68,16 +68,76 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The process-wide metrics recorder (Prometheus text at `/metrics`).
+/// The process-wide metrics recorder (Prometheus text at `/metrics`), with every metric the
+/// README lists declared (HELP) and at zero from the start: a dashboard or an alert on a rate
+/// sees the series before its first event.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .install_recorder()
-                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle());
+            declare_metrics();
+            handle
         })
         .clone()
+}
+
+fn declare_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "gep_bot_deliveries_total",
+        "Webhook deliveries answered, by event (the bot's known names, `other`, or `unknown` before the signature is checked) and outcome"
+    );
+    describe_counter!(
+        "gep_bot_jobs_total",
+        "Jobs finished, by outcome: done, retry, rate_limited, dead"
+    );
+    describe_counter!(
+        "gep_bot_github_calls_total",
+        "Calls to GitHub, by HTTP status"
+    );
+    describe_counter!(
+        "gep_bot_connections_refused_total",
+        "Connections past the cap: answered 503, or closed at once past the spare ones"
+    );
+    describe_gauge!("gep_bot_queue_depth", "Jobs waiting to run");
+    describe_gauge!("gep_bot_jobs_running", "Jobs claimed by a worker now");
+    describe_gauge!(
+        "gep_bot_jobs_dead",
+        "Jobs kept as dead, for `gep-bot requeue`"
+    );
+    describe_gauge!(
+        "gep_bot_github_rate_limit_remaining",
+        "GitHub's X-RateLimit-Remaining on the last answer"
+    );
+    describe_histogram!(
+        "gep_bot_job_latency_seconds",
+        "Time from a delivery's arrival to its job's completion"
+    );
+    for outcome in ["accepted", "duplicate", "bad_request", "unavailable"] {
+        metrics::counter!("gep_bot_deliveries_total", "event" => "issues", "outcome" => outcome)
+            .absolute(0);
+    }
+    metrics::counter!("gep_bot_deliveries_total", "event" => "unknown", "outcome" => "unauthorized")
+        .absolute(0);
+    for outcome in ["done", "retry", "rate_limited", "dead"] {
+        metrics::counter!("gep_bot_jobs_total", "outcome" => outcome).absolute(0);
+    }
+    metrics::counter!("gep_bot_github_calls_total", "status" => "200").absolute(0);
+    for how in ["503", "closed"] {
+        metrics::counter!("gep_bot_connections_refused_total", "how" => how).absolute(0);
+    }
+    // Registered, not observed: an empty summary (count 0) until the first job ends.
+    let _ = metrics::histogram!("gep_bot_job_latency_seconds");
+    for gauge in [
+        "gep_bot_queue_depth",
+        "gep_bot_jobs_running",
+        "gep_bot_jobs_dead",
+    ] {
+        metrics::gauge!(gauge).set(0.0);
+    }
 }
 
 /// `POST /webhook`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
@@ -101,6 +161,10 @@ async fn webhook<S: Store>(
     // header is anyone's text, and every label value a process sees is kept until it exits.
     const UNVERIFIED: &str = "unknown";
     let outcome = |event: &str, status: StatusCode, outcome: &'static str, message: &str| {
+        let event = match event {
+            UNVERIFIED => UNVERIFIED,
+            signed => crate::github::event::metric_label(signed),
+        };
         metrics::counter!("gep_bot_deliveries_total", "event" => event.to_owned(), "outcome" => outcome).increment(1);
         (status, message.to_owned()).into_response()
     };

@@ -20,6 +20,23 @@ pub enum LoadError {
     Io { path: PathBuf, source: io::Error },
     #[error("{0}: no gep-N folders in this directory")]
     NoGeps(PathBuf),
+    #[error(
+        "{}: a GEP number is its tracking issue's number, at most {}; rename the folder",
+        .0.display(),
+        u32::MAX
+    )]
+    NumberTooLarge(PathBuf),
+}
+
+/// A folder named like `gep-N` whose N does not fit is a mistake to name, not a folder to skip.
+fn refuse_unfit_number(path: &Path) -> Result<(), LoadError> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match crate::gep::folder_digits(name) {
+        Some(_) if folder_number(name).is_none() => {
+            Err(LoadError::NumberTooLarge(path.to_path_buf()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What to do when the default path, `geps`, is not there: the command was run elsewhere.
@@ -37,6 +54,7 @@ pub fn load(paths: &[PathBuf]) -> Result<GepSet, LoadError> {
     let mut only_files = BTreeSet::new();
     let mut whole_folders = false;
     for path in paths {
+        refuse_unfit_number(path)?;
         let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => LoadError::Missing(path.clone()),
             _ => LoadError::Io {
@@ -121,6 +139,9 @@ fn gep_folders(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
             source,
         })?;
         let path = entry.path();
+        if path.is_dir() {
+            refuse_unfit_number(&path)?;
+        }
         if path.is_dir() && number_of(&path).is_some() {
             found.push(path);
         }

@@ -96,12 +96,31 @@ pub fn check(source: &SourceText, folder: Option<u32>, out: &mut Vec<Finding>) -
                 line: l.line(),
                 column: l.column(),
             });
+            let text = error.to_string();
+            // serde_yaml_ng stops alias expansion and nesting early; those are not syntax.
+            let (message, hint) = if text.contains("repetition limit") {
+                (
+                    "metadata.yaml repeats its aliases (`&name` ... `*name`) past any GEP's need: it expands too far to be read".to_owned(),
+                    "write the values out instead of nesting aliases of aliases",
+                )
+            } else if text.contains("recursion limit") {
+                (
+                    "metadata.yaml nests deeper than any GEP's metadata: it cannot be read"
+                        .to_owned(),
+                    "flatten the nested lists or maps",
+                )
+            } else {
+                (
+                    format!("metadata.yaml is not valid YAML: {text}"),
+                    "fix the YAML syntax at this point (indentation, quoting, a missing colon)",
+                )
+            };
             out.push(Finding::new(
                 Code::InvalidYaml,
                 source.path(),
                 at,
-                format!("metadata.yaml is not valid YAML: {error}"),
-                "fix the YAML syntax at this point (indentation, quoting, a missing colon)",
+                message,
+                hint,
             ));
             return None;
         }
@@ -574,6 +593,28 @@ mod tests {
 
     fn codes(findings: &[Finding]) -> Vec<(Code, usize)> {
         findings.iter().map(|f| (f.code, f.line)).collect()
+    }
+
+    /// A billion laughs: nine aliases of nine aliases, eight levels deep.
+    fn alias_bomb() -> String {
+        let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for pair in names.windows(2) {
+            let refs = vec![format!("*{}", pair[0]); 9].join(", ");
+            text.push_str(&format!("{}: &{} [{refs}]\n", pair[1], pair[1]));
+        }
+        text + "number: 7\nbomb: *i\n"
+    }
+
+    #[test]
+    fn an_alias_bomb_is_named_as_one_not_as_a_syntax_error() {
+        let started = std::time::Instant::now();
+        let (metadata, findings) = run(&alias_bomb(), 7);
+        assert!(metadata.is_none());
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("aliases"), "{findings:?}");
+        assert!(!findings[0].hint.contains("indentation"), "{findings:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]
