@@ -5,8 +5,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use super::checkout::{Checkout, WORKTREE};
 use crate::checks::{self, Change, CheckRules, PullRequestTrees};
 use crate::validate::{self, Finding, Format, Options, SourceText, Summary, Template};

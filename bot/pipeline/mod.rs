@@ -248,12 +248,14 @@ async fn webhook<S: Store>(
             "missing X-GitHub-Event or X-GitHub-Delivery\n",
         );
     };
-    if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+    // Well-formedness only (nesting deeper than 128 is refused as well); the worker parses the
+    // event and keeps one of the wrong shape as dead, saying so.
+    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
         return outcome(
             event,
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "the body is not JSON\n",
+            &format!("the body is not JSON: {error}\n"),
         );
     }
     let record = intake.store.record(

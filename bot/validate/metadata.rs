@@ -595,28 +595,6 @@ mod tests {
         findings.iter().map(|f| (f.code, f.line)).collect()
     }
 
-    /// A billion laughs: nine aliases of nine aliases, eight levels deep.
-    fn alias_bomb() -> String {
-        let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
-        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
-        for pair in names.windows(2) {
-            let refs = vec![format!("*{}", pair[0]); 9].join(", ");
-            text.push_str(&format!("{}: &{} [{refs}]\n", pair[1], pair[1]));
-        }
-        text + "number: 7\nbomb: *i\n"
-    }
-
-    #[test]
-    fn an_alias_bomb_is_named_as_one_not_as_a_syntax_error() {
-        let started = std::time::Instant::now();
-        let (metadata, findings) = run(&alias_bomb(), 7);
-        assert!(metadata.is_none());
-        assert_eq!(findings.len(), 1, "{findings:?}");
-        assert!(findings[0].message.contains("aliases"), "{findings:?}");
-        assert!(!findings[0].hint.contains("indentation"), "{findings:?}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(2));
-    }
-
     #[test]
     fn sound_metadata_has_no_findings_and_yields_its_facts() {
         let (metadata, findings) = run(GOOD, 1686);
