@@ -4,8 +4,12 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `serve` logs what it does (a migration applied included); a command run by a person says
+    // its result on stdout and brings only warnings here, not a library's info lines.
+    let serving = std::env::args().nth(1).as_deref() == Some("serve");
+    let default = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GEP_BOT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     // JSON for log collectors (one object a line, with the delivery id of the job being worked
     // on); text for people at a terminal. GEP_BOT_LOG_FORMAT=json|text chooses explicitly.
     let json = match std::env::var("GEP_BOT_LOG_FORMAT").as_deref() {

@@ -271,3 +271,26 @@ async fn serve_in_dry_run_with_credentials_reads_github_logs_the_plan_and_writes
     replayed_sorted.sort();
     assert_eq!(logged_sorted, replayed_sorted);
 }
+
+/// A person running a command sees its result, not the libraries' info lines (sqlx announced
+/// each migration with a source path on standard error).
+#[test]
+fn replay_writes_nothing_to_stderr_when_all_is_well() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("issue.json");
+    std::fs::write(&file, common::issue_body(5, "service mesh", 7)).unwrap();
+    let out = Command::new(common::bin())
+        .args(["replay", file.to_str().unwrap(), "--event", "issues"])
+        .env_remove("GEP_BOT_LOG")
+        .env_remove("GEP_BOT_GITHUB_TOKEN")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // Only the command's own word (that it is offline), no log line of any library.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.lines().all(|l| l.starts_with("gep-bot: offline")),
+        "{stderr}"
+    );
+}

@@ -291,3 +291,18 @@ fn an_empty_template_is_a_usage_error_not_a_silent_pass() {
         "{err}"
     );
 }
+
+/// The README tells a newcomer what `validate` says of the shared copy of upstream's GEPs, and
+/// that it is expected: it must say what the command really prints.
+#[test]
+fn the_readme_quotes_what_validate_says_of_the_real_corpus() {
+    let out = validate(&[common::corpus().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary = stdout.trim_end().lines().last().unwrap();
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let quoted = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        quoted.contains(&format!("\"{summary}\"")),
+        "README.md should quote {summary:?}"
+    );
+}

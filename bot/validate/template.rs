@@ -64,7 +64,9 @@ impl Template {
             findings.is_empty(),
             "the built-in template has bad rules: {findings:?}"
         );
-        template.origin = format!("gep-bot's built-in template ({BUILTIN_PATH})");
+        // Named as a thing the user has, not a path: an installed binary has no
+        // gep-templates/ folder beside it.
+        template.origin = "gep-bot's built-in template".to_owned();
         template
     }
 
