@@ -240,9 +240,55 @@ fn the_container_runs_as_a_non_root_user_with_a_health_check() {
     assert!(dockerfile.contains("ca-certificates"));
     assert!(dockerfile.contains("USER 10001"));
     assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("/healthz"));
+    let (build, runtime) = dockerfile.rsplit_once("\nFROM ").unwrap();
+    // What the binary builds in (include_str!, the migrations) must be in the build stage: the
+    // schedule and the template are compiled into the binary.
+    let mut built_in = BTreeSet::new();
+    let mut stack = vec![common::repo().join("bot")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in source.match_indices("include_str!(\"") {
+                    let rest = &source[i + "include_str!(\"".len()..];
+                    let included = path
+                        .parent()
+                        .unwrap()
+                        .join(&rest[..rest.find('"').unwrap()]);
+                    let included = included.canonicalize().unwrap();
+                    let top = included
+                        .strip_prefix(common::repo().canonicalize().unwrap())
+                        .unwrap()
+                        .components()
+                        .next()
+                        .unwrap()
+                        .as_os_str()
+                        .to_string_lossy()
+                        .into_owned();
+                    built_in.insert(top);
+                }
+            }
+        }
+    }
     assert!(
-        dockerfile.contains("COPY schedules"),
-        "serve needs the schedule"
+        built_in.contains("schedules") && built_in.contains("gep-templates"),
+        "{built_in:?}"
+    );
+    for top in &built_in {
+        assert!(
+            build.contains(&format!("COPY {top} ")),
+            "the build stage must copy {top}/: the binary includes files from it"
+        );
+    }
+    // The runtime image: the binary, CA certificates for GitHub, a user; no shell tools for the
+    // health check (the binary's own port answers it) and no files the binary carries.
+    assert!(!runtime.contains("curl"), "curl is not needed at run time");
+    assert!(
+        !runtime.contains("COPY schedules"),
+        "the schedule is built in"
     );
     let deployment = manifest("deployment.yaml");
     assert_eq!(

@@ -149,6 +149,11 @@ fn doctor_passes_the_readme_quick_start() {
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("FAIL"), "{out}");
     assert!(out.contains("note  webhook secret"), "{out}");
+    assert!(
+        out.contains("ok    schedule: ")
+            && out.contains("ok    template: the check run applies `geps/gep-696/index.md`"),
+        "doctor says which schedule and template are in use: {out}"
+    );
 }
 
 #[test]

@@ -57,6 +57,13 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
             .map(|(s, origin)| format!("{origin} ({} series)", s.series.len()))
             .map_err(|e| e.to_string()),
     );
+    report.line(
+        "template",
+        Ok(format!(
+            "the check run applies `{}` of each repository at the base commit; gep-bot's built-in template where a repository has none (and for `validate` without --template)",
+            config.checks.template_path(&config.review.geps_dir)
+        )),
+    );
     if config.webhook_secrets.is_empty() {
         report.note(
             "webhook secret",
