@@ -126,13 +126,7 @@ impl Repo {
             repo: pull.repo,
             pull: 1,
             head_sha: "head",
-            change: checks::Change {
-                head: &gathered.head,
-                base: &gathered.base,
-                known_head: &gathered.known_head,
-                known_base: &gathered.known_base,
-                template: &gathered.template,
-            },
+            change: gathered.change(),
         });
         match &plan.actions[..] {
             [

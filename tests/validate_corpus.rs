@@ -211,3 +211,56 @@ fn our_template_left_unfilled_is_reported_at_each_required_section() {
     );
     assert!(strict.iter().all(|f| f.severity == Severity::Error));
 }
+
+/// Upstream's GEP-1731 lists its features by their Go constants (`SupportHTTPRouteRetry`) and
+/// names two that `pkg/features` does not define: read beside the real `pkg/features`, the
+/// validator says which are which, on their lines.
+#[test]
+fn real_feature_names_are_checked_against_the_real_pkg_features() {
+    let set = gep_bot::validate::load(&[common::corpus()]).unwrap();
+    let features = gep_bot::validate::features_beside(&set)
+        .unwrap()
+        .expect("the copy has pkg/features beside geps/");
+    assert!(features.len() > 50, "{}", features.len());
+    let findings = gep_bot::validate::validate(
+        &set,
+        &gep_bot::validate::Template::builtin(),
+        &gep_bot::validate::Options {
+            features: Some(features),
+            ..Default::default()
+        },
+    );
+    let on_features: Vec<(String, &str, usize)> = findings
+        .iter()
+        .filter(|f| ["GEP034", "GEP035"].contains(&f.code.as_str()))
+        .map(|f| {
+            (
+                f.file
+                    .parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                f.code.as_str(),
+                f.line,
+            )
+        })
+        .collect();
+    let gep = |code, line| ("gep-1731".to_owned(), code, line);
+    assert_eq!(
+        on_features,
+        [
+            gep("GEP034", 40),
+            gep("GEP034", 41),
+            gep("GEP035", 42),
+            gep("GEP035", 43),
+            gep("GEP034", 44)
+        ]
+    );
+    let first = findings
+        .iter()
+        .find(|f| f.code.as_str() == "GEP034")
+        .unwrap();
+    assert!(first.hint.contains("`HTTPRouteRetry`"), "{first:?}");
+}

@@ -11,6 +11,8 @@ use crate::github::Trees;
 use crate::validate::{GepFiles, GepSet, SourceText, Template};
 
 use super::{changed_geps, related_geps};
+use crate::gep::Features;
+use crate::gep::features::FEATURES_DIR;
 
 /// At most this many related GEPs are read for a check run. Real GEPs name a few; the bound keeps
 /// one `metadata.yaml` in a pull request from spending the installation's rate limit a read
@@ -71,6 +73,24 @@ pub struct Gathered {
     pub known_head: BTreeSet<u32>,
     pub known_base: BTreeSet<u32>,
     pub template: Template,
+    /// `pkg/features` at each side, read when a changed GEP there lists `featureNames`.
+    pub features_head: Option<Features>,
+    pub features_base: Option<Features>,
+}
+
+impl Gathered {
+    /// What the judgement compares: both sides as gathered.
+    pub fn change(&self) -> super::Change<'_> {
+        super::Change {
+            head: &self.head,
+            base: &self.base,
+            known_head: &self.known_head,
+            known_base: &self.known_base,
+            template: &self.template,
+            features_head: self.features_head.as_ref(),
+            features_base: self.features_base.as_ref(),
+        }
+    }
 }
 
 /// Where a pull request stands: its repository, commits and changed paths.
@@ -160,13 +180,46 @@ pub async fn gather(
         .collect();
     let template_path = rules.template_path(geps_dir);
     let template_text = reads.file_at(repo, &template_path, pull.base_sha).await?;
+    let features_head = features_if_listed(reads, repo, geps_dir, &head, pull.head_sha).await?;
+    let features_base = features_if_listed(reads, repo, geps_dir, &base, pull.base_sha).await?;
     Ok(Gathered {
         head,
         base,
         known_head,
         known_base,
         template: rules.template(&template_path, template_text),
+        features_head,
+        features_base,
     })
+}
+
+/// The repository's features at `at` (`pkg/features/*.go` beside the GEPs folder), read only
+/// when a checked GEP of `set` lists feature names: `None` where there are none to check or the
+/// repository defines no features.
+pub async fn features_if_listed(
+    reads: &impl Trees,
+    repo: &str,
+    geps_dir: &str,
+    set: &GepSet,
+    at: &str,
+) -> Result<Option<Features>, ExecError> {
+    if !set.lists_features() {
+        return Ok(None);
+    }
+    // The repository's root is the GEPs folder's parent.
+    let root = geps_dir
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map_or(String::new(), |(parent, _)| format!("{parent}/"));
+    let dir = format!("{root}{FEATURES_DIR}");
+    let mut texts = Vec::new();
+    for name in reads.folder_at(repo, &dir, at).await? {
+        if name.ends_with(".go") && !name.ends_with("_test.go") {
+            texts.extend(reads.file_at(repo, &format!("{dir}/{name}"), at).await?);
+        }
+    }
+    let features = Features::from_go(texts.iter().map(String::as_str));
+    Ok((!features.is_empty()).then_some(features))
 }
 
 #[cfg(test)]
@@ -226,6 +279,61 @@ mod tests {
         // gep-3 is unchanged: known on both sides; gep-4 only at the head, gep-2 only at the base.
         assert_eq!(got.known_head, BTreeSet::from([1, 3, 4]));
         assert_eq!(got.known_base, BTreeSet::from([1, 2, 3]));
+    }
+
+    /// A pull request that writes a feature's Go constant for its name fails on that line,
+    /// naming the real one; the same mistake already at the base is only a notice.
+    #[tokio::test]
+    async fn feature_names_are_checked_against_pkg_features_on_both_sides() {
+        let go = "const (\n\tSupportHTTPRouteRetry FeatureName = \"HTTPRouteRetry\"\n)\n";
+        let listed = |names: &str| metadata(1, &format!("featureNames:\n{names}"));
+        let mut trees = MemoryRepo::default();
+        for at in ["base", "head"] {
+            trees.put(at, "pkg/features/httproute.go", go);
+            trees.put(at, "pkg/features/features_test.go", "garbage");
+        }
+        trees.put(
+            "base",
+            "geps/gep-1/metadata.yaml",
+            listed("  - SupportHTTPRouteRetry\n"),
+        );
+        trees.put(
+            "head",
+            "geps/gep-1/metadata.yaml",
+            listed("  - SupportHTTPRouteRetry\n  - SupportHTTPRouteRetry\n  - NoSuchFeature\n"),
+        );
+        let got = gathered(&trees, &["geps/gep-1/metadata.yaml"]).await;
+        assert_eq!(got.features_head.as_ref().map(Features::len), Some(1));
+        let evaluation = crate::checks::evaluate(&got.change());
+        let features: Vec<_> = evaluation
+            .findings
+            .iter()
+            .filter(|j| ["GEP034", "GEP035"].contains(&j.finding.code.as_str()))
+            .map(|j| (j.finding.code.as_str(), j.finding.severity, j.finding.line))
+            .collect();
+        use crate::validate::Severity::*;
+        assert_eq!(
+            features,
+            [
+                ("GEP034", Notice, 8),
+                ("GEP034", Error, 9),
+                ("GEP035", Warning, 10)
+            ],
+            "{:#?}",
+            evaluation.findings
+        );
+        assert!(
+            evaluation
+                .findings
+                .iter()
+                .any(|j| j.finding.hint.contains("`HTTPRouteRetry`"))
+        );
+        // Nothing listed: pkg/features is not read at all.
+        let mut plain = MemoryRepo::default();
+        plain.put("head", "geps/gep-1/metadata.yaml", metadata(1, ""));
+        plain.put("head", "pkg/features/httproute.go", go);
+        let got = gathered(&plain, &["geps/gep-1/metadata.yaml"]).await;
+        assert!(got.features_head.is_none());
     }
 
     #[tokio::test]

@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 
 use similar::{Algorithm, DiffOp, TextDiff};
 
+use crate::gep::Features;
 use crate::gep::{Status, folder_number};
 use crate::validate::{
-    self, Finding, GepFiles, GepSet, Options, Position, Severity, Template, check_transition,
+    self, Code, Finding, GepFiles, GepSet, Options, Position, Severity, Template, check_transition,
 };
 
 /// A pull request's GEPs on both sides.
@@ -35,6 +36,9 @@ pub struct Change<'a> {
     pub known_head: &'a BTreeSet<u32>,
     pub known_base: &'a BTreeSet<u32>,
     pub template: &'a Template,
+    /// The repository's features at the head and at the base, where it defines them.
+    pub features_head: Option<&'a Features>,
+    pub features_base: Option<&'a Features>,
 }
 
 /// One head finding, judged.
@@ -98,6 +102,7 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
         &Options {
             strict: false,
             known_elsewhere: change.known_head.clone(),
+            features: change.features_head.cloned(),
         },
     );
     let base_set = with_neighbours(change.base, change.head);
@@ -107,6 +112,7 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
         &Options {
             strict: false,
             known_elsewhere: change.known_base.clone(),
+            features: change.features_base.cloned(),
         },
     );
 
@@ -186,6 +192,12 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
     for judged in &mut findings {
         judged.finding.severity = match (judged.before, judged.finding.severity) {
             (true, _) | (false, Severity::Notice) => Severity::Notice,
+            // A feature the repository does not define yet: the GEP may come before its
+            // conformance tests, so a new one is said and does not fail (it is an error by
+            // itself in a Standard GEP).
+            (false, Severity::Warning) if judged.finding.code == Code::UnknownFeature => {
+                Severity::Warning
+            }
             (false, _) => Severity::Error,
         };
     }

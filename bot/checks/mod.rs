@@ -16,7 +16,9 @@ use crate::gep::folder_number;
 use crate::github::{Action, Annotation, Event, ExecError, Plan, Reads};
 use crate::validate::{Finding, Severity};
 
-pub use gather::{CheckRules, Gathered, MAX_RELATED_READS, PullRequestTrees, gather};
+pub use gather::{
+    CheckRules, Gathered, MAX_RELATED_READS, PullRequestTrees, features_if_listed, gather,
+};
 pub use judge::{Change, Evaluation, GepChange, Judged, evaluate};
 
 pub const CHECK_NAME: &str = "GEP template";
@@ -140,13 +142,7 @@ pub async fn handle(
         repo: &event.repo,
         pull: subject.number,
         head_sha: head,
-        change: Change {
-            head: &gathered.head,
-            base: &gathered.base,
-            known_head: &gathered.known_head,
-            known_base: &gathered.known_base,
-            template: &gathered.template,
-        },
+        change: gathered.change(),
     }))
 }
 

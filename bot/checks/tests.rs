@@ -55,6 +55,8 @@ fn judge(head: &GepSet, base: &GepSet) -> (String, String, Vec<Annotation>, Stri
             known_head: &known(head),
             known_base: &known(base),
             template: &template,
+            features_head: None,
+            features_base: None,
         },
     });
     match &plan.actions[..] {

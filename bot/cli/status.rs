@@ -54,7 +54,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Template::builtin(),
     };
     let set = validate::load(&[folder])?;
-    let report = status::report(&set, args.number, &template, &Default::default())
+    let options = validate::Options {
+        features: validate::features_beside(&set)?,
+        ..Default::default()
+    };
+    let report = status::report(&set, args.number, &template, &options)
         .context("the GEP folder has no GEP")?;
     match args.format {
         Format::Human => print!("{}", report.human()),

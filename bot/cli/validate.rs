@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::checkout::{Checkout, WORKTREE};
-use crate::checks::{self, Change, CheckRules, PullRequestTrees};
+use crate::checks::{self, CheckRules, PullRequestTrees};
 use crate::validate::{self, Finding, Format, Options, SourceText, Summary, Template};
 
 #[derive(Debug, clap::Args)]
@@ -48,6 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         &template,
         &Options {
             strict: args.strict,
+            features: validate::features_beside(&set)?,
             ..Options::default()
         },
     ));
@@ -90,13 +91,7 @@ fn judge(args: &Args, base: &str) -> anyhow::Result<ExitCode> {
     let gathered = runtime
         .block_on(checks::gather(&checkout, &pull, &geps_dir, &rules))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let evaluation = checks::evaluate(&Change {
-        head: &gathered.head,
-        base: &gathered.base,
-        known_head: &gathered.known_head,
-        known_base: &gathered.known_base,
-        template: &gathered.template,
-    });
+    let evaluation = checks::evaluate(&gathered.change());
     let findings: Vec<Finding> = evaluation
         .findings
         .iter()

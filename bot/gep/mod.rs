@@ -2,8 +2,10 @@
 //!
 //! Not for checking documents (that is `validate`) nor for talking to GitHub.
 
+pub mod features;
 mod status;
 
+pub use features::Features;
 pub use status::Status;
 
 /// The GEP number of a folder named `gep-N`, if it is one (and N fits: GEP numbers are the

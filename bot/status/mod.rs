@@ -3,8 +3,6 @@
 //! `gep-bot status N` prints it offline from a checkout; `/gep status [N]` answers with it in one
 //! comment, edited on the next request, with the open pull requests that touch the GEP.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 
 use crate::commands::{Command, HelpEntry};
@@ -76,7 +74,12 @@ pub async fn handle(
             .iter()
             .filter_map(|name| crate::gep::folder_number(name))
             .collect();
-        report(&set, number, template, &known)
+        let options = Options {
+            known_elsewhere: known,
+            features: crate::checks::features_if_listed(reads, repo, dir, &set, "").await?,
+            ..Options::default()
+        };
+        report(&set, number, template, &options)
     };
     let mut pulls = Vec::new();
     let open = reads.open_pulls_touching(repo, &folder).await?;
@@ -137,7 +140,7 @@ mod tests {
 
     #[test]
     fn the_reply_reports_status_next_steps_pulls_and_findings() {
-        let report = report(&set("Mesh"), 7, &Template::builtin(), &BTreeSet::new()).unwrap();
+        let report = report(&set("Mesh"), 7, &Template::builtin(), &Options::default()).unwrap();
         let text = reply(
             7,
             Some(&report),
@@ -168,7 +171,7 @@ mod tests {
     #[test]
     fn a_hostile_title_cannot_ping_and_is_cut() {
         let long = format!("@team {}", "x".repeat(10_000));
-        let report = report(&set(&long), 7, &Template::builtin(), &BTreeSet::new()).unwrap();
+        let report = report(&set(&long), 7, &Template::builtin(), &Options::default()).unwrap();
         let text = reply(7, Some(&report), &[]);
         assert!(!text.contains("@team"), "mention survived");
         assert!(
@@ -206,21 +209,12 @@ impl Serialize for Status {
 
 /// The report for GEP `number` of a set, or `None` if the set has no such GEP. `known` are GEP
 /// numbers that exist though the set does not hold them (read from a folder listing).
-pub fn report(
-    set: &GepSet,
-    number: u32,
-    template: &Template,
-    known: &BTreeSet<u32>,
-) -> Option<Report> {
+pub fn report(set: &GepSet, number: u32, template: &Template, options: &Options) -> Option<Report> {
     let gep = set.geps.iter().find(|g| g.number == Some(number))?;
-    let options = Options {
-        known_elsewhere: known.clone(),
-        ..Options::default()
-    };
     let validate::Validated {
         mut findings,
         mut summaries,
-    } = validate::validate_and_summarize(set, template, &options);
+    } = validate::validate_and_summarize(set, template, options);
     // A GEP the set only holds as a neighbour is not summarized by the validation: read it alone.
     let summary = summaries
         .remove(&gep.dir)

@@ -156,6 +156,7 @@ mod tests {
                 })
                 .collect(),
             feature_names: Vec::new(),
+            feature_lines: Vec::new(),
         }
     }
 

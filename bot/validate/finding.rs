@@ -59,6 +59,8 @@ pub enum Code {
     ReferenceNotUrl,
     BadFeatureName,
     ChangelogNotUrl,
+    FeatureConstantNotName,
+    UnknownFeature,
     UnknownGep,
     UnansweredRelationship,
     ObsoletedNotDeclined,
@@ -98,6 +100,8 @@ impl Code {
             ReferenceNotUrl => "GEP031",
             BadFeatureName => "GEP032",
             ChangelogNotUrl => "GEP033",
+            FeatureConstantNotName => "GEP034",
+            UnknownFeature => "GEP035",
             UnknownGep => "GEP040",
             UnansweredRelationship => "GEP041",
             ObsoletedNotDeclined => "GEP042",
@@ -114,7 +118,7 @@ impl Code {
         match self {
             NameDiffersFromTitle => Severity::Notice,
             MissingSection | TemplateSection | PlaceholderLeft | ReferenceNotUrl
-            | ChangelogNotUrl => Severity::Warning,
+            | ChangelogNotUrl | UnknownFeature => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -9,6 +9,8 @@ use super::index::{self, IndexFacts};
 use super::metadata::{self, Metadata};
 use super::source::{Position, SourceText};
 use super::template::Template;
+use crate::gep::Status;
+use crate::gep::features::{Features, Known};
 
 /// A GEP folder's two files as read, with the folder's number when it is named `gep-N`.
 #[derive(Debug, Clone)]
@@ -37,6 +39,15 @@ impl GepSet {
             .flat_map(|g| g.index.iter().chain(g.metadata.iter()))
     }
 
+    /// Whether a checked GEP lists `featureNames` (only then are the repository's features read).
+    pub fn lists_features(&self) -> bool {
+        self.geps
+            .iter()
+            .filter(|g| g.checked)
+            .filter_map(|g| g.metadata.as_ref())
+            .any(|m| m.text().contains("featureNames"))
+    }
+
     pub fn checked_count(&self) -> usize {
         self.geps.iter().filter(|g| g.checked).count()
     }
@@ -48,6 +59,9 @@ pub struct Options {
     pub strict: bool,
     /// GEP numbers known to exist though they are not in the set (a partial copy of `geps/`).
     pub known_elsewhere: BTreeSet<u32>,
+    /// The repository's features (`pkg/features/*.go`), when it has them: `featureNames` are
+    /// checked against them.
+    pub features: Option<Features>,
 }
 
 /// Checks every GEP of the set marked `checked`; returns the findings sorted by file and line.
@@ -74,6 +88,11 @@ pub fn validate_and_summarize(set: &GepSet, template: &Template, options: &Optio
             all_metadata.insert(number, metadata.clone());
         }
         if gep.checked {
+            if let (Some(features), Some(metadata), Some(source)) =
+                (&options.features, &metadata, &gep.metadata)
+            {
+                check_features(metadata, source, features, &mut own);
+            }
             findings.extend(own);
             checked.push((gep, facts, metadata));
         }
@@ -184,6 +203,52 @@ fn check_gep(
         facts
     });
     (facts, metadata)
+}
+
+/// `featureNames` against the features the repository defines: a Go constant written for the
+/// feature's name is an error that names the real one; a name defined nowhere is a warning (the
+/// feature may not have its conformance yet), an error once the GEP is Standard.
+fn check_features(
+    metadata: &Metadata,
+    source: &SourceText,
+    features: &Features,
+    out: &mut Vec<Finding>,
+) {
+    for (name, at) in metadata.feature_names.iter().zip(&metadata.feature_lines) {
+        match features.lookup(name) {
+            Known::Name => {}
+            Known::Constant(real) => out.push(Finding::new(
+                Code::FeatureConstantNotName,
+                source.path(),
+                *at,
+                format!("`{name}` is the Go constant of the feature `{real}`, not its name"),
+                format!("write `{real}`: conformance reports list features by name"),
+            )),
+            Known::Unknown => {
+                let mut finding = Finding::new(
+                    Code::UnknownFeature,
+                    source.path(),
+                    *at,
+                    format!(
+                        "no feature is named `{name}` in {} ({} features there)",
+                        crate::gep::features::FEATURES_DIR,
+                        features.len()
+                    ),
+                    match features.nearest(name) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => format!(
+                            "define it in {} with its conformance tests, or fix the name",
+                            crate::gep::features::FEATURES_DIR
+                        ),
+                    },
+                );
+                if metadata.status == Some(Status::Standard) {
+                    finding.severity = Severity::Error;
+                }
+                out.push(finding);
+            }
+        }
+    }
 }
 
 /// What `index.md` and `metadata.yaml` both say must be the same.

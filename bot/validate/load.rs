@@ -123,6 +123,41 @@ pub fn load(paths: &[PathBuf]) -> Result<GepSet, LoadError> {
     })
 }
 
+/// The features of the repository the checked GEPs are in: `pkg/features/*.go` beside their
+/// `geps/` folder, when it is there and a checked GEP lists `featureNames`.
+pub fn features_beside(set: &GepSet) -> Result<Option<crate::gep::Features>, LoadError> {
+    let Some(gep) = set.geps.iter().find(|g| g.checked && g.number.is_some()) else {
+        return Ok(None);
+    };
+    let root = std::path::absolute(&gep.dir)
+        .ok()
+        .and_then(|dir| Some(dir.parent()?.parent()?.to_path_buf()));
+    let Some(dir) = root.map(|r| r.join(crate::gep::features::FEATURES_DIR)) else {
+        return Ok(None);
+    };
+    if !set.lists_features() || !dir.is_dir() {
+        return Ok(None);
+    }
+    let mut texts = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|source| LoadError::Io {
+        path: dir.clone(),
+        source,
+    })? {
+        let path = entry
+            .map_err(|source| LoadError::Io {
+                path: dir.clone(),
+                source,
+            })?
+            .path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(".go") && !name.ends_with("_test.go") {
+            texts.push(read(&path)?);
+        }
+    }
+    let features = crate::gep::Features::from_go(texts.iter().map(String::as_str));
+    Ok((!features.is_empty()).then_some(features))
+}
+
 fn number_of(dir: &Path) -> Option<u32> {
     folder_number(dir.file_name()?.to_str()?)
 }

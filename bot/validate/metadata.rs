@@ -84,6 +84,8 @@ pub struct Metadata {
     pub status_at: Position,
     pub relationships: Vec<Relationship>,
     pub feature_names: Vec<String>,
+    /// Where each of `feature_names` is written.
+    pub feature_lines: Vec<Position>,
 }
 
 /// Checks one `metadata.yaml`; `folder` is the number of its `gep-N` folder, when it has one.
@@ -164,6 +166,7 @@ impl MetadataCheck<'_> {
             status_at: Position::START,
             relationships: Vec::new(),
             feature_names: Vec::new(),
+            feature_lines: Vec::new(),
         };
         for (key, _) in map {
             let key = key_text(key);
@@ -181,7 +184,7 @@ impl MetadataCheck<'_> {
         metadata.relationships = self.relationships(map);
         self.url_list(map, "references", Code::ReferenceNotUrl);
         self.url_list(map, "changelog", Code::ChangelogNotUrl);
-        metadata.feature_names = self.feature_names(map);
+        (metadata.feature_names, metadata.feature_lines) = self.feature_names(map);
         metadata
     }
 
@@ -479,10 +482,11 @@ impl MetadataCheck<'_> {
         }
     }
 
-    fn feature_names(&mut self, map: &Mapping) -> Vec<String> {
+    fn feature_names(&mut self, map: &Mapping) -> (Vec<String>, Vec<Position>) {
         let mut names = Vec::new();
+        let mut lines = Vec::new();
         let items = match map.get("featureNames") {
-            None | Some(Value::Null) => return names,
+            None | Some(Value::Null) => return (names, lines),
             Some(Value::Sequence(items)) => items,
             Some(v) => {
                 self.report(
@@ -491,12 +495,15 @@ impl MetadataCheck<'_> {
                     format!("`featureNames` is {}, not a list", describe(v)),
                     "write `featureNames:` followed by `- HTTPRouteSomething` items".into(),
                 );
-                return names;
+                return (names, lines);
             }
         };
         for (i, item) in items.iter().enumerate() {
             match item.as_str() {
-                Some(name) if is_feature_name(name) => names.push(name.to_owned()),
+                Some(name) if is_feature_name(name) => {
+                    names.push(name.to_owned());
+                    lines.push(self.lines.find(&format!("featureNames[{i}]")));
+                }
                 _ => self.report(
                     Code::BadFeatureName,
                     &format!("featureNames[{i}]"),
@@ -505,7 +512,7 @@ impl MetadataCheck<'_> {
                 ),
             }
         }
-        names
+        (names, lines)
     }
 }
 
