@@ -107,3 +107,75 @@ fn an_empty_template_is_a_usage_error_not_a_pass() {
     assert_eq!((code, out.as_str()), (2, ""), "{err}");
     assert!(err.contains("would check nothing"), "{err}");
 }
+
+/// In a git checkout with upstream's features and conformance reports, `status --format json`
+/// carries the readiness: each feature's implementations by their newest reports (a Go constant
+/// read as the feature it names), the criteria, and the time in status from the history of
+/// metadata.yaml (a later commit that keeps the status does not restart it).
+#[test]
+fn readiness_comes_from_features_conformance_reports_and_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let upstream = common::corpus().parent().unwrap().to_path_buf();
+    std::os::unix::fs::symlink(upstream.join("pkg"), root.join("pkg")).unwrap();
+    std::os::unix::fs::symlink(upstream.join("conformance"), root.join("conformance")).unwrap();
+    let gep = root.join("geps/gep-1731");
+    std::fs::create_dir_all(&gep).unwrap();
+    std::fs::copy(
+        common::corpus().join("gep-1731/index.md"),
+        gep.join("index.md"),
+    )
+    .unwrap();
+    let real = std::fs::read_to_string(common::corpus().join("gep-1731/metadata.yaml")).unwrap();
+    common::git(root, &["init", "-q"]);
+    let commit = |status: &str, extra: &str, day: &str| {
+        std::fs::write(
+            gep.join("metadata.yaml"),
+            real.replace("status: Experimental", &format!("status: {status}")) + extra,
+        )
+        .unwrap();
+        common::git(root, &["add", "geps"]);
+        let date = format!("{day}T12:00:00Z");
+        common::git_dated(root, &["commit", "-qm", status], Some(&date));
+    };
+    assert!(real.contains("status: Experimental"));
+    commit("Implementable", "", "2025-01-10");
+    commit("Experimental", "", "2025-03-05");
+    commit("Experimental", "# a note\n", "2025-04-01");
+
+    let (code, out, err) = status(root, &["1731", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let readiness = &report["readiness"];
+    assert_eq!(readiness["in_status_since"], "2025-03-05", "{readiness:#}");
+    assert_eq!(readiness["probation_ends"], "2025-09-05");
+    let retry = &readiness["features"][0];
+    assert_eq!(retry["name"], "SupportHTTPRouteRetry");
+    assert_eq!(retry["known"], false);
+    assert_eq!(retry["read_as"], "HTTPRouteRetry");
+    let passing = retry["implementations"].as_array().unwrap();
+    assert_eq!(retry["implementations_passing"], passing.len());
+    assert!(passing.iter().any(|i| i == "envoy-gateway"), "{retry}");
+    let criteria: Vec<(String, bool)> = readiness["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["criterion"].as_str().unwrap().to_owned(),
+                c["met"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        criteria.contains(&("6-month probationary period over".into(), true)),
+        "{criteria:?}"
+    );
+    assert!(criteria.contains(&("feature names defined in pkg/features".into(), false)));
+    let (_, human, _) = status(root, &["1731"]);
+    assert!(human.contains("In status since: 2025-03-05"), "{human}");
+    assert!(
+        human.contains("[x] 6-month probationary period over"),
+        "{human}"
+    );
+}

@@ -71,6 +71,40 @@ impl Checkout {
     }
 }
 
+impl Checkout {
+    /// The day `path` (a GEP's metadata.yaml, relative to the root) reached the status it has
+    /// now: the oldest commit of the newest run of commits whose `status:` is `status`. `None`
+    /// when no commit records it (a file not committed yet).
+    pub fn in_status_since(
+        &self,
+        path: &str,
+        status: crate::gep::Status,
+    ) -> anyhow::Result<Option<chrono::NaiveDate>> {
+        let log = git(&self.root, &["log", "--format=%H %cs", "--", path])?;
+        let mut since = None;
+        for line in log.lines() {
+            let Some((commit, day)) = line.split_once(' ') else {
+                continue;
+            };
+            let text = git(&self.root, &["show", &format!("{commit}:{path}")]).unwrap_or_default();
+            let recorded = text
+                .lines()
+                .find_map(|l| l.strip_prefix("status:"))
+                .and_then(|s| {
+                    s.trim()
+                        .trim_matches('"')
+                        .parse::<crate::gep::Status>()
+                        .ok()
+                });
+            if recorded != Some(status) {
+                break;
+            }
+            since = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok();
+        }
+        Ok(since)
+    }
+}
+
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new("git")
         .arg("-C")

@@ -3,6 +3,8 @@
 //! `gep-bot status N` prints it offline from a checkout; `/gep status [N]` answers with it in one
 //! comment, edited on the next request, with the open pull requests that touch the GEP.
 
+pub mod readiness;
+
 use serde::Serialize;
 
 use crate::commands::{Command, HelpEntry};
@@ -113,6 +115,9 @@ pub struct Report {
     pub status: Option<Status>,
     pub next: Vec<NextStep>,
     pub findings: Vec<Finding>,
+    /// What the next status needs by the template's graduation criteria, where the repository's
+    /// features, conformance reports and history could be read (`gep-bot status` in a checkout).
+    pub readiness: Option<readiness::Readiness>,
 }
 
 #[cfg(test)]
@@ -239,6 +244,7 @@ pub fn report(set: &GepSet, number: u32, template: &Template, options: &Options)
         status: summary.status,
         next,
         findings,
+        readiness: None,
     })
 }
 
@@ -354,6 +360,41 @@ impl Report {
                     "Next: {} - needs {}\n",
                     step.status,
                     lacks.join(", ")
+                ));
+            }
+        }
+        if let Some(readiness) = &self.readiness {
+            if let Some(since) = readiness.in_status_since {
+                out.push_str(&format!("In status since: {since}\n"));
+            }
+            for feature in &readiness.features {
+                out.push_str(&format!(
+                    "Feature {}: {}{} implementation{} pass it{}\n",
+                    feature.name,
+                    match (&feature.read_as, feature.known) {
+                        (Some(real), _) => format!("the Go constant of `{real}`; "),
+                        (None, Some(false)) => "not in pkg/features; ".to_owned(),
+                        _ => String::new(),
+                    },
+                    feature.implementations_passing,
+                    if feature.implementations_passing == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    if feature.implementations.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", feature.implementations.join(", "))
+                    }
+                ));
+            }
+            for criterion in &readiness.criteria {
+                out.push_str(&format!(
+                    "[{}] {}: {}\n",
+                    if criterion.met { "x" } else { " " },
+                    criterion.criterion,
+                    criterion.detail
                 ));
             }
         }

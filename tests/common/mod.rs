@@ -133,7 +133,18 @@ pub fn unique_schema(test: &str) -> String {
 
 /// Runs git in `dir` as a throwaway identity; a failure fails the test with git's message.
 pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("git")
+    git_dated(dir, args, None)
+}
+
+/// [`git`], with the commits it makes dated `date` (RFC 3339) when given.
+pub fn git_dated(dir: &std::path::Path, args: &[&str], date: Option<&str>) -> String {
+    let mut command = std::process::Command::new("git");
+    if let Some(date) = date {
+        command
+            .env("GIT_COMMITTER_DATE", date)
+            .env("GIT_AUTHOR_DATE", date);
+    }
+    let out = command
         .arg("-C")
         .arg(dir)
         .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
