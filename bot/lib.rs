@@ -8,6 +8,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod edge;
 pub mod gep;
 pub mod github;

@@ -24,3 +24,20 @@ pub fn sanitize(text: &str, max: usize) -> String {
     }
     out
 }
+
+/// Text for HTML, in an element or an attribute: the five characters that could open markup or
+/// end an attribute value are written as references.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -150,23 +150,11 @@ async fn request_headers_that_are_no_host_or_scheme_never_reach_the_links() {
     assert!(with_port.contains("href=\"webcal://127.0.0.1:8080/calendar.ics\""));
 }
 
-fn chromium() -> Option<&'static str> {
-    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("GEP_BOT_REQUIRE_CHROMIUM").is_none(),
-            "chromium is required here (install Debian's chromium)"
-        );
-        eprintln!("SKIPPED: chromium not found; the calendar page was not checked in a browser");
-    }
-    found
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_the_next_meeting_in_the_visitors_time_zone() {
-    let Some(chromium) = chromium() else { return };
+    let Some(chromium) = common::chromium() else {
+        return;
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(axum::serve(listener, http::router(calendar())).into_future());
@@ -174,26 +162,11 @@ async fn the_page_shows_the_next_meeting_in_the_visitors_time_zone() {
     let url = format!("http://{address}/calendar");
     let profile_arg = format!("--user-data-dir={}", profile.path().display());
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(chromium)
-            .env("TZ", "Asia/Tokyo")
-            .env("LANG", "en_US.UTF-8")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--lang=en-US",
-                &profile_arg,
-                "--virtual-time-budget=5000",
-                "--dump-dom",
-                &url,
-            ])
-            .output()
-            .expect("chromium runs")
+        common::chromium_run(
+            chromium,
+            &[("TZ", "Asia/Tokyo"), ("LANG", "en_US.UTF-8")],
+            &[&profile_arg, "--lang=en-US", "--dump-dom", &url],
+        )
     })
     .await
     .unwrap();

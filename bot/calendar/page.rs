@@ -5,6 +5,7 @@
 //! first written in the calendar's zone and then rewritten by a few lines of script with
 //! `Intl.DateTimeFormat`, so the page still reads correctly without script.
 
+use crate::text::html_escape as escape;
 use chrono::{DateTime, Duration, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -134,12 +135,4 @@ pub fn render(schedule: &Schedule, now: DateTime<Utc>, feed: &FeedUrl) -> String
         google = escape(&feed.google()),
         outlook = escape(&feed.outlook(&schedule.name)),
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }

@@ -103,6 +103,12 @@ impl Checkout {
         }
         Ok(since)
     }
+
+    /// The day of the newest commit that changed `path` (a file or folder from the root).
+    pub fn last_changed(&self, path: &str) -> anyhow::Result<Option<chrono::NaiveDate>> {
+        let day = git(&self.root, &["log", "-1", "--format=%cs", "--", path])?;
+        Ok(chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok())
+    }
 }
 
 fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {

@@ -5,8 +5,10 @@
 
 mod calendar;
 mod checkout;
+mod dashboard;
 mod doctor;
 mod replay;
+mod repository;
 mod requeue;
 mod serve;
 mod status;
@@ -33,6 +35,8 @@ enum Command {
     Validate(validate::Args),
     /// Report a GEP's status, what its next status requires, and its findings (offline).
     Status(status::Args),
+    /// Write the GEP dashboard of a checkout (HTML and JSON): status, readiness, flags.
+    Dashboard(dashboard::Args),
     /// Write the meeting calendar as iCalendar, or list its meetings.
     Calendar(calendar::Args),
     /// Run the bot: webhooks, workers, calendar, health and metrics.
@@ -84,11 +88,24 @@ fn load_template(
     Ok(loaded)
 }
 
+/// `DIR/geps`, or a usage error saying where it looked (not "no such GEP": a wrong place).
+fn geps_folder(repo_dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let geps = repo_dir.join("geps");
+    if !geps.is_dir() {
+        anyhow::bail!(
+            "no {} folder: run it in a checkout of the repository, or name one with --repo-dir",
+            geps.display()
+        );
+    }
+    Ok(geps)
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Status(args) => status::run(args),
+        Command::Dashboard(args) => dashboard::run(args),
         Command::Calendar(args) => calendar::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Replay(args) => replay::run(args),

@@ -224,7 +224,25 @@ pub fn report(set: &GepSet, number: u32, template: &Template, options: &Options)
     let summary = summaries
         .remove(&gep.dir)
         .unwrap_or_else(|| validate::summarize(gep, template));
-    let next = match (summary.status, &gep.index) {
+    let next = next_steps(gep, &summary, template);
+    findings.retain(|f| f.file.starts_with(&gep.dir));
+    Some(Report {
+        number,
+        title: summary.title,
+        status: summary.status,
+        next,
+        findings,
+        readiness: None,
+    })
+}
+
+/// The statuses a GEP may move to next, each with what it still lacks.
+pub fn next_steps(
+    gep: &GepFiles,
+    summary: &validate::GepSummary,
+    template: &Template,
+) -> Vec<NextStep> {
+    match (summary.status, &gep.index) {
         (Some(status), Some(index)) => status
             .next()
             .iter()
@@ -236,16 +254,7 @@ pub fn report(set: &GepSet, number: u32, template: &Template, options: &Options)
             })
             .collect(),
         _ => Vec::new(),
-    };
-    findings.retain(|f| f.file.starts_with(&gep.dir));
-    Some(Report {
-        number,
-        title: summary.title,
-        status: summary.status,
-        next,
-        findings,
-        readiness: None,
-    })
+    }
 }
 
 /// An open pull request that touches the GEP, with its lead-review standing.

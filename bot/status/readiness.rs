@@ -217,7 +217,8 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
             met: !features.is_empty(),
             detail: format!("{} in metadata.yaml `featureNames`", features.len()),
         });
-        if facts.features.is_some() {
+        // Whether they are defined is a question once there are some.
+        if facts.features.is_some() && !features.is_empty() {
             let unknown: Vec<&str> = features
                 .iter()
                 .filter(|f| f.known == Some(false))
@@ -225,7 +226,7 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
                 .collect();
             criteria.push(Criterion {
                 criterion: "feature names defined in pkg/features".into(),
-                met: unknown.is_empty() && !features.is_empty(),
+                met: unknown.is_empty(),
                 detail: if unknown.is_empty() {
                     "every one".into()
                 } else {

@@ -135,17 +135,26 @@ pub fn features_beside(set: &GepSet) -> Result<Option<crate::gep::Features>, Loa
     let Some(dir) = root.map(|r| r.join(crate::gep::features::FEATURES_DIR)) else {
         return Ok(None);
     };
-    if !set.lists_features() || !dir.is_dir() {
+    if !set.lists_features() {
+        return Ok(None);
+    }
+    features_in(&dir)
+}
+
+/// The features declared in `dir`'s `*.go` files (not `_test.go`); `None` when the folder is not
+/// there or declares none.
+pub fn features_in(dir: &Path) -> Result<Option<crate::gep::Features>, LoadError> {
+    if !dir.is_dir() {
         return Ok(None);
     }
     let mut texts = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(|source| LoadError::Io {
-        path: dir.clone(),
+    for entry in std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
         source,
     })? {
         let path = entry
             .map_err(|source| LoadError::Io {
-                path: dir.clone(),
+                path: dir.to_path_buf(),
                 source,
             })?
             .path();

@@ -22,7 +22,7 @@ pub use gep::{
     GepFiles, GepSet, GepSummary, Options, Validated, summarize, validate, validate_and_summarize,
 };
 pub use index::sections_owed;
-pub use load::{LoadError, features_beside, load};
+pub use load::{LoadError, features_beside, features_in, load};
 pub use report::{Format, Summary, render};
 pub use source::{Position, SourceText};
 pub use template::Template;

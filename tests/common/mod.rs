@@ -184,3 +184,38 @@ pub fn app_credentials() -> gep_bot::github::Credentials {
         key: jsonwebtoken::EncodingKey::from_rsa_pem(pem).unwrap(),
     }
 }
+
+/// Debian's chromium, or `None` (saying so loudly) where it is not installed; CI requires it.
+pub fn chromium() -> Option<&'static str> {
+    let found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("GEP_BOT_REQUIRE_CHROMIUM").is_none(),
+            "chromium is required here (install Debian's chromium)"
+        );
+        eprintln!("SKIPPED: chromium not found; the page was not checked in a browser");
+    }
+    found
+}
+
+/// Headless chromium with the flags this closed network needs, `env` set, then `args`.
+pub fn chromium_run(chromium: &str, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    std::process::Command::new(chromium)
+        .envs(env.iter().copied())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=5000",
+        ])
+        .args(args)
+        .output()
+        .expect("chromium runs")
+}

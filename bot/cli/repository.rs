@@ -1,0 +1,123 @@
+//! A checkout of the repository as `status` and `dashboard` read it: its features
+//! (`pkg/features`), the conformance reports (`conformance/reports`) and, when it is a git
+//! checkout, the history of each GEP.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::NaiveDate;
+
+use super::checkout::Checkout;
+use crate::gep::{Features, Status};
+use crate::status::readiness::{self, Conformance, Readiness};
+use crate::validate;
+
+pub struct Repository {
+    pub root: PathBuf,
+    pub features: Option<Features>,
+    pub conformance: Conformance,
+    git: Option<Checkout>,
+}
+
+impl Repository {
+    pub fn open(root: &Path) -> anyhow::Result<Repository> {
+        let features = validate::features_in(&root.join(crate::gep::features::FEATURES_DIR))?;
+        let reports = conformance_reports(&root.join("conformance/reports"))?;
+        let conformance =
+            Conformance::from_reports(reports.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+        Ok(Repository {
+            root: root.to_path_buf(),
+            features,
+            conformance,
+            git: Checkout::holding(root).ok(),
+        })
+    }
+
+    /// `geps/gep-N/...` as a path from the git root (the checkout may sit below it).
+    fn in_git(&self, git: &Checkout, path: &str) -> anyhow::Result<String> {
+        let absolute = std::path::absolute(self.root.join(path))?;
+        Ok(absolute
+            .strip_prefix(std::path::absolute(&git.root)?)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| path.to_owned()))
+    }
+
+    /// The day GEP-`number` reached `status`, from its metadata.yaml's history.
+    pub fn in_status_since(
+        &self,
+        number: u32,
+        status: Status,
+    ) -> anyhow::Result<Option<NaiveDate>> {
+        let Some(git) = &self.git else {
+            return Ok(None);
+        };
+        let path = self.in_git(git, &format!("geps/gep-{number}/metadata.yaml"))?;
+        git.in_status_since(&path, status)
+    }
+
+    /// The day of the newest commit that changed GEP-`number`'s folder.
+    pub fn last_changed(&self, number: u32) -> anyhow::Result<Option<NaiveDate>> {
+        let Some(git) = &self.git else {
+            return Ok(None);
+        };
+        let path = self.in_git(git, &format!("geps/gep-{number}"))?;
+        git.last_changed(&path)
+    }
+
+    /// GEP-`number`'s readiness for `next` (the furthest status it may move to next).
+    pub fn readiness(
+        &self,
+        number: u32,
+        summary: &validate::GepSummary,
+        next: Option<&crate::status::NextStep>,
+        today: NaiveDate,
+    ) -> anyhow::Result<Readiness> {
+        let in_status_since = match summary.status {
+            Some(status) => self.in_status_since(number, status)?,
+            None => None,
+        };
+        Ok(readiness::readiness(&readiness::Facts {
+            status: summary.status,
+            feature_names: &summary.feature_names,
+            features: self.features.as_ref(),
+            conformance: &self.conformance,
+            sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
+            next: next.map(|n| n.status),
+            in_status_since,
+            today,
+        }))
+    }
+}
+
+/// Every `VERSION/IMPLEMENTATION/*.yaml` under `dir`, as (that path, its text); none when the
+/// folder is not there.
+fn conformance_reports(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut reports = Vec::new();
+    let Ok(versions) = std::fs::read_dir(dir) else {
+        return Ok(reports);
+    };
+    let name = |e: &std::fs::DirEntry| e.file_name().to_string_lossy().into_owned();
+    for version in versions.flatten().filter(|e| e.path().is_dir()) {
+        for implementation in std::fs::read_dir(version.path())?.flatten() {
+            let Ok(files) = std::fs::read_dir(implementation.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let path = file.path();
+                if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    reports.push((
+                        format!(
+                            "{}/{}/{}",
+                            name(&version),
+                            name(&implementation),
+                            name(&file)
+                        ),
+                        std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read {}", path.display()))?,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(reports)
+}
