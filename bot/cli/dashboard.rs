@@ -50,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             continue;
         };
         let next = crate::status::next_steps(gep, summary, &template);
-        let readiness = repository.readiness(number, summary, next.last(), today)?;
+        let readiness = repository.readiness(number, gep, summary, next.last(), today)?;
         let last_changed = repository.last_changed(number)?;
         let own = || {
             validated

@@ -68,6 +68,7 @@ impl Repository {
     pub fn readiness(
         &self,
         number: u32,
+        gep: &validate::GepFiles,
         summary: &validate::GepSummary,
         next: Option<&crate::status::NextStep>,
         today: NaiveDate,
@@ -84,6 +85,10 @@ impl Repository {
             sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
             next: next.map(|n| n.status),
             in_status_since,
+            probation_exempt: gep
+                .index
+                .as_ref()
+                .is_some_and(|index| readiness::states_probation_exempt(index.text())),
             today,
         }))
     }

@@ -62,6 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("the GEP folder has no GEP")?;
     report.readiness = Some(repository.readiness(
         args.number,
+        gep,
         &validate::summarize(gep, &template),
         report.next.last(),
         chrono::Utc::now().date_naive(),

@@ -171,7 +171,23 @@ pub struct Facts<'a> {
     pub sections_owed: &'a [String],
     pub next: Option<Status>,
     pub in_status_since: Option<NaiveDate>,
+    /// The GEP says it is exempt from the probationary period (upstream's GEP-1748 does).
+    pub probation_exempt: bool,
     pub today: NaiveDate,
+}
+
+/// Whether a GEP's text says it is exempt from the probationary period ("This GEP is also
+/// exempt from the [Probationary Period][expprob] rules").
+pub fn states_probation_exempt(index: &str) -> bool {
+    let text = index.to_lowercase();
+    text.match_indices("probationary period").any(|(at, _)| {
+        let before = &text[text[..at]
+            .char_indices()
+            .rev()
+            .nth(40)
+            .map_or(0, |(i, _)| i)..at];
+        before.contains("exempt from")
+    })
 }
 
 pub fn readiness(facts: &Facts<'_>) -> Readiness {
@@ -197,7 +213,7 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
         })
         .collect();
     let probation_ends = match (facts.status, facts.in_status_since) {
-        (Some(Status::Experimental), Some(since)) => {
+        (Some(Status::Experimental), Some(since)) if !facts.probation_exempt => {
             since.checked_add_months(Months::new(PROBATION_MONTHS))
         }
         _ => None,
@@ -267,8 +283,9 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
         if facts.status == Some(Status::Experimental) {
             criteria.push(Criterion {
                 criterion: format!("{PROBATION_MONTHS}-month probationary period over"),
-                met: probation_ends.is_some_and(|end| end <= facts.today),
+                met: facts.probation_exempt || probation_ends.is_some_and(|end| end <= facts.today),
                 detail: match probation_ends {
+                    _ if facts.probation_exempt => "exempt, the GEP says".into(),
                     Some(end) => format!("ends {end}"),
                     None => "time in status unknown (no history)".into(),
                 },
@@ -289,6 +306,18 @@ mod tests {
 
     const REPORT: &str = "date: \"2025-05-27T17:51:14Z\"\nprofiles:\n- core:\n    result: success\n  extended:\n    result: success\n    supportedFeatures:\n    - HTTPRouteRetry\n  name: MESH-HTTP\n";
     const PARTIAL: &str = "date: \"2025-09-01T00:00:00Z\"\nprofiles:\n- core:\n    result: success\n  extended:\n    result: partial\n    supportedFeatures:\n    - HTTPRouteRetry\n";
+
+    #[test]
+    fn an_exemption_from_probation_is_read_from_the_gep() {
+        let gep_1748 = "This GEP is also exempt from the [Probationary Period][expprob] rules as it\npredated them.";
+        assert!(states_probation_exempt(gep_1748));
+        assert!(!states_probation_exempt(
+            "After the probationary period, we are not exempt from review."
+        ));
+        assert!(!states_probation_exempt(
+            "exempt from nothing. A long sentence that goes on and on and on, then: probationary period"
+        ));
+    }
 
     #[test]
     fn each_implementation_counts_by_its_newest_report_and_a_partial_section_passes_nothing() {
@@ -328,6 +357,7 @@ mod tests {
             sections_owed: &[],
             next: Some(Status::Standard),
             in_status_since: Some(day("2026-01-31")),
+            probation_exempt: false,
             today: day("2026-07-01"),
         });
         assert_eq!(got.probation_ends, Some(day("2026-07-31")));
