@@ -7,6 +7,9 @@
 
 #[path = "support/hostile_inputs.rs"]
 mod hostile_inputs;
+#[path = "support/process.rs"]
+mod process;
+use process::shared;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,24 +27,8 @@ use tower::ServiceExt;
 
 const ROW: &str = "BOUNDED_WORK_ROW";
 
-fn shared() -> PathBuf {
-    std::env::var_os("GEP_BOT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(shared().join("fixtures").join(path)).expect("fixture")
-}
-
-fn peak_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 fn comment_payload(text: &str) -> Vec<u8> {
@@ -57,14 +44,10 @@ fn comment_payload(text: &str) -> Vec<u8> {
 fn webhook(event: &str, body: Vec<u8>) -> String {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
-        let intake = Arc::new(Intake {
-            store: Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap()),
-            secrets: Secrets::parse("bench"),
-            queued: Default::default(),
-            clock: pipeline::now_ms,
-            bodies: Default::default(),
-            last_failure: Default::default(),
-        });
+        let intake = Arc::new(Intake::new(
+            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap()),
+            Secrets::parse("bench"),
+        ));
         let request = Request::post("/webhook")
             .header("x-github-event", event)
             .header("x-github-delivery", "row")
@@ -178,7 +161,7 @@ fn run_row(name: &str) {
     let started = Instant::now();
     let answer = work();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    println!("{ms:.2} {} {answer}", peak_kb());
+    println!("{ms:.2} {} {answer}", process::status_kb("self", "VmHWM:"));
 }
 
 struct Measured {

@@ -28,7 +28,6 @@
 //!
 //! Run: `cargo bench --bench intake`.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,21 +38,11 @@ use gep_bot::memory::{LabelMemory, ReviewState};
 use gep_bot::pipeline::{Intake, Secrets, sign};
 use gep_bot::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 
+#[path = "support/process.rs"]
+mod process;
+use process::{free_port, shared, status_kb};
+
 const SECRET: &str = "bench-secret";
-
-fn shared() -> PathBuf {
-    std::env::var_os("GEP_BOT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// CPU time (user + system) a process has used so far, from `/proc/PID/stat`.
 fn cpu_time(pid: u32) -> Duration {
@@ -68,16 +57,6 @@ fn cpu_time(pid: u32) -> Duration {
         .filter_map(|v| v.parse::<u64>().ok())
         .sum();
     Duration::from_millis(ticks * 10)
-}
-
-fn rss_kb(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 #[derive(Clone)]
@@ -217,7 +196,7 @@ fn measure(
         }
     });
     let figures = Figures {
-        peak_rss_kb: rss_kb(server.id(), "VmHWM:"),
+        peak_rss_kb: status_kb(&server.id().to_string(), "VmHWM:"),
         ..figures
     };
     server.kill().ok();

@@ -17,28 +17,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "support/process.rs"]
+mod process;
+use process::{free_port, status_kb};
+
 const CLIENTS: usize = 60;
 const BODY: usize = 20 << 20;
 const RATE_PER_CLIENT: usize = 4 << 20;
 const ATTACK: Duration = Duration::from_secs(12);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
 
 fn start_bot(db: &str, port: u16, budget_mb: usize) -> Child {
     Command::new(env!("CARGO_BIN_EXE_gep-bot"))
@@ -120,7 +106,7 @@ fn measure(budget_mb: usize) -> Figures {
     let db = format!("sqlite://{}", dir.path().join("bench.db").display());
     let mut bot = start_bot(&db, port, budget_mb);
     wait_until_up(port);
-    let idle_kb = rss_kb(bot.id());
+    let idle_kb = status_kb(&bot.id().to_string(), "VmRSS:");
     let stop = Arc::new(AtomicBool::new(false));
     let refused = Arc::new(AtomicU64::new(0));
     let clients: Vec<_> = (0..CLIENTS)
@@ -132,7 +118,7 @@ fn measure(budget_mb: usize) -> Figures {
     let start = Instant::now();
     let mut peak_kb = 0;
     while start.elapsed() < ATTACK {
-        peak_kb = peak_kb.max(rss_kb(bot.id()));
+        peak_kb = peak_kb.max(status_kb(&bot.id().to_string(), "VmRSS:"));
         std::thread::sleep(Duration::from_millis(20));
     }
     stop.store(true, Ordering::Relaxed);
@@ -140,7 +126,7 @@ fn measure(budget_mb: usize) -> Figures {
         let _ = c.join();
     }
     std::thread::sleep(Duration::from_secs(3));
-    let after_kb = rss_kb(bot.id());
+    let after_kb = status_kb(&bot.id().to_string(), "VmRSS:");
     let _ = bot.kill();
     let _ = bot.wait();
     Figures {

@@ -20,14 +20,10 @@ use tower::ServiceExt;
 const SECRET: &str = "bounded";
 
 async fn deliver(event: &str, body: Vec<u8>) -> (StatusCode, String, Arc<Intake<SqliteStore>>) {
-    let intake = Arc::new(Intake {
-        store: Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap()),
-        secrets: Secrets::parse(SECRET),
-        queued: Default::default(),
-        clock: pipeline::now_ms,
-        bodies: Default::default(),
-        last_failure: Default::default(),
-    });
+    let intake = Arc::new(Intake::new(
+        Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap()),
+        Secrets::parse(SECRET),
+    ));
     let request = Request::post("/webhook")
         .header("x-github-event", event)
         .header("x-github-delivery", "bounded-1")

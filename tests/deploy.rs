@@ -201,9 +201,9 @@ fn the_app_manifest_asks_for_the_permissions_and_events_of_the_spec() {
     );
 }
 
-#[test]
-fn every_variable_the_source_reads_is_declared() {
-    let mut found = BTreeSet::new();
+/// Every `.rs` file under `bot/`, with its text.
+fn bot_sources() -> Vec<(std::path::PathBuf, String)> {
+    let mut sources = Vec::new();
     let mut stack = vec![common::repo().join("bot")];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -212,14 +212,23 @@ fn every_variable_the_source_reads_is_declared() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let source = std::fs::read_to_string(&path).unwrap();
-                for (i, _) in source.match_indices("\"GEP_BOT_") {
-                    let name: String = source[i + 1..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_uppercase() || *c == '_')
-                        .collect();
-                    found.insert(name);
-                }
+                sources.push((path, source));
             }
+        }
+    }
+    sources
+}
+
+#[test]
+fn every_variable_the_source_reads_is_declared() {
+    let mut found = BTreeSet::new();
+    for (_, source) in bot_sources() {
+        for (i, _) in source.match_indices("\"GEP_BOT_") {
+            let name: String = source[i + 1..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            found.insert(name);
         }
     }
     let declared: BTreeSet<String> = Config::ENV_VARIABLES
@@ -244,33 +253,24 @@ fn the_container_runs_as_a_non_root_user_with_a_health_check() {
     // What the binary builds in (include_str!, the migrations) must be in the build stage: the
     // schedule and the template are compiled into the binary.
     let mut built_in = BTreeSet::new();
-    let mut stack = vec![common::repo().join("bot")];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let source = std::fs::read_to_string(&path).unwrap();
-                for (i, _) in source.match_indices("include_str!(\"") {
-                    let rest = &source[i + "include_str!(\"".len()..];
-                    let included = path
-                        .parent()
-                        .unwrap()
-                        .join(&rest[..rest.find('"').unwrap()]);
-                    let included = included.canonicalize().unwrap();
-                    let top = included
-                        .strip_prefix(common::repo().canonicalize().unwrap())
-                        .unwrap()
-                        .components()
-                        .next()
-                        .unwrap()
-                        .as_os_str()
-                        .to_string_lossy()
-                        .into_owned();
-                    built_in.insert(top);
-                }
-            }
+    for (path, source) in bot_sources() {
+        for (i, _) in source.match_indices("include_str!(\"") {
+            let rest = &source[i + "include_str!(\"".len()..];
+            let included = path
+                .parent()
+                .unwrap()
+                .join(&rest[..rest.find('"').unwrap()]);
+            let included = included.canonicalize().unwrap();
+            let top = included
+                .strip_prefix(common::repo().canonicalize().unwrap())
+                .unwrap()
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .into_owned();
+            built_in.insert(top);
         }
     }
     assert!(

@@ -344,18 +344,14 @@ async fn a_header_that_is_not_text_or_a_delivery_id_no_uuid_could_be_is_400_sayi
 async fn readiness_follows_whether_a_delivery_can_be_committed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bot.db");
-    let intake = Arc::new(Intake {
-        store: Arc::new(
+    let intake = Arc::new(Intake::new(
+        Arc::new(
             SqliteStore::open(&format!("sqlite://{}", path.display()))
                 .await
                 .unwrap(),
         ),
-        secrets: Secrets::parse("It's a Secret to Everybody"),
-        queued: Arc::new(Notify::new()),
-        clock: pipeline::now_ms,
-        bodies: Default::default(),
-        last_failure: Default::default(),
-    });
+        Secrets::parse("It's a Secret to Everybody"),
+    ));
     assert_eq!(get(&intake, "/readyz").await.0, StatusCode::OK);
 
     let locker = rusqlite::Connection::open(&path).unwrap();

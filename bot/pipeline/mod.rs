@@ -42,6 +42,21 @@ pub struct Intake<S> {
     pub last_failure: LastFailure,
 }
 
+impl<S> Intake<S> {
+    /// An intake over `store` with `secrets`, the real clock, the default body budget and a
+    /// notifier no worker listens to (tests and benchmarks of intake alone).
+    pub fn new(store: Arc<S>, secrets: Secrets) -> Intake<S> {
+        Intake {
+            store,
+            secrets,
+            queued: Default::default(),
+            clock: now_ms,
+            bodies: Default::default(),
+            last_failure: Default::default(),
+        }
+    }
+}
+
 /// How long a delivery that could not be stored keeps `/readyz` unready (unless one is stored
 /// meanwhile): long enough for a load balancer's next probe to see it.
 const UNREADY_AFTER_FAILURE_MS: i64 = 10_000;
