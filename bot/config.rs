@@ -120,6 +120,40 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// Values that would make `serve` refuse everything, or not what it says, are errors.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let least = |setting, value: u64, least: u64, why| {
+            if value < least {
+                Err(ConfigError::TooSmall {
+                    setting,
+                    value,
+                    least,
+                    why,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        least(
+            "GEP_BOT_MAX_CONNECTIONS ([server] max_connections)",
+            self.max_connections as u64,
+            1,
+            "no connection could be served",
+        )?;
+        least(
+            "GEP_BOT_HEADER_TIMEOUT_MS ([server] header_timeout_ms)",
+            self.header_timeout_ms,
+            100,
+            "every client would be cut off before its headers arrive",
+        )?;
+        least(
+            "GEP_BOT_BODY_BUDGET_MB ([server] body_budget_mb)",
+            self.body_budget_mb as u64,
+            (crate::pipeline::MAX_BODY >> 20) as u64,
+            "one body of the largest size GitHub sends must fit",
+        )
+    }
+
     pub fn limits(&self) -> crate::edge::Limits {
         crate::edge::Limits {
             max_connections: self.max_connections,
@@ -175,6 +209,13 @@ pub enum ConfigError {
     Invalid { path: PathBuf, message: String },
     #[error("{0}")]
     Credentials(String),
+    #[error("{setting} is {value}: at least {least} ({why})")]
+    TooSmall {
+        setting: &'static str,
+        value: u64,
+        least: u64,
+        why: &'static str,
+    },
     #[error("{name}={value:?} is not {expected}")]
     BadVariable {
         name: &'static str,
@@ -223,6 +264,7 @@ impl Config {
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         config.apply_env(&env)?;
+        config.server.check()?;
         Ok(config)
     }
 
@@ -358,6 +400,34 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_limits_that_would_refuse_everything_are_errors() {
+        assert!(ServerConfig::default().check().is_ok());
+        let config = ServerConfig {
+            header_timeout_ms: 0,
+            ..ServerConfig::default()
+        };
+        let error = config.check().unwrap_err().to_string();
+        assert!(error.starts_with("GEP_BOT_HEADER_TIMEOUT_MS"), "{error}");
+        assert!(error.contains("at least 100"), "{error}");
+        let budget = ServerConfig {
+            body_budget_mb: 10,
+            ..ServerConfig::default()
+        };
+        assert!(
+            budget
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("at least 25")
+        );
+        let config = ServerConfig {
+            max_connections: 0,
+            ..ServerConfig::default()
+        };
+        assert!(config.check().is_err());
+    }
 
     #[test]
     fn an_unknown_key_is_reported_with_its_line() {

@@ -175,7 +175,7 @@ async fn at_the_connection_cap_healthz_answers_and_the_rest_is_503_then_closed()
 #[tokio::test]
 async fn bodies_in_flight_share_one_budget_and_a_delivery_past_it_is_503_at_once() {
     // The smallest budget there is: one body of GitHub's largest size.
-    let served = serve(&[("GEP_BOT_BODY_BUDGET_MB", "1")]).await;
+    let served = serve(&[("GEP_BOT_BODY_BUDGET_MB", "25")]).await;
     let slow_head = |length: usize| {
         format!(
             "POST /webhook HTTP/1.1\r\nHost: bot\r\nX-GitHub-Event: issues\r\n\
