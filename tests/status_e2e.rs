@@ -155,3 +155,60 @@ async fn gep_status_finds_every_open_pull_request_touching_the_gep() {
     );
     bot.stop().await;
 }
+
+/// `/gep status` on upstream's GEP-1731 with upstream's `pkg/features` on the default branch:
+/// the reply carries the readiness checklist for Standard, what the default branch can tell
+/// (feature names listed and defined, sections), and nothing about implementations, which are
+/// not read per request.
+#[tokio::test]
+async fn gep_status_says_what_the_next_status_still_needs() {
+    let github = FakeGitHub::default();
+    {
+        let mut state = github.state();
+        for name in ["index.md", "metadata.yaml"] {
+            state.files.insert(
+                ("".into(), format!("geps/gep-1731/{name}")),
+                corpus_file(&format!("gep-1731/{name}")),
+            );
+        }
+        let features = common::corpus().parent().unwrap().join("pkg/features");
+        for entry in std::fs::read_dir(features).unwrap() {
+            let path = entry.unwrap().path();
+            state.files.insert(
+                (
+                    "".into(),
+                    format!(
+                        "pkg/features/{}",
+                        path.file_name().unwrap().to_string_lossy()
+                    ),
+                ),
+                std::fs::read_to_string(&path).unwrap(),
+            );
+        }
+    }
+    let server = github.serve().await;
+    let bot = Bot::start(&server, Credentials::Token("ghp_test".into())).await;
+    let body = serde_json::to_vec(&common::comment_body(1731, "robscott", "/gep status")).unwrap();
+    bot.deliver("d-1", "issue_comment", &body).await;
+    bot.drained(Duration::from_secs(10)).await;
+    let replies = github.comments_marked(1731, "<!-- gep-bot:gep-status-1731 -->");
+    assert_eq!(replies.len(), 1);
+    let reply = &replies[0];
+    assert!(reply.contains("**Ready for Standard?**"), "{reply}");
+    assert!(reply.contains("- [x] feature names listed: 5"), "{reply}");
+    assert!(
+        reply.contains(
+            "- [ ] feature names defined in pkg/features: not defined: SupportHTTPRouteRetry"
+        ),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("`GEP034`"),
+        "the constants are findings too: {reply}"
+    );
+    assert!(
+        !reply.contains("implementations pass"),
+        "not read, not said: {reply}"
+    );
+    bot.stop().await;
+}

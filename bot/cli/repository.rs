@@ -81,7 +81,7 @@ impl Repository {
             status: summary.status,
             feature_names: &summary.feature_names,
             features: self.features.as_ref(),
-            conformance: &self.conformance,
+            conformance: Some(&self.conformance),
             sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
             next: next.map(|n| n.status),
             in_status_since,

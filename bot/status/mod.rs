@@ -81,7 +81,28 @@ pub async fn handle(
             features: crate::checks::features_if_listed(reads, repo, dir, &set, "").await?,
             ..Options::default()
         };
-        report(&set, number, template, &options)
+        report(&set, number, template, &options).map(|mut report| {
+            // What the default branch says; the conformance reports and the history are not
+            // read per request, so implementations and time in status are left unsaid.
+            let gep = &set.geps[0];
+            let summary = validate::summarize(gep, template);
+            let next = report.next.last();
+            report.readiness = Some(readiness::readiness(&readiness::Facts {
+                status: summary.status,
+                feature_names: &summary.feature_names,
+                features: options.features.as_ref(),
+                conformance: None,
+                sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
+                next: next.map(|n| n.status),
+                in_status_since: None,
+                probation_exempt: gep
+                    .index
+                    .as_ref()
+                    .is_some_and(|i| readiness::states_probation_exempt(i.text())),
+                today: chrono::Utc::now().date_naive(),
+            }));
+            report
+        })
     };
     let mut pulls = Vec::new();
     let open = reads.open_pulls_touching(repo, &folder).await?;
@@ -298,6 +319,23 @@ pub fn reply(number: u32, report: Option<&Report>, pulls: &[OpenPull]) -> String
             ));
         }
     }
+    if let Some(readiness) = &report.readiness
+        && !readiness.criteria.is_empty()
+    {
+        let next = report
+            .next
+            .last()
+            .map_or("the next status", |n| n.status.as_str());
+        out.push_str(&format!("\n**Ready for {next}?**\n"));
+        for criterion in &readiness.criteria {
+            out.push_str(&format!(
+                "- [{}] {}: {}\n",
+                if criterion.met { "x" } else { " " },
+                sanitize(&criterion.criterion, 200),
+                sanitize(&criterion.detail, 300)
+            ));
+        }
+    }
     out.push_str("\n**Open pull requests**: ");
     if pulls.is_empty() {
         out.push_str("none.\n");
@@ -377,26 +415,21 @@ impl Report {
                 out.push_str(&format!("In status since: {since}\n"));
             }
             for feature in &readiness.features {
-                out.push_str(&format!(
-                    "Feature {}: {}{} implementation{} pass it{}\n",
-                    feature.name,
-                    match (&feature.read_as, feature.known) {
-                        (Some(real), _) => format!("the Go constant of `{real}`; "),
-                        (None, Some(false)) => "not in pkg/features; ".to_owned(),
-                        _ => String::new(),
-                    },
-                    feature.implementations_passing,
-                    if feature.implementations_passing == 1 {
-                        ""
-                    } else {
-                        "s"
-                    },
-                    if feature.implementations.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", feature.implementations.join(", "))
-                    }
-                ));
+                let passing = match (feature.implementations_passing, &feature.implementations) {
+                    (Some(n), Some(names)) if !names.is_empty() => format!(
+                        "; {n} implementation{} pass it ({})",
+                        if n == 1 { "" } else { "s" },
+                        names.join(", ")
+                    ),
+                    (Some(_), _) => "; no implementation passes it".to_owned(),
+                    (None, _) => String::new(),
+                };
+                let what = match (&feature.read_as, feature.known) {
+                    (Some(real), _) => format!(": the Go constant of `{real}`"),
+                    (None, Some(false)) => ": not in pkg/features".to_owned(),
+                    _ => String::new(),
+                };
+                out.push_str(&format!("Feature {}{what}{passing}\n", feature.name));
             }
             for criterion in &readiness.criteria {
                 out.push_str(&format!(

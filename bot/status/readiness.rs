@@ -140,8 +140,9 @@ pub struct FeatureReadiness {
     /// The feature's name where the GEP wrote its Go constant (`SupportHTTPRouteRetry`): the
     /// reports are read for this one.
     pub read_as: Option<String>,
-    pub implementations_passing: usize,
-    pub implementations: Vec<String>,
+    /// `None` where the conformance reports were not read (`/gep status`).
+    pub implementations_passing: Option<usize>,
+    pub implementations: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -166,7 +167,8 @@ pub struct Facts<'a> {
     pub status: Option<Status>,
     pub feature_names: &'a [String],
     pub features: Option<&'a Features>,
-    pub conformance: &'a Conformance,
+    /// `None`: not read, so nothing is said of implementations.
+    pub conformance: Option<&'a Conformance>,
     /// Sections the next status requires that are not written.
     pub sections_owed: &'a [String],
     pub next: Option<Status>,
@@ -202,12 +204,12 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
             };
             let implementations = facts
                 .conformance
-                .passing(read_as.as_deref().unwrap_or(name));
+                .map(|c| c.passing(read_as.as_deref().unwrap_or(name)));
             FeatureReadiness {
                 name: name.clone(),
                 known: lookup.map(|l| l == Known::Name),
                 read_as,
-                implementations_passing: implementations.len(),
+                implementations_passing: implementations.as_ref().map(Vec::len),
                 implementations,
             }
         })
@@ -260,11 +262,12 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
             format!("missing: {}", facts.sections_owed.join(", "))
         },
     });
-    if next == Status::Standard {
+    if let (Status::Standard, Some(conformance)) = (next, facts.conformance) {
         let short: Vec<String> = features
             .iter()
-            .filter(|f| f.implementations_passing < IMPLEMENTATIONS_NEEDED)
-            .map(|f| format!("{} ({})", f.name, f.implementations_passing))
+            .map(|f| (f, f.implementations_passing.unwrap_or(0)))
+            .filter(|(_, passing)| *passing < IMPLEMENTATIONS_NEEDED)
+            .map(|(f, passing)| format!("{} ({passing})", f.name))
             .collect();
         criteria.push(Criterion {
             criterion: format!(
@@ -274,23 +277,23 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
             detail: if short.is_empty() {
                 format!(
                     "by the newest report of each of {} implementations",
-                    facts.conformance.implementations()
+                    conformance.implementations()
                 )
             } else {
                 format!("short: {}", short.join(", "))
             },
         });
-        if facts.status == Some(Status::Experimental) {
-            criteria.push(Criterion {
-                criterion: format!("{PROBATION_MONTHS}-month probationary period over"),
-                met: facts.probation_exempt || probation_ends.is_some_and(|end| end <= facts.today),
-                detail: match probation_ends {
-                    _ if facts.probation_exempt => "exempt, the GEP says".into(),
-                    Some(end) => format!("ends {end}"),
-                    None => "time in status unknown (no history)".into(),
-                },
-            });
-        }
+    }
+    if next == Status::Standard && facts.status == Some(Status::Experimental) {
+        criteria.push(Criterion {
+            criterion: format!("{PROBATION_MONTHS}-month probationary period over"),
+            met: facts.probation_exempt || probation_ends.is_some_and(|end| end <= facts.today),
+            detail: match probation_ends {
+                _ if facts.probation_exempt => "exempt, the GEP says".into(),
+                Some(end) => format!("ends {end}"),
+                None => "time in status unknown (no history)".into(),
+            },
+        });
     }
     Readiness {
         features,
@@ -353,7 +356,7 @@ mod tests {
             status: Some(Status::Experimental),
             feature_names: &names,
             features: Some(&features),
-            conformance: &conformance,
+            conformance: Some(&conformance),
             sections_owed: &[],
             next: Some(Status::Standard),
             in_status_since: Some(day("2026-01-31")),
@@ -361,11 +364,14 @@ mod tests {
             today: day("2026-07-01"),
         });
         assert_eq!(got.probation_ends, Some(day("2026-07-31")));
-        assert_eq!(got.features[0].implementations, ["istio-istio"]);
+        assert_eq!(
+            got.features[0].implementations.as_deref(),
+            Some(&["istio-istio".to_owned()][..])
+        );
         assert_eq!(got.features[1].known, Some(false));
         // The Go constant is read as the feature it names.
         assert_eq!(got.features[1].read_as.as_deref(), Some("HTTPRouteRetry"));
-        assert_eq!(got.features[1].implementations, ["istio-istio"]);
+        assert_eq!(got.features[1].implementations_passing, Some(1));
         let met: Vec<(&str, bool)> = got
             .criteria
             .iter()
