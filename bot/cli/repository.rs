@@ -15,22 +15,31 @@ use crate::validate;
 pub struct Repository {
     pub root: PathBuf,
     pub features: Option<Features>,
-    pub conformance: Conformance,
+    /// Read on first need: a GEP without features, not heading for Standard, needs no report.
+    conformance: std::cell::OnceCell<Conformance>,
     git: Option<Checkout>,
 }
 
 impl Repository {
     pub fn open(root: &Path) -> anyhow::Result<Repository> {
         let features = validate::features_in(&root.join(crate::gep::features::FEATURES_DIR))?;
-        let reports = conformance_reports(&root.join("conformance/reports"))?;
-        let conformance =
-            Conformance::from_reports(reports.iter().map(|(p, t)| (p.as_str(), t.as_str())));
         Ok(Repository {
             root: root.to_path_buf(),
             features,
-            conformance,
+            conformance: std::cell::OnceCell::new(),
             git: Checkout::holding(root).ok(),
         })
+    }
+
+    /// Each implementation's newest conformance report, read once.
+    fn conformance(&self) -> anyhow::Result<&Conformance> {
+        if let Some(conformance) = self.conformance.get() {
+            return Ok(conformance);
+        }
+        let reports = conformance_reports(&self.root.join("conformance/reports"))?;
+        let conformance =
+            Conformance::from_reports(reports.iter().map(|(p, t)| (p.as_str(), t.as_str())));
+        Ok(self.conformance.get_or_init(|| conformance))
     }
 
     /// `geps/gep-N/...` as a path from the git root (the checkout may sit below it).
@@ -77,11 +86,19 @@ impl Repository {
             Some(status) => self.in_status_since(number, status)?,
             None => None,
         };
+        // The reports speak only of features, and of Standard's criterion.
+        let wanted =
+            !summary.feature_names.is_empty() || next.is_some_and(|n| n.status == Status::Standard);
+        let conformance = if wanted {
+            Some(self.conformance()?)
+        } else {
+            None
+        };
         Ok(readiness::readiness(&readiness::Facts {
             status: summary.status,
             feature_names: &summary.feature_names,
             features: self.features.as_ref(),
-            conformance: Some(&self.conformance),
+            conformance,
             sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
             next: next.map(|n| n.status),
             in_status_since,

@@ -48,13 +48,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Template::builtin(),
     };
     let set = validate::load(&[folder])?;
+    let repository = super::repository::Repository::open(&args.repo_dir)?;
+    // `pkg/features` is read once, for the findings and the readiness both.
     let options = validate::Options {
-        features: validate::features_beside(&set)?,
+        features: repository.features.clone().filter(|_| set.lists_features()),
         ..Default::default()
     };
     let mut report = status::report(&set, args.number, &template, &options)
         .context("the GEP folder has no GEP")?;
-    let repository = super::repository::Repository::open(&args.repo_dir)?;
     let gep = set
         .geps
         .iter()

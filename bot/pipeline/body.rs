@@ -107,7 +107,7 @@ impl Refused {
 /// A body read in full, with the share of the budget it holds until dropped.
 pub struct Received {
     pub bytes: Bytes,
-    _reserved: Vec<OwnedSemaphorePermit>,
+    _reserved: Option<OwnedSemaphorePermit>,
 }
 
 /// Reads `body` within the budget and [`DEADLINE`]. A declared `Content-Length` is reserved
@@ -127,12 +127,14 @@ pub async fn read(
         return Err(Refused::TooLarge);
     }
     let declared = declared.map(|n| n as usize);
-    let mut reserved = Vec::new();
-    let mut room = 0;
-    if let Some(n) = declared {
-        reserved.push(budget.reserve(n).ok_or(Refused::Busy)?);
-        room = n.div_ceil(UNIT) * UNIT;
-    }
+    // One permit for the whole body; what it may still grow into is what it holds.
+    let mut reserved = match declared {
+        Some(n) => Some(budget.reserve(n).ok_or(Refused::Busy)?),
+        None => None,
+    };
+    let room = |reserved: &Option<OwnedSemaphorePermit>| {
+        reserved.as_ref().map_or(0, |p| p.num_permits() * UNIT)
+    };
     let collect = async {
         // Sized once from the declared length: no doubling copies of a large body.
         let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
@@ -142,9 +144,12 @@ pub async fn read(
             if bytes.len() + chunk.len() > MAX_BODY {
                 return Err(Refused::TooLarge);
             }
-            while bytes.len() + chunk.len() > room {
-                reserved.push(budget.reserve(STEP).ok_or(Refused::Busy)?);
-                room += STEP;
+            while bytes.len() + chunk.len() > room(&reserved) {
+                let more = budget.reserve(STEP).ok_or(Refused::Busy)?;
+                match &mut reserved {
+                    Some(permit) => permit.merge(more),
+                    None => reserved = Some(more),
+                }
             }
             bytes.extend_from_slice(&chunk);
         }
