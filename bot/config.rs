@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::checks::CheckRules;
 use crate::github::Credentials;
+use crate::lifecycle::LifecycleRules;
 use crate::mesh::MeshRules;
 use crate::pipeline::Secrets;
 use crate::review::ReviewRules;
@@ -27,6 +28,7 @@ pub struct Config {
     pub mesh: MeshRules,
     pub review: ReviewRules,
     pub checks: CheckRules,
+    pub lifecycle: LifecycleRules,
     /// `GEP_BOT_WEBHOOK_SECRET` (comma-separated for rotation): from the environment only.
     #[serde(skip)]
     pub webhook_secrets: Secrets,
@@ -183,6 +185,7 @@ impl Default for Config {
             mesh: MeshRules::default(),
             review: ReviewRules::default(),
             checks: CheckRules::default(),
+            lifecycle: LifecycleRules::default(),
             webhook_secrets: Secrets::default(),
             github_token: None,
         }

@@ -13,6 +13,7 @@ pub mod edge;
 pub mod gep;
 pub mod github;
 pub mod help;
+pub mod lifecycle;
 pub mod memory;
 pub mod mesh;
 pub mod pipeline;

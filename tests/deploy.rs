@@ -306,3 +306,23 @@ fn the_readmes_command_table_is_the_one_gep_help_answers_with() {
         "README.md's command table is out of date; it should read:\n{table}"
     );
 }
+
+/// The README's example `bot.toml` is one the binary accepts, and says what it says.
+#[test]
+fn the_readmes_example_configuration_parses() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let blocks: Vec<&str> = readme
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split("```").next())
+        .collect();
+    let example = blocks
+        .iter()
+        .find(|b| b.contains("[lifecycle]"))
+        .expect("the README's example bot.toml");
+    let config =
+        Config::parse(example, std::path::Path::new("README.md")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.lifecycle.frozen_label, "lifecycle/frozen");
+    assert_eq!(config.review.quorum, 2);
+    assert_eq!(config.retention_days, 14);
+}

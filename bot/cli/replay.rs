@@ -47,6 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         config.mesh.clone(),
         config.review.clone(),
         config.checks.clone(),
+        config.lifecycle.clone(),
     )?
     .publishing_with(config.given_credentials()?.as_ref());
     let plan = tokio::runtime::Runtime::new()?.block_on(async {

@@ -58,6 +58,7 @@ async fn serve_with<S: Store>(
         config.mesh.clone(),
         config.review.clone(),
         config.checks.clone(),
+        config.lifecycle.clone(),
     )?
     .publishing_with(config.given_credentials()?.as_ref());
     let handlers = Arc::new(handlers);

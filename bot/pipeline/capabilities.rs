@@ -7,6 +7,7 @@ use crate::commands::HelpEntry;
 use crate::github::action::Action;
 use crate::github::{Credentials, Event, ExecError, Memo, Plan, Reads};
 use crate::help;
+use crate::lifecycle::{self, LifecycleRules};
 use crate::mesh::{self, Matcher, MeshRules};
 use crate::review::{self, ReviewRules};
 use crate::status;
@@ -21,6 +22,7 @@ pub struct Handlers {
     pub mesh: MeshRules,
     pub matcher: Matcher,
     pub review: ReviewRules,
+    pub lifecycle: LifecycleRules,
     /// The GEP template `/gep status` applies.
     pub template: Template,
     /// Where the check run finds the repository's template, and more section names.
@@ -35,12 +37,14 @@ impl Handlers {
         mesh: MeshRules,
         review: ReviewRules,
         checks: CheckRules,
+        lifecycle: LifecycleRules,
     ) -> Result<Handlers, mesh::BadPattern> {
         let matcher = Matcher::new(&mesh)?;
         Ok(Handlers {
             mesh,
             matcher,
             review,
+            lifecycle,
             template: Template::builtin(),
             checks,
             check_runs: true,
@@ -74,6 +78,7 @@ pub async fn plan(
     plan.extend(checks::handle(event, &h.review.geps_dir, &h.checks, &reads).await?);
     plan.extend(review::handle(event, &h.review, &reads, store).await?);
     plan.extend(help::handle(event, HELP, &h.review, &reads).await?);
+    plan.extend(lifecycle::handle(event, &h.lifecycle, &h.review.geps_dir, &reads, store).await?);
     if !h.check_runs {
         checks::as_commit_status(&mut plan);
     }

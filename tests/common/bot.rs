@@ -62,6 +62,7 @@ impl Bot {
                     MeshRules::default(),
                     ReviewRules::default(),
                     Default::default(),
+                    Default::default(),
                 )
                 .unwrap()
                 .publishing_with(Some(&credentials)),
