@@ -6,11 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::repository::Repository;
-use crate::dashboard::{Dashboard, Row, is_stale};
-use crate::gep::Status;
+use crate::dashboard::build::{self, History, Inputs};
 use crate::mesh::{Matcher, MeshRules};
-use crate::validate::{self, Severity, Template};
+use crate::validate::{self, Template};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,51 +36,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--repo {:?} is not OWNER/NAME", args.repo);
     }
     let set = validate::load(&[geps])?;
-    let template = Template::builtin();
     let repository = Repository::open(&args.repo_dir)?;
-    let options = validate::Options {
-        features: repository.features.clone(),
-        ..Default::default()
-    };
-    let validated = validate::validate_and_summarize(&set, &template, &options);
-    let matcher = Matcher::new(&MeshRules::default())?;
-    let today = chrono::Utc::now().date_naive();
-    let mut rows = Vec::new();
+    let mut history = BTreeMap::new();
     for gep in set.geps.iter().filter(|g| g.checked) {
-        let (Some(number), Some(summary)) = (gep.number, validated.summaries.get(&gep.dir)) else {
-            continue;
+        let Some(number) = gep.number else { continue };
+        let in_status_since = match build::metadata_status(gep) {
+            Some(status) => repository.in_status_since(number, status)?,
+            None => None,
         };
-        let next = crate::status::next_steps(gep, summary, &template);
-        let readiness = repository.readiness(number, gep, summary, next.last(), today)?;
         let last_changed = repository.last_changed(number)?;
-        let own = || {
-            validated
-                .findings
-                .iter()
-                .filter(|f| f.file.starts_with(&gep.dir))
-        };
-        let title = summary.title.clone().unwrap_or_default();
-        rows.push(Row {
+        history.insert(
             number,
-            mesh: matcher.matches(&title),
-            folder_url: format!(
-                "https://github.com/{}/tree/main/geps/gep-{number}",
-                args.repo
-            ),
-            issue_url: format!("https://github.com/{}/issues/{number}", args.repo),
-            in_status_since: readiness.in_status_since,
-            last_changed,
-            stale: is_stale(summary.status, last_changed, today),
-            past_probation: summary.status == Some(Status::Experimental)
-                && readiness.probation_ends.is_some_and(|end| end <= today),
-            errors: own().filter(|f| f.severity == Severity::Error).count(),
-            warnings: own().filter(|f| f.severity == Severity::Warning).count(),
-            title,
-            status: summary.status,
-            readiness,
-        });
+            History {
+                in_status_since,
+                last_changed,
+            },
+        );
     }
-    let dashboard = Dashboard::new(&args.repo, today, rows);
+    let matcher = Matcher::new(&MeshRules::default())?;
+    let dashboard = build::build(&Inputs {
+        repo: &args.repo,
+        set: &set,
+        template: &Template::builtin(),
+        features: repository.features.as_ref(),
+        conformance: Some(repository.conformance()?),
+        history: &history,
+        // A checkout knows no pull requests and no labels.
+        pulls: &BTreeMap::new(),
+        mesh_issues: &BTreeSet::new(),
+        matcher: &matcher,
+        today: chrono::Utc::now().date_naive(),
+    });
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot make {}", args.out.display()))?;
     let write = |name: &str, text: String| {

@@ -32,7 +32,7 @@ impl Repository {
     }
 
     /// Each implementation's newest conformance report, read once.
-    fn conformance(&self) -> anyhow::Result<&Conformance> {
+    pub fn conformance(&self) -> anyhow::Result<&Conformance> {
         if let Some(conformance) = self.conformance.get() {
             return Ok(conformance);
         }
@@ -94,20 +94,15 @@ impl Repository {
         } else {
             None
         };
-        Ok(readiness::readiness(&readiness::Facts {
-            status: summary.status,
-            feature_names: &summary.feature_names,
+        let around = readiness::Around {
             features: self.features.as_ref(),
             conformance,
-            sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
-            next: next.map(|n| n.status),
             in_status_since,
-            probation_exempt: gep
-                .index
-                .as_ref()
-                .is_some_and(|index| readiness::states_probation_exempt(index.text())),
             today,
-        }))
+        };
+        Ok(readiness::readiness(&readiness::Facts::of(
+            gep, summary, next, around,
+        )))
     }
 }
 

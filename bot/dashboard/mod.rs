@@ -4,7 +4,10 @@
 //! applies the filters in place; without it the form's query string is there for a server to
 //! filter by).
 //!
-//! Pure: rows in, documents out. `gep-bot dashboard` gathers the rows from a checkout.
+//! Pure: rows in, documents out ([`build`] makes the rows from what was read). `gep-bot
+//! dashboard` reads a checkout; [`served`] reads the repository through the API for `GET /geps`.
+
+pub mod build;
 
 use std::collections::BTreeMap;
 
@@ -33,6 +36,34 @@ pub struct Row {
     pub readiness: Readiness,
     pub errors: usize,
     pub warnings: usize,
+    /// Open pull requests that change the GEP's folder, with their lead-review standing.
+    pub pulls: Vec<build::Pull>,
+}
+
+/// Which rows a page shows (`?status=Experimental&mesh=1`); the rest are there, hidden, for the
+/// script to show again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Filter {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "checkbox")]
+    pub mesh: bool,
+}
+
+/// A form's checkbox: present with `1` (any value but empty or `0`) means on.
+fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    let value: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(value.is_some_and(|v| !v.is_empty() && v != "0"))
+}
+
+impl Filter {
+    pub fn shows(&self, row: &Row) -> bool {
+        let status = row.status.map_or("unknown", Status::as_str);
+        self.status
+            .as_deref()
+            .is_none_or(|wanted| wanted.is_empty() || wanted == status)
+            && (!self.mesh || row.mesh)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,15 +111,32 @@ impl Dashboard {
         }
     }
 
-    /// The page: a filter form, counts, one table row per GEP.
+    /// The page: a filter form, counts, one table row per GEP, every row shown.
     pub fn html(&self) -> String {
+        self.html_filtered(&Filter::default())
+    }
+
+    /// The page with the rows `filter` leaves out hidden (so it filters without JavaScript).
+    pub fn html_filtered(&self, filter: &Filter) -> String {
         let mut statuses: Vec<&str> = self.counts.keys().map(String::as_str).collect();
         statuses.sort();
         let options: String = statuses
             .iter()
-            .map(|s| format!("<option value=\"{s}\">{s}</option>"))
+            .map(|s| {
+                let selected = if filter.status.as_deref() == Some(*s) {
+                    " selected"
+                } else {
+                    ""
+                };
+                format!("<option value=\"{s}\"{selected}>{s}</option>")
+            })
             .collect();
-        let rows: String = self.geps.iter().map(row_html).collect();
+        let rows: String = self
+            .geps
+            .iter()
+            .map(|row| row_html(row, filter.shows(row)))
+            .collect();
+        let shown = self.geps.iter().filter(|row| filter.shows(row)).count();
         let counts: String = self
             .counts
             .iter()
@@ -109,14 +157,14 @@ th, td {{ border-bottom: 1px solid #ddd; padding: .3rem .5rem; text-align: left;
 </style></head>
 <body>
 <h1>GEPs of {repo}</h1>
-<p>Generated {generated}. <span id="shown">{total}</span> of {total} GEPs shown.</p>
+<p>Generated {generated}. <span id="shown">{shown}</span> of {total} GEPs shown.</p>
 <ul id="counts">{counts}</ul>
 <form id="filters" method="get">
 <label>Status <select name="status"><option value="">any</option>{options}</select></label>
-<label><input type="checkbox" name="mesh" value="1"> mesh only</label>
+<label><input type="checkbox" name="mesh" value="1"{mesh_checked}> mesh only</label>
 <button type="submit">Filter</button>
 </form>
-<table id="geps"><thead><tr><th>GEP</th><th>Status</th><th>In status since</th><th>Flags</th><th>Readiness</th><th>Findings</th></tr></thead>
+<table id="geps"><thead><tr><th>GEP</th><th>Status</th><th>In status since</th><th>Flags</th><th>Readiness</th><th>Open pull requests</th><th>Findings</th></tr></thead>
 <tbody>
 {rows}</tbody></table>
 <script>
@@ -146,11 +194,12 @@ th, td {{ border-bottom: 1px solid #ddd; padding: .3rem .5rem; text-align: left;
             repo = escape(&self.repo),
             generated = self.generated,
             total = self.geps.len(),
+            mesh_checked = if filter.mesh { " checked" } else { "" },
         )
     }
 }
 
-fn row_html(row: &Row) -> String {
+fn row_html(row: &Row, shown: bool) -> String {
     let status = row.status.map_or("unknown", Status::as_str);
     let mut flags = Vec::new();
     if row.mesh {
@@ -179,9 +228,22 @@ fn row_html(row: &Row) -> String {
             )
         })
         .collect();
+    let pulls: String = row
+        .pulls
+        .iter()
+        .map(|p| {
+            format!(
+                "<li><a href=\"{}\">#{}</a>: {}</li>",
+                escape(&p.url),
+                p.number,
+                escape(&p.review)
+            )
+        })
+        .collect();
     format!(
-        "<tr data-status=\"{status}\" data-mesh=\"{mesh}\"><td><a href=\"{folder}\">GEP-{number}</a>: {title} (<a href=\"{issue}\">#{number}</a>)</td><td>{status}</td><td>{since}</td><td>{flags}</td><td><ul>{criteria}</ul></td><td>{errors} error{es}, {warnings} warning{ws}</td></tr>\n",
+        "<tr data-status=\"{status}\" data-mesh=\"{mesh}\"{hidden}><td><a href=\"{folder}\">GEP-{number}</a>: {title} (<a href=\"{issue}\">#{number}</a>)</td><td>{status}</td><td>{since}</td><td>{flags}</td><td><ul>{criteria}</ul></td><td><ul>{pulls}</ul></td><td>{errors} error{es}, {warnings} warning{ws}</td></tr>\n",
         mesh = u8::from(row.mesh),
+        hidden = if shown { "" } else { " hidden" },
         folder = escape(&row.folder_url),
         issue = escape(&row.issue_url),
         number = row.number,
@@ -245,6 +307,7 @@ mod tests {
             },
             errors: 0,
             warnings: 0,
+            pulls: vec![],
         };
         let page = Dashboard::new("o/r", day("2026-12-01"), vec![row]).html();
         assert!(!page.contains("<script>alert"), "{page}");

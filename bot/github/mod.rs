@@ -8,6 +8,7 @@ pub mod event;
 pub mod executor;
 pub mod graphql;
 pub mod reads;
+pub mod snapshot;
 pub mod transport;
 
 pub use action::{Action, Annotation, LabelTarget, Plan};

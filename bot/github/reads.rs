@@ -469,19 +469,37 @@ impl GitHub {
         Ok(timed.into_iter().map(|(_, h)| h).collect())
     }
 
-    /// Every open pull request with the paths it changes, through GraphQL: one request per
-    /// `OPEN_PULLS_PAGE` pull requests, where REST would take one per pull request. A pull
-    /// request with more changed files than one GraphQL page holds has them all listed by REST,
-    /// unless the first page already shows it touches `folder`.
+    /// The open pull requests that change something under `folder`.
     pub(super) async fn open_pulls_touching(
         &self,
         installation: Option<u64>,
         repo: &str,
         folder: &str,
     ) -> Result<Vec<u64>, ExecError> {
+        let pulls = self
+            .open_pulls_where(installation, repo, Some(folder))
+            .await?;
+        Ok(pulls.into_iter().map(|(number, _)| number).collect())
+    }
+
+    /// Every open pull request with the paths it changes (only those that touch `folder`, when
+    /// one is named), through GraphQL: one request per `OPEN_PULLS_PAGE` pull requests, where
+    /// REST would take one per pull request. A pull request with more changed files than one
+    /// GraphQL page holds has them all listed by REST, unless the first page already shows it
+    /// touches `folder`.
+    pub(super) async fn open_pulls_where(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        folder: Option<&str>,
+    ) -> Result<Vec<(u64, Vec<String>)>, ExecError> {
         let (owner, name) = owner_and_name(repo)?;
-        let prefix = format!("{folder}/");
-        let touches = |paths: &[String]| paths.iter().any(|p| p.starts_with(&prefix));
+        let prefix = folder.map(|f| format!("{f}/"));
+        let touches = |paths: &[String]| {
+            prefix
+                .as_ref()
+                .is_none_or(|prefix| paths.iter().any(|p| p.starts_with(prefix)))
+        };
         let mut found = Vec::new();
         let mut after = Value::Null;
         for _ in 0..OPEN_PULLS_MAX_PAGES {
@@ -499,18 +517,16 @@ impl GitHub {
                     continue;
                 };
                 let files = &pull["files"];
-                let listed = strings(&files["nodes"], "path");
+                let mut paths = strings(&files["nodes"], "path");
                 // No count (GitHub gives up on files for some huge pull requests): ask REST.
                 let unlisted = files["totalCount"]
                     .as_u64()
-                    .is_none_or(|total| total > listed.len() as u64);
-                let mut touching = touches(&listed);
-                if !touching && unlisted {
-                    let every = self.pull_request_files(installation, repo, number).await?;
-                    touching = touches(&every);
+                    .is_none_or(|total| total > paths.len() as u64);
+                if unlisted && (prefix.is_none() || !touches(&paths)) {
+                    paths = self.pull_request_files(installation, repo, number).await?;
                 }
-                if touching {
-                    found.push(number);
+                if touches(&paths) {
+                    found.push((number, paths));
                 }
             }
             let page = &pulls["pageInfo"];

@@ -181,24 +181,8 @@ impl GitHub {
                     core["remaining"], core["limit"]
                 ))
             }
-            Credentials::App { app_id, key } => {
-                let jwt = app_jwt(*app_id, key, Utc::now())?;
-                let response = self
-                    .http
-                    .get(format!("{}/app", self.api))
-                    .bearer_auth(jwt)
-                    .header("Accept", "application/vnd.github+json")
-                    .header("X-GitHub-Api-Version", API_VERSION)
-                    .send()
-                    .await
-                    .map_err(|e| ExecError::Transient(format!("GET /app: {e}")))?;
-                let status = response.status();
-                let headers = response.headers().clone();
-                let text = response.text().await.unwrap_or_default();
-                if !status.is_success() {
-                    return Err(classify(status, &headers, &text, "GET /app", Utc::now()));
-                }
-                let app: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            Credentials::App { app_id, .. } => {
+                let app = self.as_app("/app").await?;
                 Ok(format!(
                     "App {} ({}) accepted the key",
                     app["name"].as_str().unwrap_or("?"),
@@ -206,6 +190,38 @@ impl GitHub {
                 ))
             }
         }
+    }
+
+    /// Whether the bot is a GitHub App (else a token).
+    pub fn is_app(&self) -> bool {
+        matches!(self.credentials, Credentials::App { .. })
+    }
+
+    /// A GET as the App itself (its JWT, not an installation's token), as JSON.
+    pub(super) async fn as_app(&self, path: &str) -> Result<Value, ExecError> {
+        let Credentials::App { app_id, key } = &self.credentials else {
+            return Err(ExecError::Permanent(format!(
+                "GET {path} needs a GitHub App"
+            )));
+        };
+        let jwt = app_jwt(*app_id, key, Utc::now())?;
+        let what = format!("GET {path}");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .bearer_auth(jwt)
+            .header("Accept", JSON)
+            .header("X-GitHub-Api-Version", API_VERSION)
+            .send()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{what}: {e}")))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(classify(status, &headers, &text, &what, Utc::now()));
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     pub(super) async fn send_unless_missing(

@@ -86,21 +86,14 @@ pub async fn handle(
             // read per request, so implementations and time in status are left unsaid.
             let gep = &set.geps[0];
             let summary = validate::summarize(gep, template);
-            let next = report.next.last();
-            report.readiness = Some(readiness::readiness(&readiness::Facts {
-                status: summary.status,
-                feature_names: &summary.feature_names,
+            let around = readiness::Around {
                 features: options.features.as_ref(),
                 conformance: None,
-                sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
-                next: next.map(|n| n.status),
                 in_status_since: None,
-                probation_exempt: gep
-                    .index
-                    .as_ref()
-                    .is_some_and(|i| readiness::states_probation_exempt(i.text())),
                 today: chrono::Utc::now().date_naive(),
-            }));
+            };
+            let facts = readiness::Facts::of(gep, &summary, report.next.last(), around);
+            report.readiness = Some(readiness::readiness(&facts));
             report
         })
     };

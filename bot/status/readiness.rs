@@ -178,6 +178,42 @@ pub struct Facts<'a> {
     pub today: NaiveDate,
 }
 
+/// What the repository holds beyond the GEP's own files, as far as it was read.
+#[derive(Debug, Clone, Copy)]
+pub struct Around<'a> {
+    pub features: Option<&'a Features>,
+    /// `None`: not read, so nothing is said of implementations.
+    pub conformance: Option<&'a Conformance>,
+    pub in_status_since: Option<NaiveDate>,
+    pub today: NaiveDate,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of one GEP: what it says (`summary`, its text), what its next status needs
+    /// (`next`, the furthest it may move to), and what is `around` it.
+    pub fn of(
+        gep: &'a crate::validate::GepFiles,
+        summary: &'a crate::validate::GepSummary,
+        next: Option<&'a crate::status::NextStep>,
+        around: Around<'a>,
+    ) -> Facts<'a> {
+        Facts {
+            status: summary.status,
+            feature_names: &summary.feature_names,
+            features: around.features,
+            conformance: around.conformance,
+            sections_owed: next.map_or(&[][..], |n| n.sections.as_slice()),
+            next: next.map(|n| n.status),
+            in_status_since: around.in_status_since,
+            probation_exempt: gep
+                .index
+                .as_ref()
+                .is_some_and(|index| states_probation_exempt(index.text())),
+            today: around.today,
+        }
+    }
+}
+
 /// Whether a GEP's text says it is exempt from the probationary period ("This GEP is also
 /// exempt from the [Probationary Period][expprob] rules").
 pub fn states_probation_exempt(index: &str) -> bool {
