@@ -29,6 +29,7 @@ pub struct Config {
     pub review: ReviewRules,
     pub checks: CheckRules,
     pub lifecycle: LifecycleRules,
+    pub dashboard: DashboardConfig,
     /// `GEP_BOT_WEBHOOK_SECRET` (comma-separated for rotation): from the environment only.
     #[serde(skip)]
     pub webhook_secrets: Secrets,
@@ -121,6 +122,21 @@ impl Default for ServerConfig {
     }
 }
 
+impl DashboardConfig {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        match &self.repo {
+            Some(repo) if !crate::github::event::is_repository_name(repo) => {
+                Err(ConfigError::BadVariable {
+                    name: "GEP_BOT_DASHBOARD_REPO ([dashboard] repo)",
+                    value: repo.clone(),
+                    expected: "OWNER/NAME",
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl ServerConfig {
     /// Values that would make `serve` refuse everything, or not what it says, are errors.
     pub fn check(&self) -> Result<(), ConfigError> {
@@ -172,6 +188,14 @@ pub struct CalendarConfig {
     pub public_url: Option<String>,
 }
 
+/// `[dashboard]`: the repository `GET /geps` shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardConfig {
+    /// `OWNER/NAME` (`GEP_BOT_DASHBOARD_REPO`); none: no dashboard is served.
+    pub repo: Option<String>,
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -186,6 +210,7 @@ impl Default for Config {
             review: ReviewRules::default(),
             checks: CheckRules::default(),
             lifecycle: LifecycleRules::default(),
+            dashboard: DashboardConfig::default(),
             webhook_secrets: Secrets::default(),
             github_token: None,
         }
@@ -235,6 +260,7 @@ impl Config {
         "GEP_BOT_DATABASE_URL",
         "GEP_BOT_PUBLIC_URL",
         "GEP_BOT_SCHEDULE",
+        "GEP_BOT_DASHBOARD_REPO",
         "GEP_BOT_GITHUB_API_URL",
         "GEP_BOT_APP_ID",
         "GEP_BOT_PRIVATE_KEY_PATH",
@@ -268,6 +294,7 @@ impl Config {
         };
         config.apply_env(&env)?;
         config.server.check()?;
+        config.dashboard.check()?;
         Ok(config)
     }
 
@@ -333,6 +360,9 @@ impl Config {
         }
         if let Some(v) = env("GEP_BOT_PUBLIC_URL") {
             self.calendar.public_url = Some(v);
+        }
+        if let Some(v) = env("GEP_BOT_DASHBOARD_REPO") {
+            self.dashboard.repo = Some(v);
         }
         if let Some(v) = env("GEP_BOT_SCHEDULE") {
             self.calendar.schedule = PathBuf::from(v);

@@ -5,21 +5,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
-struct Served {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::serve::Running as Served;
 
 async fn serve(settings: &[(&str, &str)]) -> Served {
     let dir = tempfile::tempdir().unwrap();
@@ -31,11 +19,7 @@ async fn serve(settings: &[(&str, &str)]) -> Served {
         command.env(name, value);
     }
     let child = command.spawn().unwrap();
-    let served = Served {
-        child,
-        port,
-        _dir: dir,
-    };
+    let served = Served { child, port, dir };
     common::serve::wait_until_answers(&reqwest::Client::new(), port, "/healthz").await;
     served
 }

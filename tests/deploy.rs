@@ -10,7 +10,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gep_bot::calendar::{Schedule, http};
 use gep_bot::config::Config;
-use gep_bot::pipeline::{self, Intake, Secrets};
+use gep_bot::dashboard::served::Served;
+use gep_bot::pipeline::{Intake, Secrets};
 use gep_bot::store::SqliteStore;
 use serde_yaml_ng::Value;
 use tower::ServiceExt;
@@ -49,7 +50,8 @@ async fn served(path: &str, method: &str) -> StatusCode {
         None,
         Arc::new(chrono::Utc::now),
     ));
-    let app = pipeline::router(intake).merge(http::router(calendar));
+    let dashboard = Served::new("kubernetes-sigs/gateway-api", "geps/", "area/mesh");
+    let app = gep_bot::cli::serve::routes(intake, calendar, Some(dashboard));
     let request = Request::builder()
         .method(method)
         .uri(path)
@@ -128,6 +130,8 @@ async fn deployment_service_and_route_agree_with_the_binary() {
         BTreeSet::from([
             ("/calendar", "GET"),
             ("/calendar.ics", "GET"),
+            ("/geps", "GET"),
+            ("/geps.json", "GET"),
             ("/webhook", "POST")
         ])
     );
@@ -190,7 +194,9 @@ fn the_app_manifest_asks_for_the_permissions_and_events_of_the_spec() {
             "pull_request",
             "pull_request_review",
             "discussion",
-            "discussion_comment"
+            "discussion_comment",
+            // The dashboard refreshes on pushes to the default branch.
+            "push"
         ])
     );
     assert!(

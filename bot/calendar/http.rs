@@ -63,7 +63,7 @@ async fn feed(State(calendar): State<Arc<Calendar>>, headers: HeaderMap) -> Resp
             HeaderValue::from_static("public, max-age=3600"),
         ),
     ];
-    if matches_etag(&headers, &calendar.etag) {
+    if crate::edge::matches_etag(&headers, &calendar.etag) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     (
@@ -75,20 +75,6 @@ async fn feed(State(calendar): State<Arc<Calendar>>, headers: HeaderMap) -> Resp
         calendar.feed.clone(),
     )
         .into_response()
-}
-
-/// `If-None-Match` holds `*` or a list of tags; a weak `W/` tag compares equal too (RFC 9110 13.1.2).
-fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let Ok(etag) = etag.to_str() else {
-        return false;
-    };
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim())
-        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
 }
 
 async fn page(State(calendar): State<Arc<Calendar>>, headers: HeaderMap) -> Response {

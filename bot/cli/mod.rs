@@ -10,7 +10,7 @@ mod doctor;
 mod replay;
 mod repository;
 mod requeue;
-mod serve;
+pub mod serve;
 mod status;
 mod validate;
 

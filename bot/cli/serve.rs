@@ -12,9 +12,13 @@ use tokio::sync::{Notify, watch};
 use super::ConfigFile;
 use crate::calendar::{self, Schedule};
 use crate::config::Config;
+use crate::dashboard::{
+    self,
+    served::{Refresher, Served},
+};
 use crate::github::{Credentials, Executor, GitHub};
 use crate::pipeline::capabilities::Handlers;
-use crate::pipeline::worker::{Settings, Worker};
+use crate::pipeline::worker::{Observer, Settings, Worker};
 use crate::pipeline::{self, Intake, now_ms};
 use crate::store::ServeClaim;
 use crate::store::{self, Backend, PgStore, SqliteStore, Store, StoreError, redact};
@@ -82,9 +86,33 @@ async fn serve_with<S: Store>(
         bodies: pipeline::body::Budget::new(config.server.body_budget_mb << 20),
         last_failure: Default::default(),
     });
-    let app = pipeline::router(intake).merge(calendar::http::router(calendar));
-
     let (stop, stopped) = watch::channel(false);
+    let dashboard = config
+        .dashboard
+        .repo
+        .as_deref()
+        .map(|repo| Served::new(repo, &config.review.geps_dir, &config.mesh.label));
+    let refresher = match (&dashboard, &github) {
+        (Some(served), Some(github)) => {
+            let refresher = Refresher::new(
+                served.clone(),
+                github.clone(),
+                store.clone(),
+                config.review.clone(),
+                config.mesh.clone(),
+            );
+            Some(tokio::spawn(refresher.run(stopped.clone())))
+        }
+        (Some(served), None) => {
+            served.say_problem(Some(
+                "no GitHub credentials to read it with (GEP_BOT_GITHUB_TOKEN or an App)".into(),
+            ));
+            None
+        }
+        _ => None,
+    };
+    let app = routes(intake, calendar, dashboard.clone());
+
     let worker = Worker {
         store: store.clone(),
         executor: Arc::new(executor),
@@ -98,6 +126,8 @@ async fn serve_with<S: Store>(
         },
         queued,
         clock: now_ms,
+        observer: dashboard
+            .map(|served| -> Observer { Arc::new(move |event| served.observe(event)) }),
     };
     let worker = tokio::spawn(worker.run(stopped.clone()));
     let pruner = tokio::spawn(prune(store.clone(), config.retention_days, stopped));
@@ -110,7 +140,21 @@ async fn serve_with<S: Store>(
     crate::edge::serve(listener, app, config.server.limits(), stopping).await?;
     let _ = worker.await;
     let _ = pruner.await;
+    if let Some(refresher) = refresher {
+        let _ = refresher.await;
+    }
     Ok(())
+}
+
+/// Every route `serve` answers: the webhook and operations, the calendar, the dashboard.
+pub fn routes<S: Store>(
+    intake: Arc<Intake<S>>,
+    calendar: Arc<calendar::http::Calendar>,
+    dashboard: Option<Arc<Served>>,
+) -> axum::Router {
+    pipeline::router(intake)
+        .merge(calendar::http::router(calendar))
+        .merge(dashboard::served::router(dashboard))
 }
 
 /// The embedded store. One process serves an SQLite file, so jobs left running are orphans.

@@ -8,7 +8,7 @@
 //! dashboard` reads a checkout; [`served`] reads the repository through the API for `GET /geps`.
 
 pub mod build;
-
+pub mod served;
 use std::collections::BTreeMap;
 
 use chrono::{Months, NaiveDate};

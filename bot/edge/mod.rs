@@ -144,3 +144,17 @@ fn overload_router() -> Router {
             unavailable("too many connections; try again in a few seconds\n")
         })
 }
+
+/// `If-None-Match` holds `*` or a list of tags; a weak `W/` tag compares equal too (RFC 9110 13.1.2).
+pub fn matches_etag(headers: &axum::http::HeaderMap, etag: &axum::http::HeaderValue) -> bool {
+    let Ok(etag) = etag.to_str() else {
+        return false;
+    };
+    headers
+        .get_all(axum::http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+}

@@ -109,6 +109,35 @@ pub struct Event {
     pub head_sha: Option<String>,
     pub base_sha: Option<String>,
     pub review: Option<Review>,
+    /// For a push: what it changed.
+    pub push: Option<Push>,
+}
+
+/// A push, as far as its webhook says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Push {
+    /// To the repository's default branch.
+    pub to_default_branch: bool,
+    /// The paths its commits added, changed or removed, as the payload lists them.
+    pub paths: Vec<String>,
+    /// Whether `paths` is all it changed: not when the push was forced (commits left the branch)
+    /// or listed the most commits a payload holds (GitHub lists at most 20).
+    pub complete: bool,
+}
+
+/// The most commits a push payload lists ("The array includes a maximum of 20 commits").
+pub const PUSH_COMMITS_LISTED: usize = 20;
+
+impl Push {
+    /// Whether the push may have changed something under one of `folders` (each ending in `/`).
+    pub fn may_touch(&self, folders: &[&str]) -> bool {
+        self.to_default_branch
+            && (!self.complete
+                || self
+                    .paths
+                    .iter()
+                    .any(|p| folders.iter().any(|f| p.starts_with(f))))
+    }
 }
 
 /// The events whose names a metric label takes as they are; any other name is `other` (the
@@ -179,7 +208,11 @@ pub fn is_repository_name(full_name: &str) -> bool {
 impl Event {
     /// Parses a delivery. Events the bot does not handle parse too, with only the common fields.
     pub fn parse(name: &str, body: &[u8]) -> Result<Event, EventError> {
-        let raw: RawEvent = serde_json::from_slice(body)?;
+        let mut raw: RawEvent = serde_json::from_slice(body)?;
+        raw.default_branch = raw
+            .repository
+            .as_ref()
+            .and_then(|r| r.default_branch.clone());
         if let Some(repository) = &raw.repository
             && !is_repository_name(&repository.full_name)
         {
@@ -232,6 +265,20 @@ impl Event {
                 .map(|h| h.sha),
             base_sha: raw.pull_request.and_then(|p| p.base).map(|b| b.sha),
             review,
+            push: (name == "push").then(|| {
+                let commits = raw.commits.unwrap_or_default();
+                let default = raw.default_branch.as_deref().unwrap_or("main");
+                Push {
+                    to_default_branch: raw.git_ref.as_deref()
+                        == Some(format!("refs/heads/{default}").as_str()),
+                    complete: !raw.forced && commits.len() < PUSH_COMMITS_LISTED,
+                    paths: commits
+                        .into_iter()
+                        .flat_map(|c| [c.added, c.modified, c.removed])
+                        .flatten()
+                        .collect(),
+                }
+            }),
         })
     }
 }
@@ -249,6 +296,23 @@ struct RawEvent {
     label: Option<RawLabel>,
     changes: Option<RawChanges>,
     review: Option<RawReview>,
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+    #[serde(default)]
+    forced: bool,
+    commits: Option<Vec<RawCommit>>,
+    #[serde(skip)]
+    default_branch: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCommit {
+    #[serde(default)]
+    added: Vec<String>,
+    #[serde(default)]
+    modified: Vec<String>,
+    #[serde(default)]
+    removed: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -260,6 +324,7 @@ struct RawReview {
 #[derive(Deserialize)]
 struct RawRepository {
     full_name: String,
+    default_branch: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -149,6 +149,7 @@ mod tests {
             head_sha: None,
             base_sha: None,
             review: None,
+            push: None,
         }
     }
 

@@ -32,6 +32,7 @@ fn event(action: &str, label: &str, labels: &[&str]) -> Event {
         head_sha: None,
         base_sha: None,
         review: None,
+        push: None,
     }
 }
 

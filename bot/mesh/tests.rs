@@ -32,6 +32,7 @@ fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&st
         head_sha: None,
         base_sha: None,
         review: None,
+        push: None,
     }
 }
 

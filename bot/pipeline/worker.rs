@@ -54,7 +54,12 @@ pub struct Worker<S> {
     pub settings: Settings,
     pub queued: Arc<Notify>,
     pub clock: fn() -> i64,
+    /// Told of every event once its plan's state is stored (the dashboard refreshes on some).
+    pub observer: Option<Observer>,
 }
+
+/// Something told of each event the worker handles.
+pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 
 impl<S: Store> Worker<S> {
     /// Runs until `shutdown` turns true; then gives back what it holds.
@@ -179,6 +184,9 @@ impl<S: Store> Worker<S> {
             .apply(&plan.state)
             .await
             .map_err(|e| ExecError::Transient(e.to_string()))?;
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
         // Every action is tried, whatever another's outcome: they are independent. What a
         // failed job did is recorded, so its retry does only what is left.
         let done: Vec<String> = self.store.done_actions(job.id).await?;

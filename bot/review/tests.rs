@@ -45,6 +45,7 @@ fn event(name: &str, action: &str) -> Event {
         head_sha: None,
         base_sha: None,
         review: None,
+        push: None,
     }
 }
 

@@ -495,6 +495,7 @@ mod gathering {
             head_sha: None,
             base_sha: None,
             review: None,
+            push: None,
         }
     }
 

@@ -76,6 +76,7 @@ impl Bot {
             },
             queued,
             clock: now_ms,
+            observer: None,
         };
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(worker.run(stopped));

@@ -32,6 +32,9 @@ pub struct State {
     pub failures: Vec<Failure>,
     /// Requests that are not GitHub's (no operation, a body off its schema), and why.
     pub untrue: Vec<String>,
+    /// The default branch's history, oldest first: (commit SHA, committer date, paths changed).
+    /// A path's text at a commit is `files[(sha, path)]`.
+    pub history: Vec<(String, String, Vec<String>)>,
 }
 
 impl Drop for State {
@@ -206,6 +209,22 @@ impl Respond for FakeGitHub {
         let ["repos", owner, name, rest @ ..] = path.as_slice() else {
             return not_found;
         };
+        // The App's installation on a repository: asked with the App's JWT, not a token.
+        if let ("GET", ["installation"]) = (method, rest) {
+            let by_jwt = request
+                .headers
+                .get("authorization")
+                .and_then(|a| a.to_str().ok())
+                .is_some_and(|a| a.starts_with("Bearer ey"));
+            if !by_jwt {
+                return ResponseTemplate::new(401).set_body_json(json!({
+                    "message": "A JSON web token could not be decoded"
+                }));
+            }
+            return ResponseTemplate::new(200).set_body_json(json!({
+                "id": 1, "account": { "login": owner }, "app_id": FAKE_APP_ID.parse::<u64>().unwrap()
+            }));
+        }
         let by_app = request
             .headers
             .get("authorization")
@@ -273,6 +292,16 @@ impl Respond for FakeGitHub {
                     .into_owned();
                 let (commit, path) = tree.split_once(':').unwrap_or((&tree, ""));
                 let at = if commit == "HEAD" { "" } else { commit };
+                let recursive = request.url.query_pairs().any(|(k, _)| k == "recursive");
+                if recursive {
+                    let Some((sha, entries)) = recursive_tree(&state, at, path) else {
+                        return not_found;
+                    };
+                    return conditional_json(
+                        request,
+                        json!({ "sha": sha, "tree": entries, "truncated": false }),
+                    );
+                }
                 let names = folder(&state, at, path);
                 if names.is_empty() {
                     return not_found;
@@ -285,6 +314,49 @@ impl Respond for FakeGitHub {
                     request,
                     json!({ "sha": "0", "tree": entries, "truncated": false }),
                 )
+            }
+            ("GET", ["git", "blobs", sha]) => {
+                let raw = request
+                    .headers
+                    .get("accept")
+                    .is_some_and(|a| a.as_bytes() == b"application/vnd.github.raw+json");
+                let Some(text) = state.files.values().find(|t| blob_sha(t) == *sha) else {
+                    return not_found;
+                };
+                if raw {
+                    return conditional(
+                        request,
+                        text.as_bytes().to_vec(),
+                        "text/plain; charset=utf-8",
+                    );
+                }
+                use base64::Engine as _;
+                let content = base64::engine::general_purpose::STANDARD.encode(text);
+                conditional_json(
+                    request,
+                    json!({ "sha": sha, "size": text.len(), "encoding": "base64", "content": content }),
+                )
+            }
+            ("GET", ["commits"]) => {
+                let path = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "path")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                let under = format!("{}/", path.trim_end_matches('/'));
+                let commits: Vec<Value> = state
+                    .history
+                    .iter()
+                    .rev()
+                    .filter(|(_, _, paths)| {
+                        path.is_empty() || paths.iter().any(|p| *p == path || p.starts_with(&under))
+                    })
+                    .map(|(sha, date, _)| {
+                        json!({ "sha": sha, "commit": { "committer": { "date": date }, "message": "" } })
+                    })
+                    .collect();
+                page(commits)
             }
             ("GET", ["commits", sha, "check-runs"]) => {
                 let query = |key: &str| {
@@ -541,6 +613,54 @@ fn folder(state: &State, at: &str, path: &str) -> Vec<String> {
         .collect();
     names.dedup();
     names
+}
+
+/// A file's SHA, named by its content as git names blobs.
+pub fn blob_sha(text: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..20])
+}
+
+/// Every file and folder under `path` at `at`, as the git trees API lists them recursively, and
+/// the folder's own SHA (from everything under it, so it changes exactly when that does).
+fn recursive_tree(state: &State, at: &str, path: &str) -> Option<(String, Vec<Value>)> {
+    use sha2::Digest as _;
+    let prefix = format!("{}/", path.trim_end_matches('/'));
+    let files: BTreeMap<&str, String> = state
+        .files
+        .iter()
+        .filter(|((sha, p), _)| sha == at && p.starts_with(&prefix))
+        .map(|((_, p), text)| (&p[prefix.len()..], blob_sha(text)))
+        .collect();
+    if files.is_empty() {
+        return None;
+    }
+    let folder_sha = |folder: &str| {
+        let mut hash = sha2::Sha256::new();
+        for (p, sha) in &files {
+            if folder.is_empty() || p.starts_with(&format!("{folder}/")) {
+                hash.update(format!("{p} {sha}\n"));
+            }
+        }
+        hex::encode(&hash.finalize()[..20])
+    };
+    let mut folders = BTreeSet::new();
+    for p in files.keys() {
+        let parts: Vec<&str> = p.split('/').collect();
+        for depth in 1..parts.len() {
+            folders.insert(parts[..depth].join("/"));
+        }
+    }
+    let mut entries: Vec<Value> = folders
+        .iter()
+        .map(|f| json!({ "path": f, "mode": "040000", "type": "tree", "sha": folder_sha(f) }))
+        .collect();
+    entries.extend(
+        files
+            .iter()
+            .map(|(p, sha)| json!({ "path": p, "mode": "100644", "type": "blob", "sha": sha })),
+    );
+    Some((folder_sha(""), entries))
 }
 
 /// How many `304 Not Modified` the fakes of this process answered.

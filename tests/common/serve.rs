@@ -4,6 +4,21 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A `gep-bot serve` child, killed when dropped (a failing test leaves no process behind), with
+/// the folder its database is in.
+pub struct Running {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

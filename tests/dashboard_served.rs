@@ -1,0 +1,345 @@
+//! `GET /geps` and `/geps.json` from the real `gep-bot serve`, reading the repository through a
+//! fake GitHub that holds upstream's real files (the 36 GEPs, `pkg/features`, the 184 conformance
+//! reports) on its default branch, a history for GEP-1731, and an open pull request.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::github::{FakeGitHub, requests_to};
+use common::serve::Running;
+use serde_json::Value;
+
+const REPO: &str = "kubernetes-sigs/gateway-api";
+const SECRET: &str = "dashboard-secret";
+
+/// Every file under `dir` of the shared upstream copy, as (path from the repository root, text).
+fn upstream(dir: &str) -> Vec<(String, String)> {
+    let root = common::shared().join("fixtures/gateway-api");
+    let mut files = Vec::new();
+    let mut stack = vec![root.join(dir)];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                let relative = path.strip_prefix(&root).unwrap();
+                files.push((relative.to_string_lossy().into_owned(), text));
+            }
+        }
+    }
+    files
+}
+
+fn metadata_with(status: &str) -> String {
+    let text = std::fs::read_to_string(common::corpus().join("gep-1731/metadata.yaml")).unwrap();
+    text.replace("status: Experimental", &format!("status: {status}"))
+}
+
+/// The fake GitHub: upstream's files on the default branch; GEP-1731's metadata.yaml went
+/// Implementable (2024-01-10), Experimental (2024-06-01), edited (2025-01-01); pull request #77
+/// changes GEP-1731.
+fn upstream_github() -> FakeGitHub {
+    let github = FakeGitHub::default();
+    {
+        let mut state = github.state();
+        for dir in ["geps", "pkg/features", "conformance/reports"] {
+            for (path, text) in upstream(dir) {
+                state.files.insert(("".into(), path), text);
+            }
+        }
+        let path = "geps/gep-1731/metadata.yaml";
+        for (sha, date, status) in [
+            ("c1", "2024-01-10T09:00:00Z", "Implementable"),
+            ("c2", "2024-06-01T09:00:00Z", "Experimental"),
+            ("c3", "2025-01-01T09:00:00Z", "Experimental"),
+        ] {
+            state
+                .files
+                .insert((sha.into(), path.into()), metadata_with(status));
+            state
+                .history
+                .push((sha.into(), date.into(), vec![path.into()]));
+        }
+        state.pulls.insert(
+            77,
+            (
+                "robscott".into(),
+                "h77".into(),
+                vec!["geps/gep-1731/index.md".into()],
+            ),
+        );
+    }
+    github
+}
+
+fn serve(github: &wiremock::MockServer) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::serve::free_port();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let mut command = common::serve::command(port, &db, &github.uri(), SECRET);
+    command.env("GEP_BOT_DASHBOARD_REPO", REPO);
+    Running {
+        child: command.spawn().unwrap(),
+        port,
+        dir,
+    }
+}
+
+async fn get(port: u16, path: &str) -> reqwest::Response {
+    reqwest::get(format!("http://127.0.0.1:{port}{path}"))
+        .await
+        .unwrap()
+}
+
+/// Waits until `/geps.json` answers and `ready` holds of it (60 s at most: the first read of the
+/// whole repository, in a debug build).
+async fn dashboard_when(port: u16, ready: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/geps.json")).await
+            && response.status() == 200
+        {
+            let json: Value = response.json().await.unwrap();
+            if ready(&json) {
+                return json;
+            }
+        }
+        assert!(Instant::now() < deadline, "the dashboard was not ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn gep(json: &Value, number: u64) -> &Value {
+    json["geps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["number"] == number)
+        .unwrap_or_else(|| panic!("no GEP-{number}"))
+}
+
+fn corpus_numbers() -> Vec<u64> {
+    let mut numbers: Vec<u64> = std::fs::read_dir(common::corpus())
+        .unwrap()
+        .flatten()
+        .filter(|e| Path::new(&e.path()).join("metadata.yaml").is_file())
+        .filter_map(|e| e.file_name().to_str()?.strip_prefix("gep-")?.parse().ok())
+        .collect();
+    numbers.sort();
+    numbers
+}
+
+#[tokio::test]
+async fn the_served_dashboard_reads_the_repository_once_and_page_views_make_no_github_call() {
+    let github = upstream_github();
+    let server = github.serve().await;
+    let bot = serve(&server);
+    let port = bot.port;
+    common::serve::wait_until_answers(&reqwest::Client::new(), port, "/healthz").await;
+    let json = dashboard_when(port, |_| true).await;
+
+    // One entry per GEP of the repository.
+    let numbers: Vec<u64> = json["geps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, corpus_numbers());
+    assert_eq!(json["repo"], REPO);
+    // Time in status through the API: the oldest of the newest run of commits in that status.
+    let retries = gep(&json, 1731);
+    assert_eq!(retries["status"], "Experimental");
+    assert_eq!(retries["in_status_since"], "2024-06-01");
+    assert_eq!(retries["readiness"]["probation_ends"], "2024-12-01");
+    assert_eq!(retries["past_probation"], true);
+    // The conformance reports, read through the API: the same three as in a checkout.
+    let retry = retries["readiness"]["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["read_as"] == "HTTPRouteRetry")
+        .expect("HTTPRouteRetry");
+    assert_eq!(retry["implementations_passing"], 3);
+    // The open pull request, with its lead-review standing.
+    let pulls = retries["pulls"].as_array().unwrap();
+    assert_eq!(pulls.len(), 1, "{pulls:?}");
+    assert_eq!(pulls[0]["number"], 77);
+    assert_eq!(pulls[0]["review"], "lead review not started", "{pulls:?}");
+    assert_eq!(gep(&json, 1686)["pulls"].as_array().unwrap().len(), 0);
+
+    // Page views, filtered or not, conditional or not: GitHub hears nothing of them.
+    let before = server.received_requests().await.unwrap().len();
+    let page = get(port, "/geps").await;
+    assert_eq!(page.status(), 200);
+    let etag = page.headers()["etag"].to_str().unwrap().to_owned();
+    let html = page.text().await.unwrap();
+    assert_eq!(html.matches("<tr data-status").count(), numbers.len());
+    // Without JavaScript the server filters: the rows left out are hidden.
+    let experimental = get(port, "/geps?status=Experimental")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let shown = |page: &str| {
+        page.lines()
+            .filter(|l| l.starts_with("<tr data-status") && !l.contains(" hidden"))
+            .count()
+    };
+    assert_eq!(
+        shown(&experimental),
+        json["counts"]["Experimental"].as_u64().unwrap() as usize
+    );
+    let mesh = get(port, "/geps?mesh=1").await.text().await.unwrap();
+    assert_eq!(shown(&mesh), 3, "GEP-1294, 1686, 3949 are about mesh");
+    let again = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/geps"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let json_page = get(port, "/geps.json").await;
+    let json_etag = json_page.headers()["etag"].to_str().unwrap().to_owned();
+    let again = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/geps.json"))
+        .header("if-none-match", &json_etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    for _ in 0..20 {
+        assert_eq!(get(port, "/geps.json").await.status(), 200);
+    }
+    // A browser on the served page: the rows it shows and the count it says agree with the JSON.
+    if let Some(chromium) = common::chromium() {
+        let profile = tempfile::tempdir().unwrap();
+        let profile_arg = format!("--user-data-dir={}", profile.path().display());
+        let url = format!("http://127.0.0.1:{port}/geps?status=Experimental");
+        let output = common::chromium_run(chromium, &[], &[&profile_arg, "--dump-dom", &url]);
+        let dom = String::from_utf8_lossy(&output.stdout);
+        let experimental = json["counts"]["Experimental"].as_u64().unwrap() as usize;
+        assert_eq!(shown(&dom), experimental, "{dom}");
+        assert!(
+            dom.contains(&format!("<span id=\"shown\">{experimental}</span>")),
+            "{dom}"
+        );
+    }
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
+
+    // A push to the default branch that changes a GEP: that GEP's file alone is read again.
+    let blobs_before = requests_to(&server, "GET", "/git/blobs/").await;
+    github.state().files.insert(
+        ("".into(), "geps/gep-3388/index.md".into()),
+        std::fs::read_to_string(common::corpus().join("gep-3388/index.md"))
+            .unwrap()
+            .replacen("title: \"GEP-3388: ", "title: \"GEP-3388: Renamed ", 1),
+    );
+    let mut push: Value = serde_json::from_slice(&common::webhook_body(
+        "push",
+        "with-new-branch.payload.json",
+    ))
+    .unwrap();
+    push["repository"]["full_name"] = REPO.into();
+    push["repository"]["default_branch"] = "main".into();
+    push["ref"] = "refs/heads/main".into();
+    push["created"] = false.into();
+    push["commits"][0]["added"] = serde_json::json!([]);
+    push["commits"][0]["modified"] = serde_json::json!(["geps/gep-3388/index.md"]);
+    let status = common::serve::deliver(
+        &reqwest::Client::new(),
+        port,
+        SECRET,
+        "push",
+        "push-1",
+        serde_json::to_vec(&push).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let json = dashboard_when(port, |json| {
+        gep(json, 3388)["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("Renamed"))
+    })
+    .await;
+    assert_eq!(json["geps"].as_array().unwrap().len(), numbers.len());
+    assert_eq!(
+        requests_to(&server, "GET", "/git/blobs/").await - blobs_before,
+        1,
+        "only the changed file is read again"
+    );
+    let new_etag = get(port, "/geps.json").await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_etag, json_etag);
+
+    // A lead approves on the pull request: the dashboard shows it without a push.
+    let mut approve = common::comment_body(77, "howardjohn", "/gep approve");
+    approve["issue"]["pull_request"] =
+        serde_json::json!({ "url": format!("https://api.github.com/repos/{REPO}/pulls/77") });
+    approve["repository"]["full_name"] = REPO.into();
+    let status = common::serve::deliver(
+        &reqwest::Client::new(),
+        port,
+        SECRET,
+        "issue_comment",
+        "approve-1",
+        serde_json::to_vec(&approve).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    dashboard_when(port, |json| {
+        gep(json, 1731)["pulls"][0]["review"] == "lead review pending, 1/2 approvals"
+    })
+    .await;
+    drop(bot);
+}
+
+#[tokio::test]
+async fn without_a_configured_repository_or_before_the_first_read_the_routes_say_why() {
+    let server = wiremock::MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::serve::free_port();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let command = common::serve::command(port, &db, &server.uri(), SECRET)
+        .spawn()
+        .unwrap();
+    let bot = Running {
+        child: command,
+        port,
+        dir,
+    };
+    common::serve::wait_until_answers(&reqwest::Client::new(), port, "/healthz").await;
+    let answer = get(port, "/geps").await;
+    assert_eq!(answer.status(), 404);
+    assert!(
+        answer
+            .text()
+            .await
+            .unwrap()
+            .contains("GEP_BOT_DASHBOARD_REPO"),
+        "the answer says how to configure it"
+    );
+    drop(bot);
+
+    // A GitHub that answers nothing the bot can use (wiremock's 404 to everything): no page, a
+    // 503 that says what went wrong, and the bot serves on.
+    let bot = serve(&server);
+    common::serve::wait_until_answers(&reqwest::Client::new(), bot.port, "/healthz").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = get(bot.port, "/geps.json").await;
+        assert_eq!(answer.status(), 503);
+        assert!(answer.headers().contains_key("retry-after"));
+        let text = answer.text().await.unwrap();
+        if text.contains("has no geps/") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
