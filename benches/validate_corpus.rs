@@ -4,38 +4,15 @@
 //! Run: `cargo bench --bench validate_corpus` (release build). Target: the whole corpus in under
 //! 20 ms as one process.
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gep_bot::validate::{self, Options, Template};
 
-fn shared() -> PathBuf {
-    std::env::var_os("GEP_BOT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
+#[path = "support/process.rs"]
+mod process;
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
-    median(
-        (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                std::hint::black_box(f());
-                start.elapsed()
-            })
-            .collect(),
-    )
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
+use process::{ms, shared, time};
 
 fn main() {
     let corpus = shared().join("fixtures/gateway-api/geps");

@@ -29,3 +29,20 @@ pub fn status_kb(pid: &str, field: &str) -> u64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
+
+/// The median of `runs` timings of `f`.
+pub fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> std::time::Duration {
+    let mut samples: Vec<std::time::Duration> = (0..runs)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            std::hint::black_box(f());
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+pub fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

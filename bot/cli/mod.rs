@@ -8,7 +8,7 @@ mod checkout;
 mod dashboard;
 mod doctor;
 mod replay;
-mod repository;
+pub mod repository;
 mod requeue;
 pub mod serve;
 mod status;

@@ -108,7 +108,7 @@ impl Repository {
 
 /// Every `VERSION/IMPLEMENTATION/*.yaml` under `dir`, as (that path, its text); none when the
 /// folder is not there.
-fn conformance_reports(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
+pub fn conformance_reports(dir: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let mut reports = Vec::new();
     let Ok(versions) = std::fs::read_dir(dir) else {
         return Ok(reports);
