@@ -296,6 +296,49 @@ async fn the_served_dashboard_reads_the_repository_once_and_page_views_make_no_g
         gep(json, 1731)["pulls"][0]["review"] == "lead review pending, 1/2 approvals"
     })
     .await;
+
+    // `/gep status` in the tracking issue: the checklist judges implementations and probation
+    // from what the dashboard read, without reading the 184 reports per request.
+    let reports_read = requests_to(&server, "GET", "conformance").await;
+    let mut asked = common::comment_body(1731, "robscott", "/gep status");
+    asked["repository"]["full_name"] = REPO.into();
+    let status = common::serve::deliver(
+        &reqwest::Client::new(),
+        port,
+        SECRET,
+        "issue_comment",
+        "status-1",
+        serde_json::to_vec(&asked).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let reply = loop {
+        let replies = github.comments_marked(1731, "<!-- gep-bot:gep-status-1731 -->");
+        if let Some(reply) = replies.first() {
+            break reply.clone();
+        }
+        assert!(Instant::now() < deadline, "no /gep status reply");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(reply.contains("**Ready for Standard?**"), "{reply}");
+    assert!(
+        // By hand from the reports: the three that exist pass in agentgateway, envoy-gateway and
+        // kgateway; the two defined nowhere pass nowhere.
+        reply.contains(
+            "- [ ] at least 3 implementations pass each feature: short: \
+             SupportHTTPRouteRetryBackoff (0), SupportHTTPRouteRetryCodes (0)\n"
+        ),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("- [x] 6-month probationary period over: ends 2024-12-01"),
+        "{reply}"
+    );
+    assert_eq!(
+        requests_to(&server, "GET", "conformance").await,
+        reports_read
+    );
     drop(bot);
 }
 

@@ -65,7 +65,12 @@ async fn serve_with<S: Store>(
         config.lifecycle.clone(),
     )?
     .publishing_with(config.given_credentials()?.as_ref());
-    let handlers = Arc::new(handlers);
+    let dashboard = config
+        .dashboard
+        .repo
+        .as_deref()
+        .map(|repo| Served::new(repo, &config.review.geps_dir, &config.mesh.label));
+    let handlers = Arc::new(handlers.with_dashboard(dashboard.clone()));
     let (schedule, origin) = Schedule::load_or_builtin(&config.calendar.schedule)
         .context("the calendar's schedule (set GEP_BOT_SCHEDULE or [calendar] schedule)")?;
     tracing::info!(schedule = %origin, "calendar schedule read");
@@ -87,11 +92,6 @@ async fn serve_with<S: Store>(
         last_failure: Default::default(),
     });
     let (stop, stopped) = watch::channel(false);
-    let dashboard = config
-        .dashboard
-        .repo
-        .as_deref()
-        .map(|repo| Served::new(repo, &config.review.geps_dir, &config.mesh.label));
     let refresher = match (&dashboard, &github) {
         (Some(served), Some(github)) => {
             let refresher = Refresher::new(

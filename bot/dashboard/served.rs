@@ -53,6 +53,10 @@ pub struct Page {
     etag: String,
     /// The tree SHAs of `geps/`, `pkg/features/`, `conformance/reports/` it was built from.
     pub key: [String; 3],
+    /// What `/gep status` cannot read per request: each implementation's newest report, and
+    /// each GEP's history.
+    pub conformance: Conformance,
+    pub history: BTreeMap<u32, History>,
 }
 
 /// What the routes serve, and the refresher's doorbell.
@@ -94,6 +98,11 @@ impl Served {
 
     pub fn page(&self) -> Option<Arc<Page>> {
         self.page.read().expect("page lock").clone()
+    }
+
+    /// The page of `repo`, when this is its dashboard and it has been read.
+    pub fn page_of(&self, repo: &str) -> Option<Arc<Page>> {
+        (self.repo == repo).then(|| self.page()).flatten()
     }
 
     pub fn refreshes(&self) -> Vec<Refreshed> {
@@ -399,6 +408,8 @@ impl<S: Store> Refresher<S> {
             json,
             dashboard,
             key,
+            conformance: parsed.conformance.clone(),
+            history: parsed.history.clone(),
         };
         *self.served.page.write().expect("page lock") = Some(Arc::new(page));
         Ok(done)

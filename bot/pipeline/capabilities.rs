@@ -2,8 +2,11 @@
 //! [`Reads`] seam, memoised for the job, and the store), and its pure plan. The pipeline knows
 //! none of what they read; `gep-bot replay` plans through this same function.
 
+use std::sync::Arc;
+
 use crate::checks::{self, CheckRules};
 use crate::commands::HelpEntry;
+use crate::dashboard::served::Served;
 use crate::github::action::Action;
 use crate::github::{Credentials, Event, ExecError, Memo, Plan, Reads};
 use crate::help;
@@ -30,6 +33,9 @@ pub struct Handlers {
     /// Whether check runs can be written (a GitHub App); with a token the check's result is a
     /// commit status and a comment instead.
     pub check_runs: bool,
+    /// The served dashboard, when there is one: `/gep status` takes the conformance reports and
+    /// the history it read (not read per request).
+    pub dashboard: Option<Arc<Served>>,
 }
 
 impl Handlers {
@@ -48,7 +54,14 @@ impl Handlers {
             template: Template::builtin(),
             checks,
             check_runs: true,
+            dashboard: None,
         })
+    }
+
+    /// `/gep status` on the dashboard's repository reads what the dashboard read.
+    pub fn with_dashboard(mut self, dashboard: Option<Arc<Served>>) -> Handlers {
+        self.dashboard = dashboard;
+        self
     }
 
     /// Plans as the credentials can publish: check runs with an App (or none, planning as one
@@ -74,7 +87,18 @@ pub async fn plan(
     let h = handlers;
     let mut plan = Plan::default();
     plan.extend(mesh::handle(event, &h.mesh, &h.matcher, &reads, store).await?);
-    plan.extend(status::handle(event, &h.review, &h.template, &reads, store).await?);
+    let dashboard = h.dashboard.as_ref().and_then(|d| d.page_of(&event.repo));
+    plan.extend(
+        status::handle(
+            event,
+            &h.review,
+            &h.template,
+            dashboard.as_deref(),
+            &reads,
+            store,
+        )
+        .await?,
+    );
     plan.extend(checks::handle(event, &h.review.geps_dir, &h.checks, &reads).await?);
     plan.extend(review::handle(event, &h.review, &reads, store).await?);
     plan.extend(help::handle(event, HELP, &h.review, &reads).await?);

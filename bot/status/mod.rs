@@ -40,6 +40,7 @@ pub async fn handle(
     event: &Event,
     rules: &ReviewRules,
     template: &Template,
+    dashboard: Option<&crate::dashboard::served::Page>,
     reads: &impl Reads,
     store: &impl Store,
 ) -> Result<Plan, ExecError> {
@@ -82,14 +83,17 @@ pub async fn handle(
             ..Options::default()
         };
         report(&set, number, template, &options).map(|mut report| {
-            // What the default branch says; the conformance reports and the history are not
-            // read per request, so implementations and time in status are left unsaid.
+            // What the default branch says. The conformance reports and the history are not
+            // read per request: they are the served dashboard's, where it has read them, and
+            // otherwise implementations and time in status are left unsaid.
             let gep = &set.geps[0];
             let summary = validate::summarize(gep, template);
             let around = readiness::Around {
                 features: options.features.as_ref(),
-                conformance: None,
-                in_status_since: None,
+                conformance: dashboard.map(|page| &page.conformance),
+                in_status_since: dashboard
+                    .and_then(|page| page.history.get(&number))
+                    .and_then(|history| history.in_status_since),
                 today: chrono::Utc::now().date_naive(),
             };
             let facts = readiness::Facts::of(gep, &summary, report.next.last(), around);
