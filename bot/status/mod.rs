@@ -542,6 +542,7 @@ mod gathering {
             &asking("/gep status"),
             &rules,
             &Template::builtin(),
+            None,
             &repo,
             &store,
         )
@@ -570,6 +571,7 @@ mod gathering {
             &asking("/gep status 1"),
             &rules,
             &Template::builtin(),
+            None,
             &repo,
             &store,
         )
