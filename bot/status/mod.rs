@@ -589,6 +589,7 @@ mod gathering {
                 &asking("/gep help"),
                 &rules,
                 &Template::builtin(),
+                None,
                 &repo,
                 &store
             )
