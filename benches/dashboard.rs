@@ -91,6 +91,7 @@ fn main() {
             mesh_issues: &mesh,
             matcher: &matcher,
             today,
+            stale_months: 6,
         });
         (serde_json::to_string(&dashboard).unwrap(), dashboard.html())
     };

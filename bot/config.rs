@@ -132,6 +132,12 @@ impl DashboardConfig {
                     expected: "OWNER/NAME",
                 })
             }
+            _ if self.stale_months == 0 => Err(ConfigError::TooSmall {
+                setting: "[dashboard] stale_months",
+                value: 0,
+                least: 1,
+                why: "every GEP would be stale",
+            }),
             _ => Ok(()),
         }
     }
@@ -189,11 +195,22 @@ pub struct CalendarConfig {
 }
 
 /// `[dashboard]`: the repository `GET /geps` shows.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DashboardConfig {
     /// `OWNER/NAME` (`GEP_BOT_DASHBOARD_REPO`); none: no dashboard is served.
     pub repo: Option<String>,
+    /// A GEP still moving that has not changed for this many months is stale.
+    pub stale_months: u32,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            repo: None,
+            stale_months: crate::dashboard::STALE_MONTHS,
+        }
+    }
 }
 
 impl Default for Config {

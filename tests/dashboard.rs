@@ -131,3 +131,59 @@ fn the_page_filters_by_status_and_mesh_in_the_browser_and_renders() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.len() > 20_000, "{} bytes: a blank page?", png.len());
 }
+
+/// In a git checkout, a GEP still moving whose folder has not changed for the configured months
+/// is stale; with more months it is not.
+#[test]
+fn stale_follows_the_history_and_the_configured_months() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let gep = root.join("geps/gep-3388");
+    std::fs::create_dir_all(&gep).unwrap();
+    for name in ["index.md", "metadata.yaml"] {
+        std::fs::copy(common::corpus().join("gep-3388").join(name), gep.join(name)).unwrap();
+    }
+    common::git(root, &["init", "-q"]);
+    common::git(root, &["add", "geps"]);
+    common::git_dated(
+        root,
+        &["commit", "-qm", "GEP-3388"],
+        Some("2025-04-01T12:00:00Z"),
+    );
+    let stale = |months: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let run = Command::new(common::bin())
+            .args(["dashboard", "--repo-dir"])
+            .arg(root)
+            .arg("--out")
+            .arg(out.path())
+            .args(["--stale-months", months])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.path().join("geps.json")).unwrap())
+                .unwrap();
+        let row = &json["geps"][0];
+        assert_eq!(row["last_changed"], "2025-04-01");
+        row["stale"].as_bool().unwrap()
+    };
+    assert!(stale("6"));
+    assert!(!stale("1000"));
+    let refused = Command::new(common::bin())
+        .args([
+            "dashboard",
+            "--out",
+            "/nonexistent-out",
+            "--stale-months",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--stale-months"));
+}

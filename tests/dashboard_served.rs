@@ -156,6 +156,9 @@ async fn the_served_dashboard_reads_the_repository_once_and_page_views_make_no_g
     assert_eq!(retries["in_status_since"], "2024-06-01");
     assert_eq!(retries["readiness"]["probation_ends"], "2024-12-01");
     assert_eq!(retries["past_probation"], true);
+    // Its folder last changed in the last commit that touched it: six months and more ago.
+    assert_eq!(retries["last_changed"], "2025-01-01");
+    assert_eq!(retries["stale"], true);
     // The conformance reports, read through the API: the same three as in a checkout.
     let retry = retries["readiness"]["features"]
         .as_array()

@@ -331,4 +331,6 @@ fn the_readmes_example_configuration_parses() {
     assert_eq!(config.lifecycle.frozen_label, "lifecycle/frozen");
     assert_eq!(config.review.quorum, 2);
     assert_eq!(config.retention_days, 14);
+    assert_eq!(config.dashboard.stale_months, 6);
+    assert!(config.dashboard.check().is_ok());
 }

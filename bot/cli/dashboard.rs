@@ -28,6 +28,10 @@ pub struct Args {
         value_name = "OWNER/NAME"
     )]
     repo: String,
+    /// A GEP still moving that has not changed for this many months is stale.
+    #[arg(long, default_value_t = crate::dashboard::STALE_MONTHS, value_name = "MONTHS",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    stale_months: u32,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -66,6 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         mesh_issues: &BTreeSet::new(),
         matcher: &matcher,
         today: chrono::Utc::now().date_naive(),
+        stale_months: args.stale_months,
     });
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot make {}", args.out.display()))?;

@@ -94,13 +94,14 @@ async fn serve_with<S: Store>(
     let (stop, stopped) = watch::channel(false);
     let refresher = match (&dashboard, &github) {
         (Some(served), Some(github)) => {
-            let refresher = Refresher::new(
+            let mut refresher = Refresher::new(
                 served.clone(),
                 github.clone(),
                 store.clone(),
                 config.review.clone(),
                 config.mesh.clone(),
             );
+            refresher.stale_months = config.dashboard.stale_months;
             Some(tokio::spawn(refresher.run(stopped.clone())))
         }
         (Some(served), None) => {

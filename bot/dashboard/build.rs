@@ -43,6 +43,8 @@ pub struct Inputs<'a> {
     pub mesh_issues: &'a BTreeSet<u32>,
     pub matcher: &'a Matcher,
     pub today: NaiveDate,
+    /// Months without a change after which a GEP still moving is stale.
+    pub stale_months: u32,
 }
 
 /// The GEP a path belongs to (`geps/gep-1731/index.md` -> 1731) under `geps_dir`.
@@ -91,7 +93,12 @@ pub fn build(inputs: &Inputs<'_>) -> Dashboard {
             issue_url: format!("https://github.com/{repo}/issues/{number}"),
             in_status_since: readiness.in_status_since,
             last_changed: history.last_changed,
-            stale: is_stale(summary.status, history.last_changed, inputs.today),
+            stale: is_stale(
+                summary.status,
+                history.last_changed,
+                inputs.today,
+                inputs.stale_months,
+            ),
             past_probation: summary.status == Some(Status::Experimental)
                 && readiness
                     .probation_ends

@@ -18,7 +18,8 @@ use crate::gep::Status;
 use crate::status::readiness::Readiness;
 use crate::text::html_escape as escape;
 
-/// A GEP not changed for this long, in a status that is not final, is stale.
+/// A GEP not changed for this long, in a status that is not final, is stale (by default;
+/// `[dashboard] stale_months`).
 pub const STALE_MONTHS: u32 = 6;
 
 #[derive(Debug, Clone, Serialize)]
@@ -74,8 +75,14 @@ pub struct Dashboard {
     pub geps: Vec<Row>,
 }
 
-/// Whether a GEP in `status`, last changed on `last_changed`, is stale on `today`.
-pub fn is_stale(status: Option<Status>, last_changed: Option<NaiveDate>, today: NaiveDate) -> bool {
+/// Whether a GEP in `status`, last changed on `last_changed`, is stale on `today`: not changed
+/// for `months`.
+pub fn is_stale(
+    status: Option<Status>,
+    last_changed: Option<NaiveDate>,
+    today: NaiveDate,
+    months: u32,
+) -> bool {
     let settled = matches!(
         status,
         Some(
@@ -91,7 +98,7 @@ pub fn is_stale(status: Option<Status>, last_changed: Option<NaiveDate>, today: 
     };
     !settled
         && changed
-            .checked_add_months(Months::new(STALE_MONTHS))
+            .checked_add_months(Months::new(months))
             .is_some_and(|due| due <= today)
 }
 
@@ -271,19 +278,27 @@ mod tests {
         assert!(is_stale(
             Some(Status::Experimental),
             Some(day("2026-06-01")),
-            today
+            today,
+            STALE_MONTHS
         ));
         assert!(!is_stale(
             Some(Status::Experimental),
             Some(day("2026-06-02")),
-            today
+            today,
+            STALE_MONTHS
         ));
         assert!(!is_stale(
             Some(Status::Standard),
             Some(day("2020-01-01")),
-            today
+            today,
+            STALE_MONTHS
         ));
-        assert!(!is_stale(Some(Status::Provisional), None, today));
+        assert!(!is_stale(
+            Some(Status::Provisional),
+            None,
+            today,
+            STALE_MONTHS
+        ));
     }
 
     #[test]

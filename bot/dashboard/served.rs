@@ -268,6 +268,7 @@ pub struct Refresher<S> {
     pub review: ReviewRules,
     pub mesh: MeshRules,
     pub template: Template,
+    pub stale_months: u32,
     cache: Cache,
 }
 
@@ -286,6 +287,7 @@ impl<S: Store> Refresher<S> {
             review,
             mesh,
             template: Template::builtin(),
+            stale_months: super::STALE_MONTHS,
             cache: Cache::default(),
         }
     }
@@ -401,6 +403,7 @@ impl<S: Store> Refresher<S> {
             mesh_issues: &mesh_issues,
             matcher: &matcher,
             today: chrono::Utc::now().date_naive(),
+            stale_months: self.stale_months,
         });
         let json = serde_json::to_string_pretty(&dashboard).expect("the dashboard is JSON") + "\n";
         let page = Page {
