@@ -452,6 +452,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_dashboard_repository_must_be_owner_and_name_and_stale_months_positive() {
+        let config = |repo: Option<&str>, stale_months| DashboardConfig {
+            repo: repo.map(String::from),
+            stale_months,
+        };
+        assert!(config(None, 6).check().is_ok());
+        assert!(config(Some("kubernetes-sigs/gateway-api"), 6).check().is_ok());
+        let error = config(Some("gateway-api"), 6).check().unwrap_err().to_string();
+        assert!(error.starts_with("GEP_BOT_DASHBOARD_REPO"), "{error}");
+        let error = config(None, 0).check().unwrap_err().to_string();
+        assert!(error.contains("stale_months"), "{error}");
+    }
+
+    #[test]
     fn server_limits_that_would_refuse_everything_are_errors() {
         assert!(ServerConfig::default().check().is_ok());
         let config = ServerConfig {
