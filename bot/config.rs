@@ -458,8 +458,15 @@ mod tests {
             stale_months,
         };
         assert!(config(None, 6).check().is_ok());
-        assert!(config(Some("kubernetes-sigs/gateway-api"), 6).check().is_ok());
-        let error = config(Some("gateway-api"), 6).check().unwrap_err().to_string();
+        assert!(
+            config(Some("kubernetes-sigs/gateway-api"), 6)
+                .check()
+                .is_ok()
+        );
+        let error = config(Some("gateway-api"), 6)
+            .check()
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("GEP_BOT_DASHBOARD_REPO"), "{error}");
         let error = config(None, 0).check().unwrap_err().to_string();
         assert!(error.contains("stale_months"), "{error}");

@@ -17,11 +17,16 @@ fn utc(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// The shipped schedule, with the clock stopped on Monday 2022-10-31: the next meeting is
-/// Tuesday 2022-11-01 15:00 PDT, which is 22:00Z and Wednesday 07:00 in Tokyo.
+/// The example schedule (the shipped one's first series, with a move and cancellations), with the
+/// clock stopped on Monday 2022-10-31: the next meeting is Tuesday 2022-11-01 15:00 PDT, which is
+/// 22:00Z and Wednesday 07:00 in Tokyo.
 fn calendar() -> Arc<http::Calendar> {
-    let schedule = Schedule::load(&common::repo().join("schedules/gamma.toml")).unwrap();
-    let now = utc("2022-10-31T12:00:00Z");
+    calendar_of("schedules/example.toml", "2022-10-31T12:00:00Z")
+}
+
+fn calendar_of(file: &str, now: &str) -> Arc<http::Calendar> {
+    let schedule = Schedule::load(&common::repo().join(file)).unwrap();
+    let now = utc(now);
     Arc::new(http::Calendar::new(schedule, None, Arc::new(move || now)))
 }
 
@@ -120,6 +125,34 @@ async fn the_page_lists_the_next_meetings_and_subscribe_links() {
     assert!(html.contains("https://outlook.live.com/calendar/0/addfromweb?url=https%3A%2F%2Fbot%2Eexample%2Eorg%2Fcalendar%2Eics"));
     // The moved Thanksgiving meeting is listed with its reason.
     assert!(html.contains("moved: Thanksgiving week"));
+}
+
+/// The shipped schedule in April 2024, when GAMMA folded into the community meeting: each listed
+/// meeting says which meeting it is.
+#[tokio::test]
+async fn the_page_says_which_meeting_each_date_belongs_to() {
+    let request = Request::get("/calendar").body(Body::empty()).unwrap();
+    let response = http::router(calendar_of("schedules/gamma.toml", "2024-03-25T12:00:00Z"))
+        .oneshot(request)
+        .await
+        .unwrap();
+    let html = text(response).await;
+    let items: Vec<&str> = html.lines().filter(|l| l.contains("<li><time")).collect();
+    assert_eq!(items.len(), 8, "{html}");
+    assert!(
+        items[0].contains("2024-04-02T15:00:00Z") && items[0].contains(">GAMMA meeting</span>"),
+        "{}",
+        items[0]
+    );
+    assert!(
+        items[1].contains("2024-04-22T22:00:00Z")
+            && items[1].contains(">Gateway API community meeting (with GAMMA)</span>"),
+        "{}",
+        items[1]
+    );
+    // The first Tuesday of May, and no Monday in its week.
+    assert!(items[3].contains("2024-05-07T15:00:00Z"), "{}", items[3]);
+    assert!(!html.contains("2024-05-06T22:00:00Z"), "{html}");
 }
 
 #[tokio::test]

@@ -86,7 +86,8 @@ fn gamma_alternates_1500_and_0800_pacific_and_follows_dst() {
 
 #[test]
 fn exceptions_cancel_and_move_single_meetings() {
-    let schedule = gamma();
+    let schedule = Schedule::load(&common::repo().join("schedules/example.toml"))
+        .expect("the example schedule parses");
     let window = occurrences(
         &schedule,
         utc("2022-11-20T00:00:00Z"),
@@ -218,6 +219,8 @@ fn calendar_list_prints_local_and_utc_times() {
         .current_dir(common::repo())
         .args([
             "calendar",
+            "--schedule",
+            "schedules/example.toml",
             "--list",
             "--from",
             "2022-11-01",
@@ -257,4 +260,132 @@ fn calendar_reports_a_bad_schedule_in_one_line_and_exits_two() {
         err.contains("bad.toml:4: unknown time zone `Mars/Olympus`"),
         "{err}"
     );
+}
+
+const MONTHLY: &str = r#"
+[calendar]
+name = "Test"
+timezone = "America/Los_Angeles"
+
+[[series]]
+id = "monthly"
+start = "2024-05-07"
+until = "2024-12-31"
+monthly = { on = "first Tuesday", time = "08:00" }
+duration_minutes = 60
+
+[[series]]
+id = "weekly"
+start = "2024-04-22"
+until = "2024-12-31"
+every_weeks = 1
+slots = [{ day = "Monday", time = "15:00" }]
+skip_weeks_of = ["monthly"]
+duration_minutes = 60
+"#;
+
+#[test]
+fn a_monthly_rule_and_a_weekly_one_that_skips_its_weeks() {
+    let schedule = Schedule::parse(MONTHLY, "schedules/test.toml").unwrap();
+    let local: Vec<String> = meetings(
+        &schedule,
+        utc("2024-04-20T00:00:00Z"),
+        utc("2024-06-12T00:00:00Z"),
+    )
+    .iter()
+    .map(|m| format!("{} {}", m.series, m.start_local.format("%a %Y-%m-%d %H:%M")))
+    .collect();
+    assert_eq!(
+        local,
+        [
+            "weekly Mon 2024-04-22 15:00",
+            "weekly Mon 2024-04-29 15:00",
+            "monthly Tue 2024-05-07 08:00",
+            "weekly Mon 2024-05-13 15:00",
+            "weekly Mon 2024-05-20 15:00",
+            "weekly Mon 2024-05-27 15:00",
+            "monthly Tue 2024-06-04 08:00",
+            "weekly Mon 2024-06-10 15:00",
+        ]
+    );
+    // The last Friday, in a month of five Fridays and of four.
+    let last = MONTHLY
+        .replace("start = \"2024-05-07\"", "start = \"2024-05-31\"")
+        .replace("first Tuesday", "last Friday");
+    let schedule = Schedule::parse(&last, "schedules/test.toml").unwrap();
+    let fridays: Vec<String> = meetings(
+        &schedule,
+        utc("2024-05-01T00:00:00Z"),
+        utc("2024-09-01T00:00:00Z"),
+    )
+    .iter()
+    .filter(|m| m.series == "monthly")
+    .map(|m| m.scheduled_date.to_string())
+    .collect();
+    assert_eq!(
+        fridays,
+        ["2024-05-31", "2024-06-28", "2024-07-26", "2024-08-30"]
+    );
+}
+
+#[test]
+fn contradictions_in_the_new_rules_are_errors_with_their_line() {
+    let cases = [
+        (
+            MONTHLY.replace("start = \"2024-05-07\"", "start = \"2024-05-14\""),
+            "schedules/test.toml:8: start 2024-05-14 is not the first Tuesday of its month (2024-05-07 is)",
+        ),
+        (
+            MONTHLY.replace("first Tuesday", "fifth Tuesday"),
+            "schedules/test.toml:10: `fifth Tuesday` is not a weekday by its position in the month",
+        ),
+        (
+            MONTHLY.replace(
+                "skip_weeks_of = [\"monthly\"]",
+                "skip_weeks_of = [\"montly\"]",
+            ),
+            "schedules/test.toml:19: skip_weeks_of names `montly`, which is no series here (there are: monthly, weekly)",
+        ),
+        (
+            MONTHLY.replace("until = \"2024-12-31\"\nevery_weeks", "every_weeks"),
+            "schedules/test.toml:18: series `weekly` skips the weeks of `monthly` but has no `until`",
+        ),
+        (MONTHLY.replace("skip_weeks_of = [\"monthly\"]\n", ""), ""),
+        (
+            MONTHLY.replace(
+                "monthly = { on = \"first Tuesday\", time = \"08:00\" }",
+                "monthly = { on = \"first Tuesday\", time = \"08:00\" }\nevery_weeks = 1",
+            ),
+            "schedules/test.toml:10: a monthly series takes `monthly = { on, time }` alone",
+        ),
+        (
+            MONTHLY
+                .replace(
+                    "slots = [{ day = \"Monday\", time = \"15:00\" }]",
+                    "slots = [{ day = \"Tuesday\", time = \"08:30\" }]",
+                )
+                .replace("start = \"2024-04-22\"", "start = \"2024-04-23\"")
+                .replace("skip_weeks_of = [\"monthly\"]\n", ""),
+            "schedules/test.toml:14: series `monthly` (2024-05-07 08:00-09:00) and `weekly` (2024-05-07 08:30-09:30) meet at once",
+        ),
+        (
+            MONTHLY.to_owned() + "\n[[series.exception]]\ndate = \"2024-05-06\"\ncancel = true\n",
+            "schedules/test.toml:23: series `weekly` does not meet on 2024-05-06: that week is another series' (skip_weeks_of)",
+        ),
+    ];
+    for (text, expected) in cases {
+        match Schedule::parse(&text, "schedules/test.toml") {
+            Ok(_) => assert!(
+                expected.is_empty(),
+                "accepted, but wanted: {expected}\n{text}"
+            ),
+            Err(error) => {
+                let error = error.to_string();
+                assert!(
+                    !expected.is_empty() && error.starts_with(expected),
+                    "{error}\nwanted: {expected}"
+                );
+            }
+        }
+    }
 }

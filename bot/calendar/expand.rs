@@ -9,6 +9,8 @@ use super::schedule::{Change, Schedule, Series};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Occurrence {
     pub series: String,
+    /// Which meeting it is: the series' title, or `None` for the calendar's own meeting.
+    pub title: Option<String>,
     /// The slot this meeting takes, and its number in the series (0 is the first meeting).
     pub slot: usize,
     pub index: u64,
@@ -40,6 +42,13 @@ pub fn occurrences(schedule: &Schedule, from: DateTime<Utc>, to: DateTime<Utc>) 
     found
 }
 
+impl Occurrence {
+    /// Which meeting it is, as people call it: its series' title, else the calendar's name.
+    pub fn meeting<'a>(&'a self, schedule: &'a Schedule) -> &'a str {
+        self.title.as_deref().unwrap_or(&schedule.name)
+    }
+}
+
 /// The meetings that take place (not cancelled) in `[from, to)`.
 pub fn meetings(schedule: &Schedule, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence> {
     let mut all = occurrences(schedule, from, to);
@@ -58,15 +67,16 @@ fn series_occurrences(
     let margin = chrono::Days::new(62);
     let scan_from = from.date_naive() - margin;
     let scan_to = to.date_naive() + margin;
-    let period_days = 7 * series.every_weeks as i64;
-    let first = ((scan_from - series.start).num_days() - 6)
-        .div_euclid(period_days)
-        .max(0) as u64;
+    let first = series.index_before(scan_from);
     let mut out = Vec::new();
     for k in first.. {
         let date = series.meeting_date(k);
         if date > scan_to || series.until.is_some_and(|u| date > u) {
             break;
+        }
+        // Another series meets that week: no meeting, not even a cancelled one.
+        if series.is_skipped(k) {
+            continue;
         }
         let occurrence = occurrence(series, zone, k);
         if occurrence.start >= from && occurrence.start < to {
@@ -96,6 +106,7 @@ pub fn occurrence(series: &Series, zone: Tz, k: u64) -> Occurrence {
     let start = local_to_utc(zone, start_local);
     Occurrence {
         series: series.id.clone(),
+        title: series.title.clone(),
         slot: slot_index,
         index: k,
         scheduled_date: date,

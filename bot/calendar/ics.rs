@@ -4,9 +4,11 @@
 //!
 //! Each slot of a series is one recurring event: slot j of n repeats every `n * every_weeks` weeks
 //! on the same weekday and wall-clock time, which an RRULE (FREQ=WEEKLY;INTERVAL=...) says exactly
-//! and every client expands the same way across DST, since DTSTART is local with a TZID. A
-//! cancellation is an EXDATE (Google ignores STATUS:CANCELLED overrides in subscriptions); a move is
-//! a RECURRENCE-ID override. Explicit events would also work but grow the feed every week forever.
+//! and every client expands the same way across DST, since DTSTART is local with a TZID; a monthly
+//! series is FREQ=MONTHLY;BYDAY=1TU (or -1FR). A cancellation is an EXDATE (Google ignores
+//! STATUS:CANCELLED overrides in subscriptions), and so is each date a series skips for another's
+//! week (no RRULE says that); a move is a RECURRENCE-ID override. Explicit events would also work
+//! but grow the feed every week forever.
 //!
 //! The output is a pure function of the schedule: byte-identical between runs.
 
@@ -90,10 +92,15 @@ fn slot_events(schedule: &Schedule, series: &Series, slot: usize, stamp: &str) -
     let zone = schedule.timezone;
     let tzid = zone.name();
     let n = series.slots.len() as u64;
-    let first = occurrence(series, zone, slot as u64);
-    if series.until.is_some_and(|u| first.scheduled_date > u) {
+    // The first meeting of the slot that is held by the rule (a skipped one is not a meeting).
+    let Some(first_index) = (slot as u64..)
+        .step_by(n as usize)
+        .take_while(|k| series.until.is_none_or(|u| series.meeting_date(*k) <= u))
+        .find(|k| !series.is_skipped(*k))
+    else {
         return Vec::new();
-    }
+    };
+    let first = occurrence(series, zone, first_index);
     let uid = format!("{}-{slot}@{UID_DOMAIN}", series.id);
     let summary = series.title.as_deref().unwrap_or(&schedule.name);
     let duration = Duration::minutes(series.duration_minutes as i64);
@@ -106,11 +113,18 @@ fn slot_events(schedule: &Schedule, series: &Series, slot: usize, stamp: &str) -
     // SEQUENCE must rise whenever a client's copy of the event changes. The schedule grows by
     // exceptions and by ending a series, so counting those gives a number that only rises.
     let sequence = exceptions.len() + usize::from(series.until.is_some());
-    let mut rule = format!(
-        "FREQ=WEEKLY;INTERVAL={};BYDAY={}",
-        n * series.every_weeks as u64,
-        weekday_code(series.slots[slot].day)
-    );
+    let mut rule = match series.monthly {
+        Some(nth) => format!(
+            "FREQ=MONTHLY;BYDAY={}{}",
+            nth.rrule_prefix(),
+            weekday_code(series.slots[slot].day)
+        ),
+        None => format!(
+            "FREQ=WEEKLY;INTERVAL={};BYDAY={}",
+            n * series.every_weeks as u64,
+            weekday_code(series.slots[slot].day)
+        ),
+    };
     if let Some(until) = series.until {
         let last = last_index(series, slot as u64, until);
         let last_start = local_to_utc(zone, occurrence(series, zone, last).scheduled_local);
@@ -127,11 +141,23 @@ fn slot_events(schedule: &Schedule, series: &Series, slot: usize, stamp: &str) -
         ),
         format!("RRULE:{rule}"),
     ];
-    let cancelled: Vec<String> = exceptions
+    // Cancelled meetings, and the rule's dates in weeks another series has (no rule says
+    // "except in another rule's weeks"), in order.
+    let mut not_held: Vec<(u64, NaiveDateTime)> = exceptions
         .iter()
         .filter(|(_, e)| e.change == Change::Cancel)
-        .map(|(k, _)| local(occurrence(series, zone, *k).scheduled_local))
+        .map(|(k, _)| (*k, occurrence(series, zone, *k).scheduled_local))
         .collect();
+    not_held.extend(
+        series
+            .skipped
+            .iter()
+            .filter_map(|d| series.scheduled_index(*d))
+            .filter(|k| k % n == slot as u64 && *k > first_index)
+            .map(|k| (k, occurrence(series, zone, k).scheduled_local)),
+    );
+    not_held.sort();
+    let cancelled: Vec<String> = not_held.iter().map(|(_, t)| local(*t)).collect();
     if !cancelled.is_empty() {
         lines.push(format!("EXDATE;TZID={tzid}:{}", cancelled.join(",")));
     }

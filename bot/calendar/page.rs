@@ -70,9 +70,10 @@ pub fn render(schedule: &Schedule, now: DateTime<Utc>, feed: &FeedUrl) -> String
             ""
         };
         items.push_str(&format!(
-            "      <li{class}><time datetime=\"{}\">{}</time>{note}</li>\n",
+            "      <li{class}><time datetime=\"{}\">{}</time> <span class=\"meeting\">{}</span>{note}</li>\n",
             meeting.start.format("%Y-%m-%dT%H:%M:%SZ"),
             escape(&fallback),
+            escape(meeting.meeting(schedule)),
         ));
     }
     if upcoming.is_empty() {

@@ -56,10 +56,11 @@ pub fn list(schedule: &Schedule, from: NaiveDate, to: NaiveDate) -> String {
     let start = calendar::local_to_utc(zone, from.and_hms_opt(0, 0, 0).unwrap());
     let end = calendar::local_to_utc(zone, to.and_hms_opt(0, 0, 0).unwrap());
     let mut out = format!(
-        "{:<26} {:<17} {:<10} note\n",
+        "{:<26} {:<17} {:<18} {:<44} note\n",
         format!("local ({})", zone.name()),
         "UTC",
-        "series"
+        "series",
+        "meeting"
     );
     for meeting in calendar::occurrences(schedule, start, end) {
         let local = meeting.start.with_timezone(&zone);
@@ -72,12 +73,15 @@ pub fn list(schedule: &Schedule, from: NaiveDate, to: NaiveDate) -> String {
                 reason(&meeting.reason)
             ),
         };
-        out.push_str(&format!(
-            "{:<26} {:<17} {:<10} {note}\n",
+        let line = format!(
+            "{:<26} {:<17} {:<18} {:<44} {note}",
             local.format("%a %Y-%m-%d %H:%M %Z").to_string(),
             meeting.start.format("%Y-%m-%d %H:%MZ").to_string(),
             meeting.series,
-        ));
+            meeting.meeting(schedule),
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }
