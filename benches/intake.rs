@@ -273,6 +273,14 @@ impl Store for Reference {
     async fn record_done_actions(&self, _: i64, _: &[String]) -> Result<(), StoreError> {
         Ok(())
     }
+    async fn activity(
+        &self,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<Vec<gep_bot::memory::Activity>, StoreError> {
+        Ok(Vec::new())
+    }
     async fn counts(&self) -> Result<Counts, StoreError> {
         Ok(Counts::default())
     }

@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod memory;
 pub mod mesh;
 pub mod pipeline;
+pub mod report;
 pub mod review;
 pub mod status;
 pub mod store;

@@ -40,6 +40,61 @@ pub enum StateChange {
         number: u64,
         state: ReviewState,
     },
+    /// Something the initiative's report and the agenda count (kept beyond deliveries).
+    Record(Activity),
+}
+
+/// What happened, when, to which issue, pull request or discussion: one row per (repo, kind,
+/// number, detail), at the earliest time it was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub repo: String,
+    pub kind: ActivityKind,
+    pub number: u64,
+    /// What kind of item (`issue`, `pull_request`, `discussion`), or what changed
+    /// (`Experimental -> Standard`).
+    pub detail: String,
+    /// When it happened (by the payload), in ms; `None` until the worker stamps the delivery's time.
+    pub at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    /// An item about mesh was opened (or got the mesh label).
+    MeshOpened,
+    /// An item about mesh was closed.
+    MeshClosed,
+    /// The first event of a GEP pull request's lead review.
+    ReviewStarted,
+    /// A GEP pull request reached the leads' quorum.
+    ReviewQuorum,
+    /// A GEP's status changed on the default branch.
+    StatusChanged,
+}
+
+impl ActivityKind {
+    pub const ALL: [ActivityKind; 5] = [
+        ActivityKind::MeshOpened,
+        ActivityKind::MeshClosed,
+        ActivityKind::ReviewStarted,
+        ActivityKind::ReviewQuorum,
+        ActivityKind::StatusChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::MeshOpened => "mesh_opened",
+            ActivityKind::MeshClosed => "mesh_closed",
+            ActivityKind::ReviewStarted => "review_started",
+            ActivityKind::ReviewQuorum => "review_quorum",
+            ActivityKind::StatusChanged => "status_changed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ActivityKind> {
+        ActivityKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
 }
 
 /// What the bot remembers of one label on one issue.

@@ -297,6 +297,50 @@ async fn the_actions_a_job_did_are_remembered_for_its_retry(store: impl Store) {
     assert_eq!(store.done_actions(again.id).await.unwrap(), keys);
 }
 
+async fn activity_is_kept_at_its_earliest_time_and_read_by_period(store: impl Store) {
+    use gep_bot::memory::{Activity, ActivityKind};
+    let seen = |kind, number, at| {
+        StateChange::Record(Activity {
+            repo: "o/r".into(),
+            kind,
+            number,
+            detail: String::new(),
+            at_ms: Some(at),
+        })
+    };
+    // A review's events arrive out of order, and one twice: the first time is kept.
+    store
+        .apply(&[
+            seen(ActivityKind::ReviewStarted, 7, 5_000),
+            seen(ActivityKind::ReviewStarted, 7, 2_000),
+            seen(ActivityKind::ReviewStarted, 7, 9_000),
+            seen(ActivityKind::ReviewQuorum, 7, 8_000),
+            seen(ActivityKind::ReviewStarted, 8, 12_000),
+        ])
+        .await
+        .unwrap();
+    let all = store.activity("o/r", 0, 20_000).await.unwrap();
+    let rows: Vec<(ActivityKind, u64, Option<i64>)> =
+        all.iter().map(|a| (a.kind, a.number, a.at_ms)).collect();
+    assert_eq!(
+        rows,
+        [
+            (ActivityKind::ReviewStarted, 7, Some(2_000)),
+            (ActivityKind::ReviewQuorum, 7, Some(8_000)),
+            (ActivityKind::ReviewStarted, 8, Some(12_000)),
+        ]
+    );
+    // [from, to): the end is not included; another repository's is not there.
+    assert_eq!(store.activity("o/r", 2_000, 12_000).await.unwrap().len(), 2);
+    assert!(
+        store
+            .activity("o/other", 0, 20_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -334,6 +378,7 @@ contract!(
     label_suppression_is_remembered_and_lifted,
     a_review_state_is_saved_replaced_and_loaded,
     the_actions_a_job_did_are_remembered_for_its_retry,
+    activity_is_kept_at_its_earliest_time_and_read_by_period,
 );
 
 /// Replicas only: two stores on one database record the same redeliveries at once, in opposite

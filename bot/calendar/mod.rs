@@ -12,4 +12,4 @@ mod schedule;
 mod vtimezone;
 
 pub use expand::{Occurrence, Status, local_to_utc, meetings, occurrences};
-pub use schedule::{Change, Exception, Schedule, ScheduleError, Series, Slot};
+pub use schedule::{Change, Exception, Nth, Schedule, ScheduleError, Series, Slot, day_name};

@@ -8,6 +8,7 @@ mod checkout;
 mod dashboard;
 mod doctor;
 mod replay;
+mod report;
 pub mod repository;
 mod requeue;
 pub mod serve;
@@ -43,6 +44,9 @@ enum Command {
     Serve(ConfigFile),
     /// Run the handlers on a saved webhook body and print the planned actions.
     Replay(replay::Args),
+    /// The initiative's report for a period: meetings per slot, mesh work, GEP status changes,
+    /// lead-review turnaround.
+    Report(report::Args),
     /// Queue the dead jobs again, once what made them fail is fixed.
     Requeue(ConfigFile),
     /// Check the configuration, the database, the App key and the GitHub connection.
@@ -109,6 +113,7 @@ pub fn run() -> ExitCode {
         Command::Calendar(args) => calendar::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Report(args) => report::run(args),
         Command::Requeue(args) => requeue::run(args),
         Command::Doctor(args) => doctor::run(args),
     };

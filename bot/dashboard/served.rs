@@ -656,6 +656,36 @@ impl<S: Store> Refresher<S> {
     }
 }
 
+/// The GEPs whose metadata.yaml states another status in `after` than in `before`, as activity.
+pub fn status_changes(
+    repo: &str,
+    before: &GepSet,
+    after: &GepSet,
+    now_ms: i64,
+) -> Vec<crate::memory::StateChange> {
+    let statuses = |set: &GepSet| -> BTreeMap<u32, Status> {
+        set.geps
+            .iter()
+            .filter_map(|g| Some((g.number?, build::metadata_status(g)?)))
+            .collect()
+    };
+    let (was, is) = (statuses(before), statuses(after));
+    is.iter()
+        .filter_map(|(number, status)| {
+            let old = was.get(number)?;
+            (old != status).then(|| {
+                crate::memory::StateChange::Record(crate::memory::Activity {
+                    repo: repo.to_owned(),
+                    kind: crate::memory::ActivityKind::StatusChanged,
+                    number: u64::from(*number),
+                    detail: format!("{old} -> {status}"),
+                    at_ms: Some(now_ms),
+                })
+            })
+        })
+        .collect()
+}
+
 /// The day of an RFC 3339 timestamp.
 fn day(timestamp: &str) -> Option<NaiveDate> {
     chrono::DateTime::parse_from_rfc3339(timestamp)
@@ -733,6 +763,43 @@ mod tests {
     fn another_repositorys_events_do_not_refresh() {
         let served = Served::new("someone/else", "geps/", "area/mesh");
         assert!(!served.wants(&push("refs/heads/main", false, 1, &["geps/gep-1/index.md"])));
+    }
+
+    #[test]
+    fn a_status_that_differs_from_the_last_read_is_a_change() {
+        let gep = |number: u32, status: &str| GepFiles {
+            dir: format!("geps/gep-{number}").into(),
+            number: Some(number),
+            index: None,
+            metadata: Some(SourceText::new(
+                format!("geps/gep-{number}/metadata.yaml"),
+                format!("number: {number}\nstatus: {status}\n"),
+            )),
+            checked: true,
+        };
+        let set = |geps| GepSet {
+            geps,
+            only_files: None,
+        };
+        let before = set(vec![gep(1, "Experimental"), gep(2, "Provisional")]);
+        let after = set(vec![
+            gep(1, "Standard"),
+            gep(2, "Provisional"),
+            gep(3, "Provisional"),
+        ]);
+        let changes = status_changes("o/r", &before, &after, 42);
+        assert_eq!(
+            changes,
+            [crate::memory::StateChange::Record(
+                crate::memory::Activity {
+                    repo: "o/r".into(),
+                    kind: crate::memory::ActivityKind::StatusChanged,
+                    number: 1,
+                    detail: "Experimental -> Standard".into(),
+                    at_ms: Some(42),
+                }
+            )]
+        );
     }
 
     #[test]

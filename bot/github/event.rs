@@ -111,6 +111,9 @@ pub struct Event {
     pub review: Option<Review>,
     /// For a push: what it changed.
     pub push: Option<Push>,
+    /// When it happened, by the payload (ms): the review's submission, the comment's creation,
+    /// the subject's opening or closing, else its last update.
+    pub at_ms: Option<i64>,
 }
 
 /// A push, as far as its webhook says.
@@ -218,6 +221,34 @@ impl Event {
         {
             return Err(EventError::BadRepository(repository.full_name.clone()));
         }
+        let stamp = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis())
+        };
+        let action = raw.action.clone().unwrap_or_default();
+        let subject_raw = raw
+            .issue
+            .as_ref()
+            .or(raw.pull_request.as_ref())
+            .or(raw.discussion.as_ref());
+        let at_ms = raw
+            .review
+            .as_ref()
+            .and_then(|r| stamp(&r.submitted_at))
+            .or_else(|| {
+                raw.comment.as_ref().and_then(|c| match action.as_str() {
+                    "created" => stamp(&c.created_at),
+                    _ => stamp(&c.updated_at),
+                })
+            })
+            .or_else(|| {
+                subject_raw.and_then(|s| match action.as_str() {
+                    "opened" | "created" => stamp(&s.created_at),
+                    "closed" => stamp(&s.closed_at),
+                    _ => stamp(&s.updated_at),
+                })
+            });
         let subject = match name {
             "issues" | "issue_comment" => raw.issue.map(|i| {
                 let kind = if i.pull_request.is_some() {
@@ -265,6 +296,7 @@ impl Event {
                 .map(|h| h.sha),
             base_sha: raw.pull_request.and_then(|p| p.base).map(|b| b.sha),
             review,
+            at_ms,
             push: (name == "push").then(|| {
                 let commits = raw.commits.unwrap_or_default();
                 let default = raw.default_branch.as_deref().unwrap_or("main");
@@ -319,6 +351,7 @@ struct RawCommit {
 struct RawReview {
     user: Option<Actor>,
     state: Option<String>,
+    submitted_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -351,6 +384,12 @@ struct RawSubject {
     head: Option<RawHead>,
     #[serde(default)]
     base: Option<RawHead>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    closed_at: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
 }
 
 impl RawSubject {
@@ -388,6 +427,8 @@ struct RawComment {
     body: Option<String>,
     user: Option<Actor>,
     html_url: Option<String>,
+    created_at: Option<String>,
+    updated_at: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -150,6 +150,7 @@ mod tests {
             base_sha: None,
             review: None,
             push: None,
+            at_ms: None,
         }
     }
 

@@ -33,6 +33,7 @@ fn event(action: &str, label: &str, labels: &[&str]) -> Event {
         base_sha: None,
         review: None,
         push: None,
+        at_ms: None,
     }
 }
 

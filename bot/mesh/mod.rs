@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::commands::{Command, HelpEntry};
 use crate::github::event::SubjectKind;
 use crate::github::{Action, Event, ExecError, LabelTarget, Plan, Reads, Subject};
-use crate::memory::StateChange;
+use crate::memory::{Activity, ActivityKind, StateChange};
 use crate::store::Store;
 
 pub use words::{BadPattern, Matcher};
@@ -182,7 +182,25 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
             }
         }
     };
+    // For the report and the agenda: mesh items opened (or labelled) and closed.
+    let item = match subject.kind {
+        SubjectKind::Issue => "issue",
+        SubjectKind::PullRequest => "pull_request",
+        SubjectKind::Discussion => "discussion",
+    };
+    let activity = |kind| {
+        StateChange::Record(Activity {
+            repo: event.repo.clone(),
+            kind,
+            number: subject.number,
+            detail: item.to_owned(),
+            at_ms: event.at_ms,
+        })
+    };
     match (event.name.as_str(), event.action.as_str()) {
+        ("issues" | "pull_request" | "discussion", "closed") if has_label => {
+            plan.state.push(activity(ActivityKind::MeshClosed));
+        }
         ("issues" | "pull_request" | "discussion", "unlabeled")
             if event.label.as_deref() == Some(rules.label.as_str()) =>
         {
@@ -190,9 +208,12 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
             plan.state.push(label_state(false));
         }
         ("issues" | "pull_request" | "discussion", "labeled")
-            if event.label.as_deref() == Some(rules.label.as_str()) && !context.state.label_on =>
+            if event.label.as_deref() == Some(rules.label.as_str()) =>
         {
-            plan.state.push(label_state(true));
+            if !context.state.label_on {
+                plan.state.push(label_state(true));
+            }
+            plan.state.push(activity(ActivityKind::MeshOpened));
         }
         ("issues", "opened" | "edited" | "reopened")
         | ("pull_request", "opened" | "edited" | "synchronize" | "reopened")
@@ -205,6 +226,10 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
                     .any(|p| matcher.matches_path(p));
             if about_mesh && !has_label && !context.state.label_suppressed {
                 add(&mut plan);
+            }
+            let opened = matches!(event.action.as_str(), "opened" | "created");
+            if opened && (has_label || (about_mesh && !context.state.label_suppressed)) {
+                plan.state.push(activity(ActivityKind::MeshOpened));
             }
         }
         ("issue_comment" | "discussion_comment", "created" | "edited") => {

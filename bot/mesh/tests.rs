@@ -3,6 +3,7 @@
 use super::*;
 use crate::github::Actor;
 use crate::github::event::{Comment, Subject};
+use crate::memory::{Activity, ActivityKind};
 
 fn person() -> Actor {
     Actor {
@@ -33,6 +34,7 @@ fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&st
         base_sha: None,
         review: None,
         push: None,
+        at_ms: None,
     }
 }
 
@@ -375,7 +377,16 @@ fn a_label_the_bot_wrote_since_the_payload_is_not_written_again() {
         label_on: true,
         ..IssueState::default()
     };
-    assert!(run(&opened, known.clone(), &[]).is_empty());
+    let again = run(&opened, known.clone(), &[]);
+    assert!(again.actions.is_empty(), "{again:?}");
+    // What is remembered is only that a mesh issue was opened (for the report).
+    assert!(matches!(
+        again.state[..],
+        [StateChange::Record(Activity {
+            kind: ActivityKind::MeshOpened,
+            ..
+        })]
+    ));
     // `/remove-area mesh` still removes it: the bot knows it is there.
     let e = comment(
         event("issue_comment", "created", SubjectKind::Issue, "mesh", &[]),
@@ -394,5 +405,44 @@ fn a_label_a_person_put_on_is_remembered_as_on() {
     labeled.label = Some("area/mesh".into());
     let plan = run(&labeled, IssueState::default(), &[]);
     assert!(plan.actions.is_empty());
-    assert!(matches!(plan.state[..], [StateChange::LabelOn { .. }]));
+    assert!(matches!(
+        plan.state[..],
+        [
+            StateChange::LabelOn { .. },
+            StateChange::Record(Activity {
+                kind: ActivityKind::MeshOpened,
+                ..
+            })
+        ]
+    ));
+}
+
+#[test]
+fn mesh_items_opened_and_closed_are_recorded_with_the_payloads_time() {
+    let mut opened = event("issues", "opened", SubjectKind::Issue, "mesh routing", &[]);
+    opened.at_ms = Some(1_700_000_000_000);
+    let plan = run(&opened, IssueState::default(), &[]);
+    assert!(plan.state.contains(&StateChange::Record(Activity {
+        repo: "kubernetes-sigs/gateway-api".into(),
+        kind: ActivityKind::MeshOpened,
+        number: 42,
+        detail: "issue".into(),
+        at_ms: Some(1_700_000_000_000),
+    })));
+    let closed = event(
+        "pull_request",
+        "closed",
+        SubjectKind::PullRequest,
+        "x",
+        &["area/mesh"],
+    );
+    assert!(matches!(
+        run(&closed, IssueState::default(), &[]).state[..],
+        [StateChange::Record(Activity { kind: ActivityKind::MeshClosed, ref detail, .. })] if detail == "pull_request"
+    ));
+    // Not about mesh: nothing recorded.
+    let other = event("issues", "opened", SubjectKind::Issue, "ingress", &[]);
+    assert!(run(&other, IssueState::default(), &[]).is_empty());
+    let closed = event("issues", "closed", SubjectKind::Issue, "x", &[]);
+    assert!(run(&closed, IssueState::default(), &[]).is_empty());
 }

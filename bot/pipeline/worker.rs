@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use super::capabilities::{self, Handlers};
 use crate::github::{Event, ExecError, Executor, GitHub, Repo};
+use crate::memory::StateChange;
 use crate::store::{Job, Store};
 
 #[derive(Debug, Clone)]
@@ -179,7 +180,13 @@ impl<S: Store> Worker<S> {
             github: self.github.as_deref(),
             installation: event.installation,
         };
-        let plan = capabilities::plan(&event, &self.handlers, reads, &*self.store).await?;
+        let mut plan = capabilities::plan(&event, &self.handlers, reads, &*self.store).await?;
+        // What the payload did not date happened when GitHub delivered it.
+        for change in &mut plan.state {
+            if let StateChange::Record(activity) = change {
+                activity.at_ms.get_or_insert(job.received_ms);
+            }
+        }
         self.store
             .apply(&plan.state)
             .await

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::commands::{Command, HelpEntry};
 pub use crate::github::Happening;
 use crate::github::{Action, Event, ExecError, LabelTarget, Plan, Reads};
+use crate::memory::{Activity, ActivityKind};
 pub use crate::memory::{Concern, ReviewState, StateChange, Vote};
 use crate::store::Store;
 
@@ -455,6 +456,21 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
             number: pr.number,
             state: next.clone(),
         });
+    }
+    // For the report and the agenda: when review began (the earliest event kept), and when it
+    // reached quorum.
+    let activity = |kind| {
+        StateChange::Record(Activity {
+            repo: pr.repo.clone(),
+            kind,
+            number: pr.number,
+            detail: String::new(),
+            at_ms: event.at_ms,
+        })
+    };
+    plan.state.push(activity(ActivityKind::ReviewStarted));
+    if next.is_approved(rules) && !state.is_approved(rules) {
+        plan.state.push(activity(ActivityKind::ReviewQuorum));
     }
     publish(&mut plan, pr, rules, &next);
     plan

@@ -46,6 +46,7 @@ fn event(name: &str, action: &str) -> Event {
         base_sha: None,
         review: None,
         push: None,
+        at_ms: None,
     }
 }
 

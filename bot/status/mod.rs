@@ -500,6 +500,7 @@ mod gathering {
             base_sha: None,
             review: None,
             push: None,
+            at_ms: None,
         }
     }
 

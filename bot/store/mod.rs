@@ -16,7 +16,7 @@ pub use postgres::PgStore;
 pub use sqlite::{ServeClaim, SqliteStore};
 
 use crate::memory::StateChange;
-use crate::memory::{LabelMemory, ReviewState};
+use crate::memory::{Activity, ActivityKind, LabelMemory, ReviewState};
 
 /// Which store a database URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +96,23 @@ pub enum Recorded {
     New,
     /// That delivery id was stored before: nothing queued.
     Duplicate,
+}
+
+/// An activity row as both stores read it back: (kind, number, detail, at_ms).
+pub fn activity_of(
+    repo: &str,
+    kind: &str,
+    number: i64,
+    detail: String,
+    at_ms: i64,
+) -> Option<Activity> {
+    Some(Activity {
+        repo: repo.to_owned(),
+        kind: ActivityKind::parse(kind)?,
+        number: number as u64,
+        detail,
+        at_ms: Some(at_ms),
+    })
 }
 
 /// A claimed job with its delivery.
@@ -191,6 +208,14 @@ pub trait Store: Send + Sync + 'static {
         repo: &str,
         number: u64,
     ) -> impl Future<Output = Result<Option<ReviewState>, StoreError>> + Send;
+
+    /// A repository's activity in `[from_ms, to_ms)`, in time order.
+    fn activity(
+        &self,
+        repo: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> impl Future<Output = Result<Vec<Activity>, StoreError>> + Send;
 
     fn counts(&self) -> impl Future<Output = Result<Counts, StoreError>> + Send;
 

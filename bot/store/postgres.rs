@@ -145,6 +145,32 @@ impl Store for PgStore {
             .await?)
     }
 
+    async fn activity(
+        &self,
+        repo: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<crate::memory::Activity>, StoreError> {
+        let rows = sqlx::query(sql::ACTIVITY)
+            .bind(repo)
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                super::activity_of(
+                    repo,
+                    row.get::<&str, _>("kind"),
+                    row.get("number"),
+                    row.get("detail"),
+                    row.get("at_ms"),
+                )
+            })
+            .collect())
+    }
+
     async fn counts(&self) -> Result<Counts, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) FILTER (WHERE state = 'queued') AS queued,

@@ -20,6 +20,14 @@ pub const SUPPRESS_LABEL: &str = "INSERT INTO label_suppressions (repo, number, 
 pub const ALLOW_LABEL: &str =
     "DELETE FROM label_suppressions WHERE repo = $1 AND number = $2 AND label = $3";
 pub const SAVE_REVIEW: &str = "INSERT INTO reviews (repo, number, state) VALUES ($1, $2, $3) ON CONFLICT (repo, number) DO UPDATE SET state = excluded.state";
+/// An activity, kept at the earliest time it was seen (`CASE`, not `MIN`/`LEAST`: the two stores
+/// name that function differently).
+pub const RECORD_ACTIVITY: &str = "INSERT INTO activity (repo, kind, number, detail, at_ms) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (repo, kind, number, detail) DO UPDATE
+    SET at_ms = CASE WHEN excluded.at_ms < activity.at_ms THEN excluded.at_ms ELSE activity.at_ms END";
+/// A repository's activity in `[$2, $3)`, in time order.
+pub const ACTIVITY: &str = "SELECT kind, number, detail, at_ms FROM activity
+    WHERE repo = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms, kind, number";
 pub const DONE_ACTIONS: &str = "SELECT keys FROM done_actions WHERE job_id = $1";
 pub const RECORD_DONE_ACTIONS: &str = "INSERT INTO done_actions (job_id, keys) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET keys = excluded.keys";
 /// Readiness: a one-row write that commits (or fails) as a delivery's would.
@@ -78,6 +86,16 @@ pub fn state_change(change: &StateChange) -> Result<(&'static str, Vec<Param>), 
         } => (
             LABEL_OFF,
             [issue(repo, *number), vec![Param::Text(label.clone())]].concat(),
+        ),
+        StateChange::Record(activity) => (
+            RECORD_ACTIVITY,
+            vec![
+                Param::Text(activity.repo.clone()),
+                Param::Text(activity.kind.as_str().to_owned()),
+                Param::Int(activity.number as i64),
+                Param::Text(activity.detail.clone()),
+                Param::Int(activity.at_ms.unwrap_or(0)),
+            ],
         ),
         StateChange::SaveReview {
             repo,

@@ -20,6 +20,8 @@ pub const SECRET: &[u8] = b"e2e-secret";
 
 pub struct Bot {
     pub intake: Arc<Intake<SqliteStore>>,
+    /// The store's address (for a command run on it).
+    pub database_url: String,
     stop: watch::Sender<bool>,
     worker: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -82,6 +84,7 @@ impl Bot {
         let worker = tokio::spawn(worker.run(stopped));
         Bot {
             intake,
+            database_url: url,
             stop,
             worker,
             _dir: dir,

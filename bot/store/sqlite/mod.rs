@@ -117,6 +117,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0006_done_actions.sql")),
         M::up(include_str!("../migrations/sqlite/0007_health.sql")),
         M::up(include_str!("../migrations/sqlite/0008_labels_on.sql")),
+        M::up(include_str!("../migrations/sqlite/0009_activity.sql")),
     ])
 }
 
@@ -471,6 +472,37 @@ impl Store for SqliteStore {
             Some(state) => Ok(Some(serde_json::from_str(&state)?)),
             None => Ok(None),
         }
+    }
+
+    async fn activity(
+        &self,
+        repo: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<crate::memory::Activity>, StoreError> {
+        let values = vec![text(repo), Value::Integer(from_ms), Value::Integer(to_ms)];
+        let work = move |connection: &Connection| -> rusqlite::Result<Vec<_>> {
+            let mut statement = connection.prepare_cached(sql::ACTIVITY)?;
+            let rows = statement.query_map(numbered(&values).as_slice(), |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            })?;
+            rows.collect()
+        };
+        let rows = match &self.reader {
+            Some(reader) => reader.call(work).await?,
+            None => self.writer.call(work).await?,
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, number, detail, at)| {
+                super::activity_of(repo, &kind, number, detail, at)
+            })
+            .collect())
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
