@@ -223,6 +223,14 @@ struct Bodies {
 const BODIES_WRAP: u64 = 64 << 20;
 
 impl Store for Reference {
+    async fn schedule(
+        &self,
+        delivery: NewDelivery<'_>,
+        now_ms: i64,
+        _: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.record(delivery, now_ms).await
+    }
     async fn record(&self, delivery: NewDelivery<'_>, _: i64) -> Result<Recorded, StoreError> {
         use std::os::unix::fs::FileExt;
         if let Some(bodies) = &self.bodies {

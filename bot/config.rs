@@ -30,6 +30,7 @@ pub struct Config {
     pub checks: CheckRules,
     pub lifecycle: LifecycleRules,
     pub dashboard: DashboardConfig,
+    pub agenda: crate::agenda::AgendaRules,
     /// `GEP_BOT_WEBHOOK_SECRET` (comma-separated for rotation): from the environment only.
     #[serde(skip)]
     pub webhook_secrets: Secrets,
@@ -228,6 +229,7 @@ impl Default for Config {
             checks: CheckRules::default(),
             lifecycle: LifecycleRules::default(),
             dashboard: DashboardConfig::default(),
+            agenda: crate::agenda::AgendaRules::default(),
             webhook_secrets: Secrets::default(),
             github_token: None,
         }
@@ -312,6 +314,15 @@ impl Config {
         config.apply_env(&env)?;
         config.server.check()?;
         config.dashboard.check()?;
+        if config.agenda.repo.is_none() {
+            config.agenda.repo = config.dashboard.repo.clone();
+        }
+        if let Some(problem) = config.agenda.problem() {
+            return Err(ConfigError::Invalid {
+                path,
+                message: problem,
+            });
+        }
         Ok(config)
     }
 

@@ -3,6 +3,7 @@
 //! One module per capability. Each capability keeps a pure core (inputs in, findings or actions out)
 //! and leaves IO to its edge, so the command line, the server and the tests all drive the same code.
 
+pub mod agenda;
 pub mod calendar;
 pub mod checks;
 pub mod cli;

@@ -71,15 +71,18 @@ pub enum ActivityKind {
     ReviewQuorum,
     /// A GEP's status changed on the default branch.
     StatusChanged,
+    /// A GEP pull request was closed (merged or not): no longer awaiting review.
+    PullClosed,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 5] = [
+    pub const ALL: [ActivityKind; 6] = [
         ActivityKind::MeshOpened,
         ActivityKind::MeshClosed,
         ActivityKind::ReviewStarted,
         ActivityKind::ReviewQuorum,
         ActivityKind::StatusChanged,
+        ActivityKind::PullClosed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +92,7 @@ impl ActivityKind {
             ActivityKind::ReviewStarted => "review_started",
             ActivityKind::ReviewQuorum => "review_quorum",
             ActivityKind::StatusChanged => "status_changed",
+            ActivityKind::PullClosed => "pull_closed",
         }
     }
 

@@ -46,6 +46,10 @@ impl Calendar {
     pub fn feed(&self) -> &str {
         &self.feed
     }
+
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
 }
 
 pub fn router(calendar: Arc<Calendar>) -> Router {

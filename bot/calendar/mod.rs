@@ -12,4 +12,6 @@ mod schedule;
 mod vtimezone;
 
 pub use expand::{Occurrence, Status, local_to_utc, meetings, occurrences};
-pub use schedule::{Change, Exception, Nth, Schedule, ScheduleError, Series, Slot, day_name};
+pub use schedule::{
+    BUILTIN, Change, Exception, Nth, Schedule, ScheduleError, Series, Slot, day_name,
+};

@@ -3,6 +3,7 @@
 //! Exit codes follow SPEC section 3: 0 done, 1 the command found a problem (errors in GEPs, an
 //! unknown GEP), 2 a usage or I/O error, reported in one line.
 
+mod agenda;
 mod calendar;
 mod checkout;
 mod dashboard;
@@ -38,6 +39,8 @@ enum Command {
     Status(status::Args),
     /// Write the GEP dashboard of a checkout (HTML and JSON): status, readiness, flags.
     Dashboard(dashboard::Args),
+    /// The agenda of a meeting, from the store, as the bot writes it before the meeting.
+    Agenda(agenda::Args),
     /// Write the meeting calendar as iCalendar, or list its meetings.
     Calendar(calendar::Args),
     /// Run the bot: webhooks, workers, calendar, health and metrics.
@@ -110,6 +113,7 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Status(args) => status::run(args),
         Command::Dashboard(args) => dashboard::run(args),
+        Command::Agenda(args) => agenda::run(args),
         Command::Calendar(args) => calendar::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Replay(args) => replay::run(args),

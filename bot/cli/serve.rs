@@ -112,7 +112,31 @@ async fn serve_with<S: Store>(
         }
         _ => None,
     };
-    let app = routes(intake, calendar, dashboard.clone());
+    let app = routes(intake, calendar.clone(), dashboard.clone());
+    let agenda = match (&config.agenda.repo, config.agenda.issue) {
+        (Some(repo), Some(issue)) => {
+            let installation = match &github {
+                Some(github) => github
+                    .installation_of(repo)
+                    .await
+                    .with_context(|| format!("the App's installation on {repo}, for the agenda"))?,
+                None => None,
+            };
+            let scheduler = crate::agenda::Scheduler {
+                store: store.clone(),
+                schedule: Arc::new(calendar.schedule().clone()),
+                rules: config.agenda.clone(),
+                repo: repo.clone(),
+                issue,
+                installation,
+                clock: now_ms,
+                queued: queued.clone(),
+            };
+            tracing::info!(repo, issue, "agenda: written before each meeting");
+            Some(tokio::spawn(scheduler.run(stopped.clone())))
+        }
+        _ => None,
+    };
 
     let worker = Worker {
         store: store.clone(),
@@ -141,8 +165,8 @@ async fn serve_with<S: Store>(
     crate::edge::serve(listener, app, config.server.limits(), stopping).await?;
     let _ = worker.await;
     let _ = pruner.await;
-    if let Some(refresher) = refresher {
-        let _ = refresher.await;
+    for task in [refresher, agenda].into_iter().flatten() {
+        let _ = task.await;
     }
     Ok(())
 }

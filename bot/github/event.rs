@@ -114,6 +114,9 @@ pub struct Event {
     /// When it happened, by the payload (ms): the review's submission, the comment's creation,
     /// the subject's opening or closing, else its last update.
     pub at_ms: Option<i64>,
+    /// Timed work the bot scheduled for itself (event names starting `gep-bot.`): what it is
+    /// about, as the scheduler wrote it.
+    pub scheduled: Option<serde_json::Value>,
 }
 
 /// A push, as far as its webhook says.
@@ -127,6 +130,9 @@ pub struct Push {
     /// or listed the most commits a payload holds (GitHub lists at most 20).
     pub complete: bool,
 }
+
+/// The names of the events the bot schedules for itself (never GitHub's).
+pub const SCHEDULED_PREFIX: &str = "gep-bot.";
 
 /// The most commits a push payload lists ("The array includes a maximum of 20 commits").
 pub const PUSH_COMMITS_LISTED: usize = 20;
@@ -297,6 +303,10 @@ impl Event {
             base_sha: raw.pull_request.and_then(|p| p.base).map(|b| b.sha),
             review,
             at_ms,
+            scheduled: name
+                .starts_with(SCHEDULED_PREFIX)
+                .then_some(raw.scheduled)
+                .flatten(),
             push: (name == "push").then(|| {
                 let commits = raw.commits.unwrap_or_default();
                 let default = raw.default_branch.as_deref().unwrap_or("main");
@@ -330,6 +340,7 @@ struct RawEvent {
     review: Option<RawReview>,
     #[serde(rename = "ref")]
     git_ref: Option<String>,
+    scheduled: Option<serde_json::Value>,
     #[serde(default)]
     forced: bool,
     commits: Option<Vec<RawCommit>>,

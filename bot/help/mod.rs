@@ -151,6 +151,7 @@ mod tests {
             review: None,
             push: None,
             at_ms: None,
+            scheduled: None,
         }
     }
 

@@ -34,6 +34,7 @@ fn event(action: &str, label: &str, labels: &[&str]) -> Event {
         review: None,
         push: None,
         at_ms: None,
+        scheduled: None,
     }
 }
 

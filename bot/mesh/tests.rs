@@ -35,6 +35,7 @@ fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&st
         review: None,
         push: None,
         at_ms: None,
+        scheduled: None,
     }
 }
 

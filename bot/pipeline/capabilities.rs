@@ -79,6 +79,10 @@ pub async fn plan(
     reads: impl Reads,
     store: &impl Store,
 ) -> Result<Plan, ExecError> {
+    // The bot's own timed work has no subject: the agenda before a meeting.
+    if event.name == crate::agenda::EVENT {
+        return crate::agenda::handle(event, &handlers.review, &reads, store).await;
+    }
     if event.subject.is_none() {
         return Ok(Plan::default());
     }

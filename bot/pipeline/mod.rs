@@ -263,6 +263,15 @@ async fn webhook<S: Store>(
             "missing X-GitHub-Event or X-GitHub-Delivery\n",
         );
     };
+    // The bot's own timed work is scheduled by the bot, never delivered.
+    if event.starts_with(crate::github::event::SCHEDULED_PREFIX) {
+        return outcome(
+            event,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "X-GitHub-Event names the bot's own scheduled work, which no webhook delivers\n",
+        );
+    }
     // Well-formedness only (nesting deeper than 128 is refused as well); the worker parses the
     // event and keeps one of the wrong shape as dead, saying so.
     if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {

@@ -314,7 +314,9 @@ pub fn concerns_review(event: &Event) -> bool {
         return false;
     }
     match (event.name.as_str(), event.action.as_str()) {
-        ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review") => true,
+        ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review" | "closed") => {
+            true
+        }
         ("pull_request_review", "submitted" | "dismissed") => true,
         ("issue_comment", "created" | "edited") => event
             .comment
@@ -434,6 +436,16 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
             })
         }
         ("pull_request", "opened" | "synchronize" | "reopened" | "ready_for_review") => None,
+        ("pull_request", "closed") => {
+            plan.state.push(StateChange::Record(Activity {
+                repo: pr.repo.clone(),
+                kind: ActivityKind::PullClosed,
+                number: pr.number,
+                detail: String::new(),
+                at_ms: event.at_ms,
+            }));
+            return plan;
+        }
         _ => return plan,
     };
     let mut replies = happening

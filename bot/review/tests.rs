@@ -47,6 +47,7 @@ fn event(name: &str, action: &str) -> Event {
         review: None,
         push: None,
         at_ms: None,
+        scheduled: None,
     }
 }
 

@@ -501,6 +501,7 @@ mod gathering {
             review: None,
             push: None,
             at_ms: None,
+            scheduled: None,
         }
     }
 

@@ -142,6 +142,15 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
     ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
 
+    /// `record`, with the job due at `run_after_ms` (timed work: the agenda before a meeting).
+    /// The id is the dedupe key, so replicas scheduling the same work store it once.
+    fn schedule(
+        &self,
+        delivery: NewDelivery<'_>,
+        now_ms: i64,
+        run_after_ms: i64,
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+
     /// Takes the next job that is due (or whose lease expired: its worker died) for `lease_ms`.
     fn claim(
         &self,

@@ -75,18 +75,28 @@ type PgStatement = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::P
 
 impl Store for PgStore {
     async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
+        self.schedule(delivery, now_ms, now_ms).await
+    }
+
+    async fn schedule(
+        &self,
+        delivery: NewDelivery<'_>,
+        now_ms: i64,
+        run_after_ms: i64,
+    ) -> Result<Recorded, StoreError> {
         // One statement, so one transaction: the job exists exactly when the delivery was new.
         let queued = sqlx::query(
             "WITH stored AS (
                  INSERT INTO deliveries (id, event, received_ms, body) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (id) DO NOTHING RETURNING id
              )
-             INSERT INTO jobs (delivery_id, state, run_after) SELECT id, 'queued', $3 FROM stored RETURNING id",
+             INSERT INTO jobs (delivery_id, state, run_after) SELECT id, 'queued', $5 FROM stored RETURNING id",
         )
         .bind(delivery.id)
         .bind(delivery.event)
         .bind(now_ms)
         .bind(delivery.body)
+        .bind(run_after_ms)
         .fetch_optional(&self.pool)
         .await?;
         Ok(if queued.is_some() {

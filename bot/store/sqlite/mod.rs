@@ -282,12 +282,22 @@ fn text(value: &str) -> Value {
 
 impl Store for SqliteStore {
     async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
-        let values = vec![
+        self.schedule(delivery, now_ms, now_ms).await
+    }
+
+    async fn schedule(
+        &self,
+        delivery: NewDelivery<'_>,
+        now_ms: i64,
+        run_after_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let values = [
             text(delivery.id),
             text(delivery.event),
             Value::Integer(now_ms),
             Value::Blob(body::pack(delivery.body)),
             text(body::ENCODING),
+            Value::Integer(run_after_ms),
         ];
         self.writer
             .call(move |connection| {
@@ -297,7 +307,7 @@ impl Store for SqliteStore {
                          VALUES ($1, $2, $3, $4, $5)
                          ON CONFLICT (id) DO NOTHING",
                     )?
-                    .execute(numbered(&values).as_slice())?;
+                    .execute(numbered(&values[..5]).as_slice())?;
                 if stored == 0 {
                     return Ok(Recorded::Duplicate);
                 }
@@ -305,7 +315,7 @@ impl Store for SqliteStore {
                     .prepare_cached(
                         "INSERT INTO jobs (delivery_id, state, run_after) VALUES ($1, 'queued', $2)",
                     )?
-                    .execute(numbered(&[values[0].clone(), values[2].clone()]).as_slice())?;
+                    .execute(numbered(&[values[0].clone(), values[5].clone()]).as_slice())?;
                 Ok(Recorded::New)
             })
             .await
