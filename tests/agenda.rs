@@ -16,10 +16,7 @@ use gep_bot::agenda::{AgendaRules, Scheduler};
 use gep_bot::calendar::{BUILTIN, Schedule};
 use gep_bot::github::{Credentials, Executor, GitHub};
 use gep_bot::memory::{Activity, ActivityKind, StateChange};
-use gep_bot::mesh::MeshRules;
-use gep_bot::pipeline::capabilities::Handlers;
 use gep_bot::pipeline::worker::{Settings, Worker};
-use gep_bot::review::ReviewRules;
 use gep_bot::store::{PgStore, SqliteStore, Store};
 use tokio::sync::{Notify, watch};
 
@@ -58,16 +55,7 @@ fn replica<S: Store>(id: &str, store: Arc<S>, api: &str) -> Replica<S> {
         store: store.clone(),
         executor: Arc::new(Executor::GitHub(client.clone())),
         github: Some(client),
-        handlers: Arc::new(
-            Handlers::new(
-                MeshRules::default(),
-                ReviewRules::default(),
-                Default::default(),
-                Default::default(),
-            )
-            .unwrap()
-            .publishing_with(Some(&credentials)),
-        ),
+        handlers: common::bot::handlers(&credentials),
         settings: Settings {
             id: id.into(),
             backoff: Duration::from_millis(20),

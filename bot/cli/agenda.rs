@@ -9,7 +9,6 @@ use chrono::NaiveDate;
 use super::report::Format;
 use crate::agenda;
 use crate::calendar::Schedule;
-use crate::config::Config;
 use crate::store::{Backend, PgStore, SqliteStore, redact};
 
 #[derive(Debug, clap::Args)]
@@ -20,21 +19,12 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     format: Format,
     /// The repository (default: `[agenda] repo`, else `[dashboard] repo`).
-    #[arg(long, value_name = "OWNER/NAME")]
-    repo: Option<String>,
-    /// Configuration file (default: $GEP_BOT_CONFIG, else ./bot.toml if it exists).
-    #[arg(long, value_name = "FILE")]
-    config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    scope: super::RepoInStore,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = Config::load(args.config.as_deref())?;
-    let Some(repo) = args.repo.or(config.agenda.repo.clone()) else {
-        anyhow::bail!("which repository? give --repo OWNER/NAME, or set [agenda] repo");
-    };
-    if !crate::github::event::is_repository_name(&repo) {
-        anyhow::bail!("--repo {repo:?} is not OWNER/NAME");
-    }
+    let (config, repo) = args.scope.resolve(|c| c.agenda.repo.clone())?;
     let (schedule, _) = Schedule::load_or_builtin(&config.calendar.schedule)?;
     let issue = config.agenda.issue.unwrap_or(0);
     let Some(due) = agenda::for_date(&schedule, &repo, issue, args.date) else {

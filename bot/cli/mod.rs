@@ -64,6 +64,34 @@ pub struct ConfigFile {
     config: Option<std::path::PathBuf>,
 }
 
+/// `--repo` and `--config` of the commands that read the store about one repository.
+#[derive(Debug, clap::Args)]
+pub struct RepoInStore {
+    /// The repository (default: from the configuration).
+    #[arg(long, value_name = "OWNER/NAME")]
+    repo: Option<String>,
+    /// Configuration file (default: $GEP_BOT_CONFIG, else ./bot.toml if it exists).
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+}
+
+impl RepoInStore {
+    /// The configuration, and the repository: `--repo`, else `fallback` of the configuration.
+    fn resolve(
+        self,
+        fallback: impl FnOnce(&crate::config::Config) -> Option<String>,
+    ) -> anyhow::Result<(crate::config::Config, String)> {
+        let config = crate::config::Config::load(self.config.as_deref())?;
+        let Some(repo) = self.repo.or_else(|| fallback(&config)) else {
+            anyhow::bail!("which repository? give --repo OWNER/NAME, or set [agenda] repo");
+        };
+        if !crate::github::event::is_repository_name(&repo) {
+            anyhow::bail!("--repo {repo:?} is not OWNER/NAME");
+        }
+        Ok((config, repo))
+    }
+}
+
 /// `--format` of the commands that print either for people or for programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum HumanOrJson {

@@ -7,7 +7,6 @@ use anyhow::Context;
 use chrono::NaiveDate;
 
 use crate::calendar::Schedule;
-use crate::config::Config;
 use crate::report;
 use crate::store::{Backend, PgStore, SqliteStore, Store, StoreError, redact};
 
@@ -28,11 +27,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     format: Format,
     /// The repository reported on (default: `[dashboard] repo`, else kubernetes-sigs/gateway-api).
-    #[arg(long, value_name = "OWNER/NAME")]
-    repo: Option<String>,
-    /// Configuration file (default: $GEP_BOT_CONFIG, else ./bot.toml if it exists).
-    #[arg(long, value_name = "FILE")]
-    config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    scope: super::RepoInStore,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -43,14 +39,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.from
         );
     }
-    let config = Config::load(args.config.as_deref())?;
-    let repo = args
-        .repo
-        .or(config.dashboard.repo.clone())
-        .unwrap_or_else(|| "kubernetes-sigs/gateway-api".into());
-    if !crate::github::event::is_repository_name(&repo) {
-        anyhow::bail!("--repo {repo:?} is not OWNER/NAME");
-    }
+    let (config, repo) = args.scope.resolve(|c| {
+        Some(
+            c.dashboard
+                .repo
+                .clone()
+                .unwrap_or_else(|| "kubernetes-sigs/gateway-api".into()),
+        )
+    })?;
     let (schedule, _) = Schedule::load_or_builtin(&config.calendar.schedule)?;
     let url = config.database_url.as_str();
     // All activity up to the end: a review that began before the period may end within it.

@@ -18,6 +18,20 @@ use wiremock::MockServer;
 
 pub const SECRET: &[u8] = b"e2e-secret";
 
+/// The capabilities with their default rules, publishing as `credentials` can.
+pub fn handlers(credentials: &Credentials) -> Arc<Handlers> {
+    Arc::new(
+        Handlers::new(
+            MeshRules::default(),
+            ReviewRules::default(),
+            Default::default(),
+            Default::default(),
+        )
+        .unwrap()
+        .publishing_with(Some(credentials)),
+    )
+}
+
 pub struct Bot {
     pub intake: Arc<Intake<SqliteStore>>,
     /// The store's address (for a command run on it).
@@ -59,16 +73,7 @@ impl Bot {
             store,
             executor: Arc::new(Executor::GitHub(client.clone())),
             github: Some(client),
-            handlers: Arc::new(
-                Handlers::new(
-                    MeshRules::default(),
-                    ReviewRules::default(),
-                    Default::default(),
-                    Default::default(),
-                )
-                .unwrap()
-                .publishing_with(Some(&credentials)),
-            ),
+            handlers: handlers(&credentials),
             settings: Settings {
                 id: "e2e".into(),
                 backoff: Duration::from_millis(20),
