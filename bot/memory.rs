@@ -49,6 +49,8 @@ pub enum StateChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
     pub repo: String,
+    /// `activity` in JSON: beside a [`StateChange`]'s own `kind`.
+    #[serde(rename = "activity")]
     pub kind: ActivityKind,
     pub number: u64,
     /// What kind of item (`issue`, `pull_request`, `discussion`), or what changed

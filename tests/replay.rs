@@ -48,19 +48,26 @@ fn a_mesh_issue_replays_as_one_add_labels_action_in_json() {
     .unwrap();
     let (code, out) = replay(&file, "issues", "json");
     assert_eq!(code, 0);
-    let lines: Vec<serde_json::Value> = out
+    let (lines, state): (Vec<serde_json::Value>, Vec<serde_json::Value>) = out
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .partition(|l| l["kind"] != "record");
     assert_eq!(lines.len(), 1, "{out}");
+    // After the action, what the store would remember: a mesh issue opened, dated by the payload.
+    assert_eq!(state.len(), 1, "{out}");
+    assert_eq!(state[0]["activity"], "mesh_opened");
+    assert_eq!(state[0]["at_ms"], 1_557_933_618_000_i64);
     assert_eq!(lines[0]["kind"], "add_labels");
     assert_eq!(lines[0]["labels"], serde_json::json!(["area/mesh"]));
     assert_eq!(lines[0]["target"]["number"], 5);
     let (_, human) = replay(&file, "issues", "human");
-    assert_eq!(
-        human.trim(),
-        "add_labels Codertocat/Hello-World#5: area/mesh"
+    let human: Vec<&str> = human.trim().lines().collect();
+    assert_eq!(human[0], "add_labels Codertocat/Hello-World#5: area/mesh");
+    assert!(
+        human[1].starts_with("remember: {\"kind\":\"record\""),
+        "{human:?}"
     );
+    assert_eq!(human.len(), 2);
 }
 
 #[test]
@@ -260,7 +267,7 @@ async fn serve_in_dry_run_with_credentials_reads_github_logs_the_plan_and_writes
         .filter(|l| {
             !matches!(
                 l["kind"].as_str(),
-                Some("save_review" | "suppress_label" | "allow_label")
+                Some("save_review" | "suppress_label" | "allow_label" | "record")
             )
         })
         .map(|l| described(&l))
