@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::DateTime;
 use common::github::{FakeGitHub, requests_to};
-use gep_bot::agenda::{AgendaRules, Scheduler};
+use gep_bot::agenda::{AgendaRules, Scheduler, Target};
 use gep_bot::calendar::{BUILTIN, Schedule};
 use gep_bot::github::{Credentials, Executor, GitHub};
 use gep_bot::memory::{Activity, ActivityKind, StateChange};
@@ -47,6 +47,10 @@ struct Replica<S> {
 }
 
 fn replica<S: Store>(id: &str, store: Arc<S>, api: &str) -> Replica<S> {
+    replica_writing_to(id, store, api, Target::Issue(ISSUE))
+}
+
+fn replica_writing_to<S: Store>(id: &str, store: Arc<S>, api: &str, target: Target) -> Replica<S> {
     let schedule = Arc::new(Schedule::parse(BUILTIN, "schedules/gamma.toml").unwrap());
     let queued = Arc::new(Notify::new());
     let credentials = Credentials::Token("ghp_test".into());
@@ -76,7 +80,7 @@ fn replica<S: Store>(id: &str, store: Arc<S>, api: &str) -> Replica<S> {
             ..AgendaRules::default()
         },
         repo: REPO.into(),
-        issue: ISSUE,
+        target,
         installation: None,
         clock: now,
         queued,
@@ -229,4 +233,55 @@ async fn an_agenda_is_written_once_per_meeting_on_postgres() {
         PgStore::open_in_schema(&url, &schema).await.unwrap()
     })
     .await;
+}
+
+/// In a discussion: the comment is added once through GraphQL and edited in place (every query
+/// and mutation checked against GitHub's schema by the fake).
+#[tokio::test]
+async fn an_agenda_in_a_discussion_is_added_once_and_edited() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let github = FakeGitHub::default();
+    github.state().discussions.insert(5, Vec::new());
+    let server = github.serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let store = Arc::new(SqliteStore::open(&url).await.unwrap());
+    set_now("2026-12-01T12:00:00Z");
+    let one = replica_writing_to("a", store.clone(), &server.uri(), Target::Discussion(5));
+    assert_eq!(one.scheduler.tick().await.unwrap(), 4);
+    let marked = |g: &FakeGitHub| -> Vec<String> {
+        g.state().discussions[&5]
+            .iter()
+            .filter(|c| c.1.contains("<!-- gep-bot:agenda-2026-12-01T16:00Z -->"))
+            .map(|c| c.1.clone())
+            .collect()
+    };
+    until(&github, "the agenda in the discussion", |g| {
+        marked(g).len() == 1
+    })
+    .await;
+    let at = DateTime::parse_from_rfc3339("2026-12-01T13:00:00Z").unwrap();
+    store
+        .apply(&[StateChange::Record(Activity {
+            repo: REPO.into(),
+            kind: ActivityKind::MeshOpened,
+            number: 78,
+            detail: "pull_request".into(),
+            at_ms: Some(at.timestamp_millis()),
+        })])
+        .await
+        .unwrap();
+    set_now("2026-12-01T15:00:00Z");
+    until(&github, "the refreshed agenda", |g| {
+        marked(g)
+            .first()
+            .is_some_and(|c| c.contains("- pull request #78"))
+    })
+    .await;
+    one.stop().await;
+    assert_eq!(
+        github.state().discussions[&5].len(),
+        1,
+        "one comment, edited"
+    );
 }

@@ -1,4 +1,5 @@
-//! The agenda before each meeting (SPEC section 13): one comment in the configured issue, written
+//! The agenda before each meeting (SPEC section 13): one comment in the configured issue (or
+//! discussion), written
 //! `lead_time_hours` before the meeting and brought up to date `refresh_hours` before it, saying
 //! what happened since the previous meeting (mesh items opened, GEP status changes), the GEP pull
 //! requests awaiting lead review with the leads still to approve, open concerns, and the
@@ -38,8 +39,10 @@ pub const SCHEDULE_EVERY: Duration = Duration::from_secs(15 * 60);
 pub struct AgendaRules {
     /// `OWNER/NAME` (default: `[dashboard] repo`); with no issue, no agenda is written.
     pub repo: Option<String>,
-    /// The issue the agenda comments go in.
+    /// The issue the agenda comments go in ...
     pub issue: Option<u64>,
+    /// ... or the discussion.
+    pub discussion: Option<u64>,
     pub lead_time_hours: u32,
     /// The last refresh, this long before the meeting.
     pub refresh_hours: u32,
@@ -50,6 +53,7 @@ impl Default for AgendaRules {
         AgendaRules {
             repo: None,
             issue: None,
+            discussion: None,
             lead_time_hours: 24,
             refresh_hours: 1,
         }
@@ -57,9 +61,21 @@ impl Default for AgendaRules {
 }
 
 impl AgendaRules {
+    /// Where the agenda goes, when it goes anywhere.
+    pub fn target(&self) -> Option<Target> {
+        match (self.issue, self.discussion) {
+            (Some(issue), _) => Some(Target::Issue(issue)),
+            (None, Some(discussion)) => Some(Target::Discussion(discussion)),
+            (None, None) => None,
+        }
+    }
+
     /// What is wrong with the rules, in one line naming the setting.
     pub fn problem(&self) -> Option<String> {
-        if self.issue.is_some() && self.repo.is_none() {
+        if self.issue.is_some() && self.discussion.is_some() {
+            return Some("[agenda] names both an issue and a discussion: keep one".into());
+        }
+        if self.target().is_some() && self.repo.is_none() {
             return Some(
                 "[agenda] issue is set but no repository: set [agenda] repo or [dashboard] repo"
                     .into(),
@@ -90,11 +106,19 @@ pub enum Pass {
     Refresh,
 }
 
+/// Where the agenda comments go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Issue(u64),
+    Discussion(u64),
+}
+
 /// One agenda pass: the meeting it is for, and where it goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Due {
     pub repo: String,
-    pub issue: u64,
+    pub target: Target,
     pub meeting: DateTime<Utc>,
     /// The previous meeting held (what happened since it is listed).
     pub previous: Option<DateTime<Utc>>,
@@ -163,7 +187,7 @@ fn held(
 fn due_for(
     schedule: &Schedule,
     repo: &str,
-    issue: u64,
+    target: Target,
     previous: Option<DateTime<Utc>>,
     meeting: &calendar::Occurrence,
     pass: Pass,
@@ -184,7 +208,7 @@ fn due_for(
     let local = meeting.start.with_timezone(&schedule.timezone);
     Due {
         repo: repo.to_owned(),
-        issue,
+        target,
         meeting: meeting.start,
         previous,
         title: meeting.meeting(schedule).to_owned(),
@@ -200,7 +224,7 @@ pub fn passes(
     schedule: &Schedule,
     rules: &AgendaRules,
     repo: &str,
-    issue: u64,
+    target: Target,
     now: DateTime<Utc>,
 ) -> Vec<(DateTime<Utc>, Due)> {
     let mut out = Vec::new();
@@ -210,14 +234,17 @@ pub fn passes(
             (Pass::Refresh, rules.refresh_hours),
         ] {
             let at = (meeting.start - chrono::Duration::hours(hours as i64)).max(now);
-            out.push((at, due_for(schedule, repo, issue, previous, &meeting, pass)));
+            out.push((
+                at,
+                due_for(schedule, repo, target, previous, &meeting, pass),
+            ));
         }
     }
     out
 }
 
 /// The meeting held on `date` (in the calendar's zone) as an agenda would be written for it.
-pub fn for_date(schedule: &Schedule, repo: &str, issue: u64, date: NaiveDate) -> Option<Due> {
+pub fn for_date(schedule: &Schedule, repo: &str, target: Target, date: NaiveDate) -> Option<Due> {
     let zone = schedule.timezone;
     let from = calendar::local_to_utc(zone, date.and_hms_opt(0, 0, 0)?);
     let to = calendar::local_to_utc(zone, date.succ_opt()?.and_hms_opt(0, 0, 0)?);
@@ -225,7 +252,7 @@ pub fn for_date(schedule: &Schedule, repo: &str, issue: u64, date: NaiveDate) ->
     Some(due_for(
         schedule,
         repo,
-        issue,
+        target,
         previous,
         &meeting,
         Pass::Refresh,
@@ -413,11 +440,20 @@ pub async fn handle(
     let rules = review.of_repository(&due.repo, reads).await?;
     let agenda = gather(&due, &rules, store).await?;
     let mut plan = Plan::default();
-    plan.actions.push(Action::CreateComment {
-        repo: due.repo.clone(),
-        issue: due.issue,
-        marker: due.marker(),
-        body: agenda.markdown(),
+    let (repo, marker, body) = (due.repo.clone(), due.marker(), agenda.markdown());
+    plan.actions.push(match due.target {
+        Target::Issue(issue) => Action::CreateComment {
+            repo,
+            issue,
+            marker,
+            body,
+        },
+        Target::Discussion(discussion) => Action::CreateDiscussionComment {
+            repo,
+            discussion,
+            marker,
+            body,
+        },
     });
     Ok(plan)
 }
@@ -445,7 +481,7 @@ pub struct Scheduler<S> {
     pub schedule: Arc<Schedule>,
     pub rules: AgendaRules,
     pub repo: String,
-    pub issue: u64,
+    pub target: Target,
     /// The App's installation on the repository (none with a token).
     pub installation: Option<u64>,
     pub clock: fn() -> i64,
@@ -459,7 +495,7 @@ impl<S: Store> Scheduler<S> {
         let now_ms = (self.clock)();
         let now = DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
         let mut stored = 0;
-        for (at, due) in passes(&self.schedule, &self.rules, &self.repo, self.issue, now) {
+        for (at, due) in passes(&self.schedule, &self.rules, &self.repo, self.target, now) {
             let body = due.body(self.installation);
             let id = due.delivery_id();
             let delivery = NewDelivery {

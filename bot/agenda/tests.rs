@@ -18,7 +18,13 @@ fn each_meeting_gets_two_passes_named_by_meeting_due_before_it() {
     let rules = AgendaRules::default();
     // Tuesday 2026-12-01 08:00 PST (16:00Z, week B) and Monday 2026-12-07 15:00 PST (23:00Z,
     // week A) are next.
-    let passes = passes(&gamma(), &rules, "o/r", 9, utc("2026-12-01T12:00:00Z"));
+    let passes = passes(
+        &gamma(),
+        &rules,
+        "o/r",
+        Target::Issue(9),
+        utc("2026-12-01T12:00:00Z"),
+    );
     let first: Vec<(String, String)> = passes
         .iter()
         .take(4)
@@ -54,10 +60,22 @@ fn each_meeting_gets_two_passes_named_by_meeting_due_before_it() {
     // (12-15 12:00Z).
     assert_eq!(passes.len(), 4);
     // Later the same day (that meeting begun) the passes are the same deliveries as before.
-    let later = super::passes(&gamma(), &rules, "o/r", 9, utc("2026-12-01T18:00:00Z"));
+    let later = super::passes(
+        &gamma(),
+        &rules,
+        "o/r",
+        Target::Issue(9),
+        utc("2026-12-01T18:00:00Z"),
+    );
     assert_eq!(later[0], passes[2]);
     // A pass whose time has passed before the meeting runs now.
-    let close = super::passes(&gamma(), &rules, "o/r", 9, utc("2026-12-07T22:30:00Z"));
+    let close = super::passes(
+        &gamma(),
+        &rules,
+        "o/r",
+        Target::Issue(9),
+        utc("2026-12-07T22:30:00Z"),
+    );
     assert_eq!(close[0].0, utc("2026-12-07T22:30:00Z"));
     assert_eq!(
         close[0].1.delivery_id(),
@@ -70,7 +88,7 @@ fn the_agenda_lists_what_happened_since_the_previous_meeting_and_who_is_pending(
     let due = for_date(
         &gamma(),
         "o/r",
-        9,
+        Target::Issue(9),
         NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
     )
     .unwrap();

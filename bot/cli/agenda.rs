@@ -26,8 +26,8 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (config, repo) = args.scope.resolve(|c| c.agenda.repo.clone())?;
     let (schedule, _) = Schedule::load_or_builtin(&config.calendar.schedule)?;
-    let issue = config.agenda.issue.unwrap_or(0);
-    let Some(due) = agenda::for_date(&schedule, &repo, issue, args.date) else {
+    let target = config.agenda.target().unwrap_or(agenda::Target::Issue(0));
+    let Some(due) = agenda::for_date(&schedule, &repo, target, args.date) else {
         eprintln!("gep-bot: no meeting on {} in the schedule", args.date);
         return Ok(ExitCode::from(1));
     };

@@ -113,8 +113,8 @@ async fn serve_with<S: Store>(
         _ => None,
     };
     let app = routes(intake, calendar.clone(), dashboard.clone());
-    let agenda = match (&config.agenda.repo, config.agenda.issue) {
-        (Some(repo), Some(issue)) => {
+    let agenda = match (&config.agenda.repo, config.agenda.target()) {
+        (Some(repo), Some(target)) => {
             let installation = match &github {
                 Some(github) => github
                     .installation_of(repo)
@@ -127,12 +127,12 @@ async fn serve_with<S: Store>(
                 schedule: Arc::new(calendar.schedule().clone()),
                 rules: config.agenda.clone(),
                 repo: repo.clone(),
-                issue,
+                target,
                 installation,
                 clock: now_ms,
                 queued: queued.clone(),
             };
-            tracing::info!(repo, issue, "agenda: written before each meeting");
+            tracing::info!(repo, ?target, "agenda: written before each meeting");
             Some(tokio::spawn(scheduler.run(stopped.clone())))
         }
         _ => None,

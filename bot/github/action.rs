@@ -87,6 +87,14 @@ pub enum Action {
         node_id: String,
         body: String,
     },
+    /// The bot's comment of a kind in a discussion, by number: created once, then edited (found
+    /// by its marker among the discussion's latest 100 comments).
+    CreateDiscussionComment {
+        repo: String,
+        discussion: u64,
+        marker: String,
+        body: String,
+    },
 }
 
 impl Action {
@@ -101,6 +109,7 @@ impl Action {
             Action::SetCommitStatus { .. } => "set_commit_status",
             Action::Reply { .. } => "reply",
             Action::DiscussionReply { .. } => "discussion_reply",
+            Action::CreateDiscussionComment { .. } => "create_discussion_comment",
         }
     }
 

@@ -141,6 +141,42 @@ impl GitHub {
             Action::Reply { repo, issue, body } => {
                 self.post_comment(installation, repo, *issue, body).await
             }
+            Action::CreateDiscussionComment {
+                repo,
+                discussion,
+                marker,
+                body,
+            } => {
+                let text = format!("{marker}\n{body}");
+                let (id, found) = self
+                    .find_discussion_comment(installation, repo, *discussion, marker)
+                    .await?;
+                match found {
+                    Some((_, found)) if found == text => Ok(()),
+                    Some((comment, _)) => {
+                        let mutation = "mutation($id: ID!, $body: String!) { updateDiscussionComment(input: {commentId: $id, body: $body}) { comment { id } } }";
+                        self.graphql(
+                            installation,
+                            mutation,
+                            json!({ "id": comment, "body": text }),
+                            true,
+                        )
+                        .await
+                        .map(drop)
+                    }
+                    None => {
+                        let mutation = "mutation($id: ID!, $body: String!) { addDiscussionComment(input: {discussionId: $id, body: $body}) { comment { id } } }";
+                        self.graphql(
+                            installation,
+                            mutation,
+                            json!({ "id": id, "body": text }),
+                            true,
+                        )
+                        .await
+                        .map(drop)
+                    }
+                }
+            }
             Action::DiscussionReply { node_id, body, .. } => {
                 let mutation = "mutation($id: ID!, $body: String!) { addDiscussionComment(input: {discussionId: $id, body: $body}) { comment { id } } }";
                 self.graphql(
@@ -326,6 +362,49 @@ impl GitHub {
             .await?;
         let bots_only = matches!(self.credentials, Credentials::App { .. });
         Ok(marked_comment(comments, marker, bots_only))
+    }
+
+    /// A discussion's node id, and the bot's comment in it that carries `marker` (its node id and
+    /// body), among the latest 100 comments.
+    async fn find_discussion_comment(
+        &self,
+        installation: Option<u64>,
+        repo: &str,
+        number: u64,
+        marker: &str,
+    ) -> Result<(String, Option<(String, String)>), ExecError> {
+        let (owner, name) = super::graphql::owner_and_name(repo)?;
+        let query = "query($owner: String!, $name: String!, $number: Int!) { repository(owner: $owner, name: $name) { discussion(number: $number) { id comments(last: 100) { nodes { id body author { __typename login } } } } } }";
+        let data = self
+            .graphql(
+                installation,
+                query,
+                json!({ "owner": owner, "name": name, "number": number }),
+                false,
+            )
+            .await?;
+        let discussion = &data["repository"]["discussion"];
+        let Some(id) = discussion["id"].as_str() else {
+            return Err(ExecError::Permanent(format!(
+                "404 {repo} has no discussion #{number}"
+            )));
+        };
+        let bots_only = matches!(self.credentials, Credentials::App { .. });
+        let found = discussion["comments"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| !bots_only || c["author"]["__typename"] == "Bot")
+            .find_map(|c| {
+                let body = c["body"].as_str()?;
+                body.contains(marker).then(|| {
+                    (
+                        c["id"].as_str().unwrap_or_default().to_owned(),
+                        body.to_owned(),
+                    )
+                })
+            });
+        Ok((id.to_owned(), found))
     }
 
     /// The latest status `context` has on commit `sha`, if it has one: GitHub's combined status

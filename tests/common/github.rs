@@ -35,6 +35,8 @@ pub struct State {
     /// The default branch's history, oldest first: (commit SHA, committer date, paths changed).
     /// A path's text at a commit is `files[(sha, path)]`.
     pub history: Vec<(String, String, Vec<String>)>,
+    /// Discussion number -> its comments (node id, body), oldest first.
+    pub discussions: BTreeMap<u64, Vec<(String, String)>>,
 }
 
 impl Drop for State {
@@ -197,7 +199,7 @@ impl Respond for FakeGitHub {
             return answer;
         }
         if let ("POST", ["graphql"]) = (method, path.as_slice()) {
-            return graphql(&state, &body);
+            return graphql(&mut state, &body);
         }
         // An App's installation token: the only credential that may write check runs.
         if let ("POST", ["app", "installations", _, "access_tokens"]) = (method, path.as_slice()) {
@@ -694,9 +696,51 @@ fn conditional_json(request: &Request, value: Value) -> ResponseTemplate {
 
 /// The GraphQL queries the bot sends that read: open pull requests with their changed files,
 /// newest first (here: highest number first), paged by cursor as GitHub does.
-fn graphql(state: &State, body: &Value) -> ResponseTemplate {
+fn graphql(state: &mut State, body: &Value) -> ResponseTemplate {
     let query = body["query"].as_str().unwrap_or_default();
     let variables = &body["variables"];
+    let answer = |data: Value| ResponseTemplate::new(200).set_body_json(json!({ "data": data }));
+    // Discussions: a discussion's comments by number, a comment added, a comment edited.
+    if query.contains("discussion(number:") {
+        let number = variables["number"].as_u64().unwrap_or(0);
+        let discussion = state.discussions.get(&number).map(|comments| {
+            let nodes: Vec<Value> = comments
+                .iter()
+                .rev()
+                .take(100)
+                .rev()
+                .map(|(id, body)| json!({ "id": id, "body": body, "author": { "__typename": "User", "login": "octocat" } }))
+                .collect();
+            json!({ "id": format!("D_{number}"), "comments": { "nodes": nodes } })
+        });
+        return answer(json!({ "repository": { "discussion": discussion } }));
+    }
+    if query.contains("addDiscussionComment") {
+        let number: u64 = variables["id"]
+            .as_str()
+            .and_then(|id| id.strip_prefix("D_"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        state.next_id += 1;
+        let id = format!("DC_{}", state.next_id);
+        let text = variables["body"].as_str().unwrap_or_default().to_owned();
+        state
+            .discussions
+            .entry(number)
+            .or_default()
+            .push((id.clone(), text));
+        return answer(json!({ "addDiscussionComment": { "comment": { "id": id } } }));
+    }
+    if query.contains("updateDiscussionComment") {
+        let id = variables["id"].as_str().unwrap_or_default();
+        let text = variables["body"].as_str().unwrap_or_default();
+        for comments in state.discussions.values_mut() {
+            for comment in comments.iter_mut().filter(|c| c.0 == id) {
+                comment.1 = text.to_owned();
+            }
+        }
+        return answer(json!({ "updateDiscussionComment": { "comment": { "id": id } } }));
+    }
     if !query.contains("pullRequests(states: OPEN") {
         return ResponseTemplate::new(200).set_body_json(
             json!({ "errors": [{ "message": "the fake does not answer this query" }] }),
