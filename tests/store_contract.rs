@@ -54,6 +54,18 @@ async fn concurrent_duplicates_are_stored_once(store: impl Store + Clone) {
     assert_eq!(store.counts().await.unwrap().queued, 25);
 }
 
+async fn the_same_delivery_twice_in_one_commit_is_new_once(store: impl Store) {
+    // Both are waiting before the writer takes either: one commit holds the two.
+    let (first, second) = tokio::join!(
+        store.record(delivery("twice"), 1_000),
+        store.record(delivery("twice"), 1_000)
+    );
+    let mut answers = [first.unwrap(), second.unwrap()];
+    answers.sort_by_key(|r| *r == Recorded::Duplicate);
+    assert_eq!(answers, [Recorded::New, Recorded::Duplicate]);
+    assert_eq!(store.counts().await.unwrap().queued, 1);
+}
+
 async fn a_claimed_job_is_not_claimed_again_until_its_lease_expires(store: impl Store) {
     store.record(delivery("a"), 0).await.unwrap();
     let job = store.claim("w1", 10, 1_000).await.unwrap().unwrap();
@@ -369,6 +381,7 @@ macro_rules! contract {
 contract!(
     a_delivery_is_stored_once_and_queues_one_job,
     concurrent_duplicates_are_stored_once,
+    the_same_delivery_twice_in_one_commit_is_new_once,
     a_claimed_job_is_not_claimed_again_until_its_lease_expires,
     concurrent_workers_never_take_the_same_job,
     retried_jobs_wait_and_dead_jobs_can_be_requeued,

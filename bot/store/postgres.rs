@@ -16,6 +16,8 @@ use crate::memory::{LabelMemory, ReviewState};
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Deliveries go through the group-committing writer.
+    intake: super::pg_intake::Intake,
 }
 
 impl PgStore {
@@ -58,7 +60,8 @@ impl PgStore {
         sqlx::migrate!("bot/store/migrations/postgres")
             .run(&pool)
             .await?;
-        Ok(PgStore { pool })
+        let intake = super::pg_intake::Intake::start(pool.clone());
+        Ok(PgStore { pool, intake })
     }
 
     async fn write(&self, statement: PgStatement) -> Result<u64, sqlx::Error> {
@@ -84,26 +87,7 @@ impl Store for PgStore {
         now_ms: i64,
         run_after_ms: i64,
     ) -> Result<Recorded, StoreError> {
-        // One statement, so one transaction: the job exists exactly when the delivery was new.
-        let queued = sqlx::query(
-            "WITH stored AS (
-                 INSERT INTO deliveries (id, event, received_ms, body) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO NOTHING RETURNING id
-             )
-             INSERT INTO jobs (delivery_id, state, run_after) SELECT id, 'queued', $5 FROM stored RETURNING id",
-        )
-        .bind(delivery.id)
-        .bind(delivery.event)
-        .bind(now_ms)
-        .bind(delivery.body)
-        .bind(run_after_ms)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(if queued.is_some() {
-            Recorded::New
-        } else {
-            Recorded::Duplicate
-        })
+        self.intake.record(delivery, now_ms, run_after_ms).await
     }
 
     async fn claim(
