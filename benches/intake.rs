@@ -490,5 +490,19 @@ fn main() {
          CPU/req = the server's CPU time (all its threads) per request while measuring throughput",
         baseline_p99 * 1e6
     );
+    let by = |name: &str| results.iter().find(|f| f.name == name);
+    if let (Some(sqlite), Some(append)) = (by("sqlite"), by("append")) {
+        println!(
+            "sqlite / append: {:.2}x throughput (target >= 0.8x)",
+            sqlite.throughput / append.throughput
+        );
+    }
+    if let (Some(postgres), Some(sqlite)) = (by("postgres"), by("sqlite")) {
+        println!(
+            "postgres / sqlite: {:.2}x throughput (target >= 0.8x); postgres p99 at 2000/s {:.2?} (target <= 5 ms)",
+            postgres.throughput / sqlite.throughput,
+            postgres.p99
+        );
+    }
     println!("targets for sqlite: ratio >= 0.5x, p99 <= 5 ms at 2000/s, peak RSS <= 60 MB");
 }

@@ -54,8 +54,8 @@ async fn concurrent_duplicates_are_stored_once(store: impl Store + Clone) {
     assert_eq!(store.counts().await.unwrap().queued, 25);
 }
 
-async fn the_same_delivery_twice_in_one_commit_is_new_once(store: impl Store) {
-    // Both are waiting before the writer takes either: one commit holds the two.
+async fn the_same_delivery_twice_at_once_is_new_once(store: impl Store) {
+    // Both are waiting before either is written (on SQLite: in one commit of its writer).
     let (first, second) = tokio::join!(
         store.record(delivery("twice"), 1_000),
         store.record(delivery("twice"), 1_000)
@@ -381,7 +381,7 @@ macro_rules! contract {
 contract!(
     a_delivery_is_stored_once_and_queues_one_job,
     concurrent_duplicates_are_stored_once,
-    the_same_delivery_twice_in_one_commit_is_new_once,
+    the_same_delivery_twice_at_once_is_new_once,
     a_claimed_job_is_not_claimed_again_until_its_lease_expires,
     concurrent_workers_never_take_the_same_job,
     retried_jobs_wait_and_dead_jobs_can_be_requeued,

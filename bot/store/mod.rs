@@ -6,7 +6,6 @@
 //! `FOR UPDATE SKIP LOCKED` behind the same trait, and nothing above it changes. Times are Unix
 //! milliseconds passed in by the caller, so the store never reads a clock.
 
-mod pg_intake;
 mod postgres;
 mod sql;
 mod sqlite;
