@@ -18,7 +18,7 @@ async fn serve(settings: &[(&str, &str)]) -> Served {
     for (name, value) in settings {
         command.env(name, value);
     }
-    let child = command.spawn().unwrap();
+    let child = common::serve::KillOnDrop(command.spawn().unwrap());
     let served = Served { child, port, dir };
     common::serve::wait_until_answers(&reqwest::Client::new(), port, "/healthz").await;
     served

@@ -82,7 +82,7 @@ fn serve(github: &wiremock::MockServer) -> Running {
     let mut command = common::serve::command(port, &db, &github.uri(), SECRET);
     command.env("GEP_BOT_DASHBOARD_REPO", REPO);
     Running {
-        child: command.spawn().unwrap(),
+        child: common::serve::KillOnDrop(command.spawn().unwrap()),
         port,
         dir,
     }
@@ -355,7 +355,7 @@ async fn without_a_configured_repository_or_before_the_first_read_the_routes_say
         .spawn()
         .unwrap();
     let bot = Running {
-        child: command,
+        child: common::serve::KillOnDrop(command),
         port,
         dir,
     };

@@ -7,8 +7,8 @@ mod common;
 
 use common::serve;
 
+use common::serve::KillOnDrop;
 use std::collections::HashMap;
-use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,13 +63,14 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
         .mount(&github)
         .await;
     let ports: Vec<u16> = (0..3).map(|_| serve::free_port()).collect();
-    let mut replicas: Vec<Child> = ports
+    let mut replicas: Vec<KillOnDrop> = ports
         .iter()
         .map(|&p| {
             serve::command(p, &db, &github.uri(), SECRET)
                 .env("GEP_BOT_LEASE_MS", "3000")
                 .env("GEP_BOT_LOG", "warn")
                 .spawn()
+                .map(KillOnDrop)
                 .unwrap()
         })
         .collect();
@@ -92,8 +93,8 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
     assert_eq!(deliveries.len(), 5000);
     let (first_half, second_half) = deliveries.split_at(2500);
     let mut statuses = send_all(&client, first_half).await;
-    replicas[0].kill().unwrap(); // SIGKILL, mid-work
-    replicas[0].wait().unwrap();
+    replicas[0].0.kill().unwrap(); // SIGKILL, mid-work
+    replicas[0].0.wait().unwrap();
     let survivors = [ports[1], ports[2]];
     let rerouted: Vec<_> = second_half
         .iter()
@@ -120,8 +121,8 @@ async fn three_replicas_share_the_queue_and_one_killed_loses_and_repeats_nothing
         Some(0.0)
     );
     for replica in &mut replicas[1..] {
-        replica.kill().unwrap();
-        replica.wait().unwrap();
+        replica.0.kill().unwrap();
+        replica.0.wait().unwrap();
     }
     let per_issue = calls.0.lock().unwrap().clone();
     assert_eq!(per_issue.len(), 4000, "every issue labelled");

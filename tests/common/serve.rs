@@ -4,19 +4,21 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A `gep-bot serve` child, killed when dropped (a failing test leaves no process behind), with
-/// the folder its database is in.
-pub struct Running {
-    pub child: std::process::Child,
-    pub port: u16,
-    pub dir: tempfile::TempDir,
+/// A child process killed when dropped: a failing test leaves no `gep-bot serve` behind.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `gep-bot serve` child with its port and the folder its database is in.
+pub struct Running {
+    pub child: KillOnDrop,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
 }
 
 pub fn free_port() -> u16 {
