@@ -29,7 +29,7 @@ use super::{Dashboard, Filter};
 use crate::gep::{Features, Status};
 use crate::github::event::SubjectKind;
 use crate::github::snapshot::Tree;
-use crate::github::{Event, ExecError, GitHub, Repo};
+use crate::github::{Event, ExecError, GitHub, Repo, Trees};
 use crate::mesh::{Matcher, MeshRules};
 use crate::review::{self, ReviewRules};
 use crate::status::readiness::Conformance;
@@ -68,8 +68,6 @@ pub struct Served {
     /// Why there is no page yet (or why the last refresh failed).
     problem: Mutex<Option<String>>,
     wake: Notify,
-    /// Refreshes done, with their outcome: for tests and the log.
-    refreshes: Mutex<Vec<Refreshed>>,
 }
 
 /// What one refresh did.
@@ -92,7 +90,6 @@ impl Served {
             page: RwLock::new(None),
             problem: Mutex::new(Some("not read yet".into())),
             wake: Notify::new(),
-            refreshes: Mutex::default(),
         })
     }
 
@@ -103,10 +100,6 @@ impl Served {
     /// The page of `repo`, when this is its dashboard and it has been read.
     pub fn page_of(&self, repo: &str) -> Option<Arc<Page>> {
         (self.repo == repo).then(|| self.page()).flatten()
-    }
-
-    pub fn refreshes(&self) -> Vec<Refreshed> {
-        self.refreshes.lock().expect("refresh lock").clone()
     }
 
     pub fn say_problem(&self, problem: Option<String>) {
@@ -324,14 +317,7 @@ impl<S: Store> Refresher<S> {
     pub async fn refresh(&mut self) -> Result<Refreshed, ExecError> {
         let outcome = self.rebuild().await;
         match &outcome {
-            Ok(done) => {
-                self.served.say_problem(None);
-                self.served
-                    .refreshes
-                    .lock()
-                    .expect("refresh lock")
-                    .push(done.clone());
-            }
+            Ok(_) => self.served.say_problem(None),
             Err(error) => self.served.say_problem(Some(error.to_string())),
         }
         outcome
@@ -575,12 +561,13 @@ impl<S: Store> Refresher<S> {
             .github
             .commits_touching(installation, repo, &path)
             .await?;
+        let reads = Repo {
+            github: Some(&self.github),
+            installation,
+        };
         let mut since = None;
         for commit in commits.iter().take(HISTORY_READS) {
-            let text = self
-                .github
-                .file_at_commit(installation, repo, &path, &commit.sha)
-                .await?;
+            let text = reads.file_at(repo, &path, &commit.sha).await?;
             let then = text.as_deref().and_then(crate::lifecycle::metadata_status);
             if then != Some(status) {
                 break;

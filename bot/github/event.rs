@@ -94,7 +94,7 @@ pub struct Review {
 }
 
 /// One webhook delivery, as the handlers see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Event {
     pub name: String,
     pub action: String,

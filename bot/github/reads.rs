@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::event::Actor;
 use super::graphql::owner_and_name;
-use super::transport::{Exchange, ExecError, GitHub, RAW, encode, strings};
+use super::transport::{ExecError, GitHub, encode, strings};
 use crate::commands::{self, Command};
 
 /// One thing that happened on a pull request, in the order GitHub lists them.
@@ -360,18 +360,11 @@ impl GitHub {
         path: &str,
         at: &str,
     ) -> Result<Option<String>, ExecError> {
-        let what = contents_url(repo, path, at);
-        let url = format!("{}{what}", self.api);
-        let request = Exchange {
-            method: Method::GET,
-            url: &url,
-            what: &what,
-            body: None,
-            write: false,
-            accept: RAW,
-        };
-        match self.exchange(installation, request).await {
-            Ok(answer) => Ok(Some(answer.text)),
+        match self
+            .get_raw(installation, &contents_url(repo, path, at))
+            .await
+        {
+            Ok(text) => Ok(Some(text)),
             Err(ExecError::Permanent(message)) if message.starts_with("404") => Ok(None),
             Err(error) => Err(error),
         }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::graphql::owner_and_name;
-use super::transport::{Exchange, ExecError, GitHub, RAW, encode};
+use super::transport::{ExecError, GitHub, encode};
 
 /// A folder at a commit, listed recursively.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,16 +85,7 @@ impl GitHub {
         sha: &str,
     ) -> Result<String, ExecError> {
         let what = format!("/repos/{repo}/git/blobs/{}", encode(sha));
-        let url = format!("{}{what}", self.api);
-        let request = Exchange {
-            method: Method::GET,
-            url: &url,
-            what: &what,
-            body: None,
-            write: false,
-            accept: RAW,
-        };
-        Ok(self.exchange(installation, request).await?.text)
+        self.get_raw(installation, &what).await
     }
 
     /// The commits on the default branch that changed `path`, newest first (at most 100).
@@ -122,17 +113,6 @@ impl GitHub {
                 })
             })
             .collect())
-    }
-
-    /// A file at a commit, or `None` where it does not exist then.
-    pub async fn file_at_commit(
-        &self,
-        installation: Option<u64>,
-        repo: &str,
-        path: &str,
-        commit: &str,
-    ) -> Result<Option<String>, ExecError> {
-        self.file_at(installation, repo, path, commit).await
     }
 
     /// Every open pull request (most recently updated first, up to 1,000) with the paths it

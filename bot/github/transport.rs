@@ -224,6 +224,24 @@ impl GitHub {
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// A GET of `what` (a path under the API) in the raw media type: a file's own bytes.
+    pub(super) async fn get_raw(
+        &self,
+        installation: Option<u64>,
+        what: &str,
+    ) -> Result<String, ExecError> {
+        let url = format!("{}{what}", self.api);
+        let request = Exchange {
+            method: Method::GET,
+            url: &url,
+            what,
+            body: None,
+            write: false,
+            accept: RAW,
+        };
+        Ok(self.exchange(installation, request).await?.text)
+    }
+
     pub(super) async fn send_unless_missing(
         &self,
         installation: Option<u64>,

@@ -145,13 +145,7 @@ mod tests {
                 author: person.clone(),
             }),
             comment: Some(Comment::new(1, body.into(), None, person, String::new())),
-            label: None,
-            head_sha: None,
-            base_sha: None,
-            review: None,
-            push: None,
-            at_ms: None,
-            scheduled: None,
+            ..Event::default()
         }
     }
 

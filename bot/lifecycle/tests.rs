@@ -29,12 +29,7 @@ fn event(action: &str, label: &str, labels: &[&str]) -> Event {
         }),
         comment: None,
         label: Some(label.into()),
-        head_sha: None,
-        base_sha: None,
-        review: None,
-        push: None,
-        at_ms: None,
-        scheduled: None,
+        ..Event::default()
     }
 }
 

@@ -28,14 +28,7 @@ fn event(name: &str, action: &str, kind: SubjectKind, title: &str, labels: &[&st
             labels: labels.iter().map(|l| l.to_string()).collect(),
             author: person(),
         }),
-        comment: None,
-        label: None,
-        head_sha: None,
-        base_sha: None,
-        review: None,
-        push: None,
-        at_ms: None,
-        scheduled: None,
+        ..Event::default()
     }
 }
 

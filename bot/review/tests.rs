@@ -40,14 +40,7 @@ fn event(name: &str, action: &str) -> Event {
         installation: Some(1),
         sender: person("someone"),
         subject: None,
-        comment: None,
-        label: None,
-        head_sha: None,
-        base_sha: None,
-        review: None,
-        push: None,
-        at_ms: None,
-        scheduled: None,
+        ..Event::default()
     }
 }
 

@@ -495,13 +495,7 @@ mod gathering {
                 author: person.clone(),
             }),
             comment: Some(Comment::new(1, body.into(), None, person, String::new())),
-            label: None,
-            head_sha: None,
-            base_sha: None,
-            review: None,
-            push: None,
-            at_ms: None,
-            scheduled: None,
+            ..Event::default()
         }
     }
 

@@ -140,7 +140,9 @@ pub trait Store: Send + Sync + 'static {
         &self,
         delivery: NewDelivery<'_>,
         now_ms: i64,
-    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Recorded, StoreError>> + Send {
+        self.schedule(delivery, now_ms, now_ms)
+    }
 
     /// `record`, with the job due at `run_after_ms` (timed work: the agenda before a meeting).
     /// The id is the dedupe key, so replicas scheduling the same work store it once.

@@ -74,10 +74,6 @@ impl PgStore {
 type PgStatement = sqlx::query::Query<'static, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 impl Store for PgStore {
-    async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
-        self.schedule(delivery, now_ms, now_ms).await
-    }
-
     async fn schedule(
         &self,
         delivery: NewDelivery<'_>,

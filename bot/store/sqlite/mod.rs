@@ -281,10 +281,6 @@ fn text(value: &str) -> Value {
 }
 
 impl Store for SqliteStore {
-    async fn record(&self, delivery: NewDelivery<'_>, now_ms: i64) -> Result<Recorded, StoreError> {
-        self.schedule(delivery, now_ms, now_ms).await
-    }
-
     async fn schedule(
         &self,
         delivery: NewDelivery<'_>,
