@@ -11,8 +11,8 @@
 //! - the server's CPU time per request while throughput is measured: the load generator shares
 //!   the machine's cores, so this is what each server costs apart from it.
 //!
-//! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, and the two
-//! backends are printed side by side.
+//! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, over TCP
+//! and, when the server runs on this machine, over its Unix socket, all printed side by side.
 //!
 //! Two more references, both the bot's own webhook route (signature, headers, JSON check,
 //! answer):
@@ -40,7 +40,7 @@ use gep_bot::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, shared, status_kb};
+use process::{free_port, listening, percentile, shared, status_kb};
 
 const SECRET: &str = "bench-secret";
 
@@ -129,21 +129,9 @@ async fn latencies(target: &Target, per_second: u64, duration: Duration) -> Vec<
     all
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
 fn start_bot(db: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_gep-bot"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GEP_BOT_DATABASE_URL", db)
-        .env("GEP_BOT_WEBHOOK_SECRET", SECRET)
+    process::serve(db, port, SECRET)
         .env("GEP_BOT_DRY_RUN", "1")
-        .env("GEP_BOT_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("gep-bot starts")
 }
@@ -176,14 +164,7 @@ fn measure(
         signed: name != "hello",
     };
     let figures = runtime.block_on(async {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "{name} did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        listening(port, name).await;
         let (throughput, cpu_per_request, p50, p99) =
             rate_and_latencies(&target, server.id()).await;
         Figures {
@@ -373,6 +354,35 @@ async fn rate_and_latencies(target: &Target, pid: u32) -> (f64, Duration, Durati
     )
 }
 
+/// The database of `url` through the server's Unix socket, when the server (asked over TCP)
+/// names a socket folder this machine has: the server runs here.
+async fn unix_socket_url(url: &str) -> Option<String> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .ok()?;
+    tokio::spawn(connection);
+    let folders: String = client
+        .query_one("SHOW unix_socket_directories", &[])
+        .await
+        .ok()?
+        .get(0);
+    let folder = folders
+        .split(',')
+        .map(str::trim)
+        .find(|folder| std::path::Path::new(folder).is_dir())?;
+    // postgres://user@host:port/db?... with the host a percent-encoded folder and no port.
+    let (scheme, rest) = url.split_once("://")?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let user = authority
+        .rsplit_once('@')
+        .map(|(user, _)| format!("{user}@"));
+    let folder = percent_encoding::utf8_percent_encode(folder, percent_encoding::NON_ALPHANUMERIC);
+    Some(format!(
+        "{scheme}://{}{folder}/{path}",
+        user.unwrap_or_default()
+    ))
+}
+
 fn main() {
     if let Ok(spec) = std::env::var(SERVE) {
         return serve_reference(&spec);
@@ -426,19 +436,30 @@ fn main() {
             let db = gep_bot::store::PgStore::url_in_schema(&url, &schema);
             results.push(measure(
                 &runtime,
-                "postgres",
+                "pg tcp",
                 |port| start_bot(&db, port),
                 &body,
                 &signature,
             ));
+            match runtime.block_on(unix_socket_url(&url)) {
+                Some(unix) => {
+                    let db = gep_bot::store::PgStore::url_in_schema(&unix, &schema);
+                    results.push(measure(
+                        &runtime,
+                        "pg unix",
+                        |port| start_bot(&db, port),
+                        &body,
+                        &signature,
+                    ));
+                }
+                None => println!(
+                    "pg unix: skipped (the server names no Unix socket folder this machine has)"
+                ),
+            }
             // The deliveries stored while measuring are of no use to anyone: leave the
             // database as it was.
             runtime
-                .block_on(async {
-                    let pool = sqlx::PgPool::connect(&url).await?;
-                    let drop = format!("DROP SCHEMA \"{schema}\" CASCADE");
-                    sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&pool).await
-                })
+                .block_on(gep_bot::store::PgStore::drop_schema(&url, &schema))
                 .expect("the benchmark's schema is dropped");
         }
         _ => println!(
@@ -497,12 +518,15 @@ fn main() {
             sqlite.throughput / append.throughput
         );
     }
-    if let (Some(postgres), Some(sqlite)) = (by("postgres"), by("sqlite")) {
-        println!(
-            "postgres / sqlite: {:.2}x throughput (target >= 0.8x); postgres p99 at 2000/s {:.2?} (target <= 5 ms)",
-            postgres.throughput / sqlite.throughput,
-            postgres.p99
-        );
+    for postgres in ["pg tcp", "pg unix"] {
+        if let (Some(postgres), Some(sqlite)) = (by(postgres), by("sqlite")) {
+            println!(
+                "{} / sqlite: {:.2}x throughput (target >= 0.8x); p99 at 2000/s {:.2?} (target <= 5 ms)",
+                postgres.name,
+                postgres.throughput / sqlite.throughput,
+                postgres.p99
+            );
+        }
     }
     println!("targets for sqlite: ratio >= 0.5x, p99 <= 5 ms at 2000/s, peak RSS <= 60 MB");
 }

@@ -46,3 +46,36 @@ pub fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> std::time::Duration {
 pub fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
+
+/// `gep-bot serve` (this build) on `127.0.0.1:port` over the store `db`, taking deliveries
+/// signed with `secret`, logging warnings only; the caller adds the rest and spawns it.
+pub fn serve(db: &str, port: u16, secret: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gep-bot"));
+    command
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GEP_BOT_DATABASE_URL", db)
+        .env("GEP_BOT_WEBHOOK_SECRET", secret)
+        .env("GEP_BOT_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
+/// Waits (20 s at most) until something listens on `port`.
+pub async fn listening(port: u16, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "{what} did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The `p` quantile (0..1) of `sorted`.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}

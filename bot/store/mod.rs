@@ -58,10 +58,13 @@ impl From<StoreError> for crate::github::ExecError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    #[error("database: {}", with_causes(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database: {}", with_causes(.0))]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// A database URL or schema this build cannot use, and what to do.
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("database migrations: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Config(String),
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database migrations: {0}")]
@@ -80,6 +83,21 @@ pub enum StoreError {
     Corrupt(#[from] serde_json::Error),
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+}
+
+/// An error and what caused it, in one line: tokio-postgres says "error performing TLS
+/// handshake" and keeps why ("invalid peer certificate: UnknownIssuer") in its source.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        let text = next.to_string();
+        if !line.ends_with(&text) {
+            line = format!("{line}: {text}");
+        }
+        cause = next.source();
+    }
+    line
 }
 
 /// A delivery as received, before it is stored.

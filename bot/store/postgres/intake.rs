@@ -1,0 +1,145 @@
+//! Group commit: deliveries that arrive while a commit is under way go in the next one together,
+//! one statement inserting all of them and their jobs, as the SQLite writer does. No delivery is
+//! answered before the commit that holds it.
+//!
+//! A few writers share one queue: each takes whatever is waiting when it comes back (up to
+//! [`MOST`]), so under load the groups grow and the commits (each an fsync) stay few; at rest a
+//! delivery is alone in its group and waits for nobody.
+
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use super::Recorded;
+use crate::store::{NewDelivery, StoreError};
+
+/// How many groups are written at once: while one commits, the next forms.
+pub(super) const WRITERS: usize = 3;
+/// The most deliveries in one group (a 13 KB webhook each: a statement of a few MB at most).
+const MOST: usize = 128;
+
+/// A delivery waiting for its commit, and where its answer goes.
+struct Waiting {
+    id: String,
+    event: String,
+    body: Vec<u8>,
+    received_ms: i64,
+    run_after_ms: i64,
+    answer: oneshot::Sender<Result<Recorded, StoreError>>,
+}
+
+/// The deliveries of a group, the first of each id new at most: inserted in id order, so two
+/// replicas writing overlapping groups lock rows in the same order and never deadlock.
+const INSERT_GROUP: &str = "WITH input AS (
+        SELECT DISTINCT ON (id) id, event, received_ms, body, run_after
+        FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])
+             AS t(id, event, received_ms, body, run_after)
+        ORDER BY id
+    ),
+    stored AS (
+        INSERT INTO deliveries (id, event, received_ms, body)
+        SELECT id, event, received_ms, body FROM input ORDER BY id
+        ON CONFLICT (id) DO NOTHING RETURNING id
+    )
+    INSERT INTO jobs (delivery_id, state, run_after)
+    SELECT stored.id, 'queued', input.run_after FROM stored JOIN input USING (id) ORDER BY stored.id
+    RETURNING delivery_id";
+
+#[derive(Debug, Clone)]
+pub(super) struct Queue {
+    sender: mpsc::Sender<Waiting>,
+}
+
+impl Queue {
+    /// Starts the writers on the current runtime; they stop when the last `Queue` is dropped.
+    pub(super) fn start(pool: Pool) -> Queue {
+        let (sender, receiver) = mpsc::channel(4 * MOST);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..WRITERS {
+            tokio::spawn(write_groups(pool.clone(), receiver.clone()));
+        }
+        Queue { sender }
+    }
+
+    /// Stores `delivery` with its job in the next group commit; answers once that committed.
+    pub(super) async fn record(
+        &self,
+        delivery: NewDelivery<'_>,
+        received_ms: i64,
+        run_after_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let waiting = Waiting {
+            id: delivery.id.to_owned(),
+            event: delivery.event.to_owned(),
+            body: delivery.body.to_vec(),
+            received_ms,
+            run_after_ms,
+            answer,
+        };
+        let stopped = || StoreError::Write("the store's writers have stopped".into());
+        self.sender.send(waiting).await.map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_groups(pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Waiting>>>) {
+    let mut group = Vec::with_capacity(MOST);
+    loop {
+        {
+            let mut receiver = receiver.lock().await;
+            if receiver.recv_many(&mut group, MOST).await == 0 {
+                return;
+            }
+        }
+        let outcome = insert(&pool, &group).await;
+        answer(std::mem::take(&mut group), outcome);
+    }
+}
+
+/// The delivery ids the group stored as new, or what failed.
+async fn insert(pool: &Pool, group: &[Waiting]) -> Result<Vec<String>, StoreError> {
+    let client = pool.get().await?;
+    let statement = client.prepare_cached(INSERT_GROUP).await?;
+    let column = |f: fn(&Waiting) -> &str| group.iter().map(f).collect::<Vec<_>>();
+    let ids = column(|w| &w.id);
+    let events = column(|w| &w.event);
+    let received: Vec<i64> = group.iter().map(|w| w.received_ms).collect();
+    let bodies: Vec<&[u8]> = group.iter().map(|w| w.body.as_slice()).collect();
+    let run_after: Vec<i64> = group.iter().map(|w| w.run_after_ms).collect();
+    let rows = client
+        .query(&statement, &[&ids, &events, &received, &bodies, &run_after])
+        .await?;
+    Ok(rows.iter().map(|row| row.get(0)).collect())
+}
+
+/// Tells each delivery of the group what became of it: new for the first of an id the commit
+/// stored, seen before for every other; the same error for all when the commit failed.
+fn answer(group: Vec<Waiting>, outcome: Result<Vec<String>, StoreError>) {
+    match outcome {
+        Ok(mut new) => {
+            for waiting in group {
+                let recorded = match new.iter().position(|id| *id == waiting.id) {
+                    Some(at) => {
+                        new.swap_remove(at);
+                        Recorded::New
+                    }
+                    None => Recorded::Duplicate,
+                };
+                // The sender may have gone (its client hung up): the delivery is stored all
+                // the same, and GitHub's redelivery will be told it was seen.
+                waiting.answer.send(Ok(recorded)).ok();
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for waiting in group {
+                waiting
+                    .answer
+                    .send(Err(StoreError::Write(message.clone())))
+                    .ok();
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! The scale-out store: PostgreSQL shared by any number of replicas. Jobs are claimed with
+//! `FOR UPDATE SKIP LOCKED` and a lease, so replicas never take the same job and a dead replica's
+//! jobs run again when their lease expires; delivery ids are a unique key, so a redelivery that
+//! reaches two replicas is stored once. Deliveries arriving together share one commit
+//! (`intake`); every connection has `TCP_NODELAY` (`connect`).
+
+mod connect;
+mod intake;
+mod migrate;
+
+use deadpool_postgres::Pool;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
+use crate::memory::StateChange;
+use crate::memory::{LabelMemory, ReviewState};
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: Pool,
+    intake: intake::Queue,
+}
+
+/// Connections: one for each intake writer, the rest for workers, claims and reads.
+const CONNECTIONS: usize = intake::WRITERS + 5;
+
+impl PgStore {
+    /// Connects to `postgres://...` and runs the migrations.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let pool = connect::pool(url, CONNECTIONS)?;
+        migrate::run(&mut pool.get().await?).await?;
+        Ok(PgStore {
+            intake: intake::Queue::start(pool.clone()),
+            pool,
+        })
+    }
+
+    /// The same, inside a schema of its own (created if missing): tests share one database.
+    pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
+        let schema = schema.replace('"', "");
+        let admin = connect::pool(url, 1)?;
+        admin
+            .get()
+            .await?
+            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .await?;
+        PgStore::open(&PgStore::url_in_schema(url, &schema)).await
+    }
+
+    /// Drops a schema `open_in_schema` made, with everything in it (the benchmark's, once
+    /// measured).
+    pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+        let schema = schema.replace('"', "");
+        connect::pool(url, 1)?
+            .get()
+            .await?
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .await?;
+        Ok(())
+    }
+
+    /// `url` made to work inside `schema`, for another process to open: how replicas started by
+    /// a test, or the benchmark's server, share the schema `open_in_schema` made.
+    pub fn url_in_schema(url: &str, schema: &str) -> String {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}options=-c%20search_path%3D{schema}")
+    }
+
+    /// Runs `statement` (prepared once per connection) and answers how many rows it changed.
+    async fn write(
+        &self,
+        statement: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        let prepared = client.prepare_cached(statement).await?;
+        Ok(client.execute(&prepared, params).await?)
+    }
+
+    /// The row `statement` answers, if any.
+    async fn read(
+        &self,
+        statement: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        let client = self.pool.get().await?;
+        let prepared = client.prepare_cached(statement).await?;
+        Ok(client.query_opt(&prepared, params).await?)
+    }
+
+    async fn read_all(
+        &self,
+        statement: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        let client = self.pool.get().await?;
+        let prepared = client.prepare_cached(statement).await?;
+        Ok(client.query(&prepared, params).await?)
+    }
+}
+
+/// Claims the next due job (or one whose lease expired) and reads its delivery, in one statement.
+const CLAIM: &str = "WITH claimed AS (
+        UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
+        WHERE id = COALESCE(
+            (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
+             ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+            (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3
+             LIMIT 1 FOR UPDATE SKIP LOCKED)
+        )
+        RETURNING id, delivery_id, attempts
+    )
+    SELECT claimed.id, claimed.delivery_id, claimed.attempts, d.event, d.body, d.received_ms
+    FROM claimed JOIN deliveries d ON d.id = claimed.delivery_id";
+
+const RELEASE: &str = "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, worker = NULL
+    WHERE state = 'running' AND worker = $1";
+
+const COUNTS: &str = "SELECT COUNT(*) FILTER (WHERE state = 'queued'),
+        COUNT(*) FILTER (WHERE state = 'running'),
+        COUNT(*) FILTER (WHERE state = 'dead')
+    FROM jobs";
+
+impl Store for PgStore {
+    async fn schedule(
+        &self,
+        delivery: NewDelivery<'_>,
+        now_ms: i64,
+        run_after_ms: i64,
+    ) -> Result<Recorded, StoreError> {
+        self.intake.record(delivery, now_ms, run_after_ms).await
+    }
+
+    async fn claim(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let row = self
+            .read(CLAIM, &[&(now_ms + lease_ms), &worker, &now_ms])
+            .await?;
+        Ok(row.map(|row| Job {
+            id: row.get(0),
+            delivery_id: row.get(1),
+            attempts: row.get(2),
+            event: row.get(3),
+            body: row.get(4),
+            received_ms: row.get(5),
+        }))
+    }
+
+    async fn release(&self, worker: &str) -> Result<u64, StoreError> {
+        self.write(RELEASE, &[&worker]).await
+    }
+
+    async fn activity(
+        &self,
+        repo: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<crate::memory::Activity>, StoreError> {
+        let rows = self
+            .read_all(sql::ACTIVITY, &[&repo, &from_ms, &to_ms])
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                super::activity_of(repo, row.get(0), row.get(1), row.get(2), row.get(3))
+            })
+            .collect())
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let row = self.read(COUNTS, &[]).await?;
+        Ok(row.map_or_else(Counts::default, |row| Counts {
+            queued: row.get(0),
+            running: row.get(1),
+            dead: row.get(2),
+        }))
+    }
+
+    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
+        self.write(sql::COMPLETE, &[&job_id, &now_ms]).await?;
+        Ok(())
+    }
+
+    async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
+        self.write(sql::RETRY, &[&job_id, &run_after_ms, &error])
+            .await?;
+        Ok(())
+    }
+
+    async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.write(sql::BURY, &[&job_id, &error, &now_ms]).await?;
+        Ok(())
+    }
+
+    async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.write(sql::REQUEUE_DEAD, &[&now_ms]).await
+    }
+
+    async fn label_memory(
+        &self,
+        repo: &str,
+        number: u64,
+        label: &str,
+    ) -> Result<LabelMemory, StoreError> {
+        let row = self
+            .read(sql::LABEL_MEMORY, &[&repo, &(number as i64), &label])
+            .await?;
+        Ok(row
+            .map(|row| LabelMemory {
+                suppressed: row.get::<_, i32>(0) != 0,
+                on: row.get::<_, i32>(1) != 0,
+            })
+            .unwrap_or_default())
+    }
+
+    async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
+        for change in changes {
+            let (statement, params) = sql::state_change(change)?;
+            let values: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|param| match param {
+                    sql::Param::Int(value) => value as &(dyn ToSql + Sync),
+                    sql::Param::Text(value) => value,
+                })
+                .collect();
+            self.write(statement, &values).await?;
+        }
+        Ok(())
+    }
+
+    async fn done_actions(&self, job_id: i64) -> Result<Vec<String>, StoreError> {
+        let row = self.read(sql::DONE_ACTIONS, &[&job_id]).await?;
+        Ok(row.map_or_else(Vec::new, |row| {
+            row.get::<_, &str>(0)
+                .split(',')
+                .map(str::to_owned)
+                .collect()
+        }))
+    }
+
+    async fn record_done_actions(&self, job_id: i64, keys: &[String]) -> Result<(), StoreError> {
+        self.write(sql::RECORD_DONE_ACTIONS, &[&job_id, &keys.join(",")])
+            .await?;
+        Ok(())
+    }
+
+    async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
+        let row = self
+            .read(sql::LOAD_REVIEW, &[&repo, &(number as i64)])
+            .await?;
+        match row {
+            Some(row) => Ok(Some(serde_json::from_str(row.get::<_, &str>(0))?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn prune(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
+        self.write(sql::PRUNE, &[&before_ms, &i64::from(limit)])
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        self.write(sql::PROBE, &[&now]).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,289 @@
+//! What only the PostgreSQL store does (`GEP_BOT_TEST_DATABASE_URL`, a schema per test; skipped
+//! loudly without it): deliveries arriving together share a commit, every connection has
+//! TCP_NODELAY, `sslmode` means what libpq says, and a database sqlx migrated goes on.
+
+mod common;
+
+use std::os::fd::BorrowedFd;
+
+use gep_bot::store::{NewDelivery, PgStore, Recorded, Store};
+use sha2::{Digest, Sha384};
+
+/// An admin connection to `url` (outside the store), for what the test reads and sets up.
+async fn admin(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL answers");
+    tokio::spawn(connection);
+    client
+}
+
+fn delivery(id: &str) -> NewDelivery<'_> {
+    NewDelivery {
+        id,
+        event: "issues",
+        body: b"{}",
+    }
+}
+
+/// A row's `xmin` is the transaction that inserted it: 200 deliveries recorded at once went in
+/// far fewer commits than 200, each answered as stored.
+#[tokio::test]
+async fn deliveries_arriving_together_share_a_commit() {
+    let name = "deliveries_arriving_together";
+    let Some(url) = common::postgres_url(name) else {
+        return;
+    };
+    let schema = common::unique_schema(name);
+    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
+    let ids: Vec<String> = (0..200).map(|i| format!("g-{i}")).collect();
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move { store.record(delivery(&id), 1).await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), Recorded::New);
+    }
+    let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    let row = client
+        .query_one(
+            "SELECT COUNT(*), COUNT(DISTINCT deliveries.xmin::text) FROM deliveries JOIN jobs ON jobs.delivery_id = deliveries.id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (rows, commits): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!(rows, 200, "every delivery stored with its job");
+    assert!(commits <= 20, "{commits} commits for 200 deliveries");
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// sqlx opened its connections without TCP_NODELAY: a statement of more than one segment then
+/// waited out the server's delayed ACK. Every TCP connection this process holds to the server
+/// has it set.
+#[tokio::test]
+async fn every_connection_to_the_server_has_tcp_nodelay() {
+    let name = "every_connection_has_tcp_nodelay";
+    let Some(url) = common::postgres_url(name) else {
+        return;
+    };
+    let schema = common::unique_schema(name);
+    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
+    // Several connections open at once: the pool grows past its first.
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.record(delivery(&format!("n-{i}")), 1).await.unwrap();
+                store.counts().await.unwrap()
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let port = url
+        .parse::<tokio_postgres::Config>()
+        .unwrap()
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432);
+    let mut checked = 0;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
+        let Ok(fd) = entry.unwrap().file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // SAFETY: the descriptor stays open while it is looked at: nothing in this test closes
+        // the store's connections, and one that is not a socket answers an error below.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&fd);
+        let Some(peer) = socket.peer_addr().ok().and_then(|peer| peer.as_socket()) else {
+            continue;
+        };
+        if peer.port() != port {
+            continue;
+        }
+        assert!(
+            socket.tcp_nodelay().unwrap(),
+            "connection to {peer} without TCP_NODELAY"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "found {checked} connections to the server");
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// libpq's meanings: `require` encrypts without checking the certificate (the server here has
+/// Debian's self-signed one), `verify-full` refuses a certificate no root vouches for,
+/// `disable` does not encrypt. Skipped where the server has no TLS.
+#[tokio::test]
+async fn sslmode_means_what_libpq_says() {
+    let name = "sslmode_means_what_libpq_says";
+    let Some(url) = common::postgres_url(name) else {
+        return;
+    };
+    let client = admin(&url).await;
+    let ssl: String = client.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    if ssl != "on" {
+        eprintln!("SKIPPED {name}: the server at GEP_BOT_TEST_DATABASE_URL has ssl = {ssl}");
+        return;
+    }
+    let schema = common::unique_schema(name);
+    let with = |mode: &str| {
+        let url = PgStore::url_in_schema(&url, &schema);
+        format!("{url}&sslmode={mode}&application_name={schema}_{mode}")
+    };
+    PgStore::open_in_schema(&url, &schema).await.unwrap();
+    let encrypted = |mode: &'static str| {
+        let (client, schema) = (&client, &schema);
+        async move {
+            client
+                .query_one(
+                    "SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid)
+                     WHERE application_name = $1",
+                    &[&format!("{schema}_{mode}")],
+                )
+                .await
+                .unwrap()
+                .get::<_, Option<bool>>(0)
+        }
+    };
+    let required = PgStore::open(&with("require")).await.unwrap();
+    assert_eq!(encrypted("require").await, Some(true));
+    let plain = PgStore::open(&with("disable")).await.unwrap();
+    assert_eq!(encrypted("disable").await, Some(false));
+    let refused = PgStore::open(&with("verify-full")).await.err().unwrap();
+    assert!(
+        refused.to_string().contains("invalid peer certificate"),
+        "{refused}"
+    );
+    drop((required, plain));
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// Migrations as sqlx recorded them: version, description, success, SHA-384 of the SQL.
+async fn migrate_as_sqlx_did(client: &tokio_postgres::Client, up_to: i64) {
+    client
+        .batch_execute(
+            "CREATE TABLE _sqlx_migrations (
+                version BIGINT PRIMARY KEY,
+                description TEXT NOT NULL,
+                installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+                success BOOLEAN NOT NULL,
+                checksum BYTEA NOT NULL,
+                execution_time BIGINT NOT NULL
+            )",
+        )
+        .await
+        .unwrap();
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot/store/migrations/postgres");
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let (version, description) = name.split_once('_').unwrap();
+        let version: i64 = version.parse().unwrap();
+        if version > up_to {
+            break;
+        }
+        let sql = std::fs::read_to_string(&file).unwrap();
+        client.batch_execute(&sql).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+                 VALUES ($1, $2, TRUE, $3, 1)",
+                &[
+                    &version,
+                    &description.replace('_', " "),
+                    &Sha384::digest(sql.as_bytes()).as_slice(),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_database_sqlx_migrated_goes_on_with_its_data() {
+    let name = "a_database_sqlx_migrated";
+    let Some(url) = common::postgres_url(name) else {
+        return;
+    };
+    let schema = common::unique_schema(name);
+    admin(&url)
+        .await
+        .batch_execute(&format!("CREATE SCHEMA \"{schema}\""))
+        .await
+        .unwrap();
+    let in_schema = PgStore::url_in_schema(&url, &schema);
+    let client = admin(&in_schema).await;
+    migrate_as_sqlx_did(&client, 5).await;
+    client
+        .batch_execute(
+            "INSERT INTO deliveries (id, event, received_ms, body) VALUES ('old', 'issues', 1, '\\x7b7d');
+             INSERT INTO jobs (delivery_id, state, run_after) VALUES ('old', 'done', 1);",
+        )
+        .await
+        .unwrap();
+    let store = PgStore::open(&in_schema).await.unwrap();
+    assert_eq!(
+        store.record(delivery("old"), 2).await.unwrap(),
+        Recorded::Duplicate,
+        "the delivery stored before is still known"
+    );
+    let versions: Vec<i64> = client
+        .query("SELECT version FROM _sqlx_migrations ORDER BY version", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(versions, (1..=7).collect::<Vec<_>>());
+    // The later migrations ran: their tables (labels known on, activity) answer.
+    store.label_memory("o/r", 1, "area/mesh").await.unwrap();
+    store.activity("o/r", 0, i64::MAX).await.unwrap();
+
+    // A migration applied with other SQL, or one this build does not know, is refused with
+    // what it means.
+    client
+        .execute(
+            "UPDATE _sqlx_migrations SET checksum = '\\x00' WHERE version = 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    let refused = PgStore::open(&in_schema).await.err().unwrap().to_string();
+    assert!(
+        refused.contains("migration 2") && refused.contains("other SQL"),
+        "{refused}"
+    );
+    client
+        .batch_execute(&format!(
+            "UPDATE _sqlx_migrations SET checksum = '\\x{}' WHERE version = 2;
+             INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (99, 'later', TRUE, '\\x00', 1)",
+            hex::encode(Sha384::digest(
+                std::fs::read(
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join("bot/store/migrations/postgres/0002_reviews.sql")
+                )
+                .unwrap()
+            ))
+        ))
+        .await
+        .unwrap();
+    let refused = PgStore::open(&in_schema).await.err().unwrap().to_string();
+    assert!(
+        refused.contains("migration 99") && refused.contains("newer"),
+        "{refused}"
+    );
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
