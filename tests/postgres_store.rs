@@ -229,7 +229,7 @@ async fn a_database_sqlx_migrated_goes_on_with_its_data() {
     client
         .batch_execute(
             "INSERT INTO deliveries (id, event, received_ms, body) VALUES ('old', 'issues', 1, '\\x7b7d');
-             INSERT INTO jobs (delivery_id, state, run_after) VALUES ('old', 'done', 1);",
+             INSERT INTO jobs (delivery_id, state, run_after) VALUES ('old', 'queued', 1);",
         )
         .await
         .unwrap();
@@ -246,7 +246,18 @@ async fn a_database_sqlx_migrated_goes_on_with_its_data() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, (1..=7).collect::<Vec<_>>());
+    let files = std::fs::read_dir(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot/store/migrations/postgres"),
+    )
+    .unwrap()
+    .count() as i64;
+    assert_eq!(versions, (1..=files).collect::<Vec<_>>());
+    // Its queued job runs with the body as it was stored (uncompressed, before bodies were).
+    let job = store.claim("w", 3, 1_000).await.unwrap().unwrap();
+    assert_eq!(
+        (job.delivery_id.as_str(), job.body.as_slice()),
+        ("old", &b"{}"[..])
+    );
     // The later migrations ran: their tables (labels known on, activity) answer.
     store.label_memory("o/r", 1, "area/mesh").await.unwrap();
     store.activity("o/r", 0, i64::MAX).await.unwrap();
@@ -285,5 +296,44 @@ async fn a_database_sqlx_migrated_goes_on_with_its_data() {
         refused.contains("migration 99") && refused.contains("newer"),
         "{refused}"
     );
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// A webhook is compressed by the bot, not again by PostgreSQL (pglz cost more than the rest of
+/// its insert), stays in its row, and is claimed back as received.
+#[tokio::test]
+async fn bodies_are_compressed_once_by_the_bot_and_claimed_as_received() {
+    let name = "bodies_are_compressed_once";
+    let Some(url) = common::postgres_url(name) else {
+        return;
+    };
+    let schema = common::unique_schema(name);
+    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
+    let webhook = common::webhook_body("issues", "opened.payload.json");
+    let delivery = NewDelivery {
+        id: "big",
+        event: "issues",
+        body: &webhook,
+    };
+    assert_eq!(store.record(delivery, 1).await.unwrap(), Recorded::New);
+    let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    let row = client
+        .query_one(
+            "SELECT encoding, octet_length(body), pg_column_compression(body) FROM deliveries",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (encoding, stored, pglz): (String, i32, Option<String>) =
+        (row.get(0), row.get(1), row.get(2));
+    assert_eq!(encoding, "lz4");
+    assert!(
+        (stored as usize) < webhook.len() / 2,
+        "{stored} bytes stored for {}",
+        webhook.len()
+    );
+    assert_eq!(pglz, None, "PostgreSQL compressed it again");
+    let job = store.claim("w", 2, 1_000).await.unwrap().unwrap();
+    assert_eq!(job.body, webhook);
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }

@@ -6,6 +6,7 @@
 //! `FOR UPDATE SKIP LOCKED` behind the same trait, and nothing above it changes. Times are Unix
 //! milliseconds passed in by the caller, so the store never reads a clock.
 
+mod body;
 mod postgres;
 mod sql;
 mod sqlite;

@@ -12,7 +12,7 @@ use deadpool_postgres::Pool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::Recorded;
-use crate::store::{NewDelivery, StoreError};
+use crate::store::{NewDelivery, StoreError, body};
 
 /// How many groups are written at once: while one commits, the next forms.
 pub(super) const WRITERS: usize = 3;
@@ -23,6 +23,7 @@ const MOST: usize = 128;
 struct Waiting {
     id: String,
     event: String,
+    /// Compressed already, on the caller's task: the group's statement only copies it.
     body: Vec<u8>,
     received_ms: i64,
     run_after_ms: i64,
@@ -38,8 +39,8 @@ const INSERT_GROUP: &str = "WITH input AS (
         ORDER BY id
     ),
     stored AS (
-        INSERT INTO deliveries (id, event, received_ms, body)
-        SELECT id, event, received_ms, body FROM input ORDER BY id
+        INSERT INTO deliveries (id, event, received_ms, body, encoding)
+        SELECT id, event, received_ms, body, $6 FROM input ORDER BY id
         ON CONFLICT (id) DO NOTHING RETURNING id
     )
     INSERT INTO jobs (delivery_id, state, run_after)
@@ -73,7 +74,7 @@ impl Queue {
         let waiting = Waiting {
             id: delivery.id.to_owned(),
             event: delivery.event.to_owned(),
-            body: delivery.body.to_vec(),
+            body: body::pack(delivery.body),
             received_ms,
             run_after_ms,
             answer,
@@ -109,7 +110,17 @@ async fn insert(pool: &Pool, group: &[Waiting]) -> Result<Vec<String>, StoreErro
     let bodies: Vec<&[u8]> = group.iter().map(|w| w.body.as_slice()).collect();
     let run_after: Vec<i64> = group.iter().map(|w| w.run_after_ms).collect();
     let rows = client
-        .query(&statement, &[&ids, &events, &received, &bodies, &run_after])
+        .query(
+            &statement,
+            &[
+                &ids,
+                &events,
+                &received,
+                &bodies,
+                &run_after,
+                &body::ENCODING,
+            ],
+        )
         .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }

@@ -48,6 +48,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "activity",
         include_str!("../migrations/postgres/0007_activity.sql"),
     ),
+    (
+        8,
+        "body encoding",
+        include_str!("../migrations/postgres/0008_body_encoding.sql"),
+    ),
 ];
 
 /// sqlx's own definition of the table, so either can read what the other wrote.

@@ -18,19 +18,27 @@ use crate::memory::{LabelMemory, ReviewState};
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
+    /// Durable commits: deliveries, the actions a job did, readiness, and every read.
     pool: Pool,
+    /// A job's own bookkeeping (claimed, done, retried, buried, released, its state changes),
+    /// committed asynchronously: each saved an fsync per job, which bounded one worker to
+    /// ~500 jobs/s. Losing the last of these in a crash runs a job again, never loses one, and
+    /// never repeats an action: the actions a job did are recorded durably, and that commit
+    /// flushes every earlier one with it.
+    jobs: Pool,
     intake: intake::Queue,
 }
 
-/// Connections: one for each intake writer, the rest for workers, claims and reads.
+/// Connections: one for each intake writer, the rest for claims and reads.
 const CONNECTIONS: usize = intake::WRITERS + 5;
 
 impl PgStore {
     /// Connects to `postgres://...` and runs the migrations.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
-        let pool = connect::pool(url, CONNECTIONS)?;
+        let pool = connect::pool(url, CONNECTIONS, connect::Commit::Durable)?;
         migrate::run(&mut pool.get().await?).await?;
         Ok(PgStore {
+            jobs: connect::pool(url, 4, connect::Commit::Asynchronous)?,
             intake: intake::Queue::start(pool.clone()),
             pool,
         })
@@ -39,7 +47,7 @@ impl PgStore {
     /// The same, inside a schema of its own (created if missing): tests share one database.
     pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
         let schema = schema.replace('"', "");
-        let admin = connect::pool(url, 1)?;
+        let admin = connect::pool(url, 1, connect::Commit::Durable)?;
         admin
             .get()
             .await?
@@ -52,7 +60,7 @@ impl PgStore {
     /// measured).
     pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
         let schema = schema.replace('"', "");
-        connect::pool(url, 1)?
+        connect::pool(url, 1, connect::Commit::Durable)?
             .get()
             .await?
             .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
@@ -73,9 +81,16 @@ impl PgStore {
         statement: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, StoreError> {
-        let client = self.pool.get().await?;
-        let prepared = client.prepare_cached(statement).await?;
-        Ok(client.execute(&prepared, params).await?)
+        write(&self.pool, statement, params).await
+    }
+
+    /// `write`, for a job's bookkeeping.
+    async fn write_job(
+        &self,
+        statement: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, StoreError> {
+        write(&self.jobs, statement, params).await
     }
 
     /// The row `statement` answers, if any.
@@ -100,6 +115,18 @@ impl PgStore {
     }
 }
 
+/// Runs `statement` on a connection of `pool` (prepared once per connection); answers how many
+/// rows it changed.
+async fn write(
+    pool: &Pool,
+    statement: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, StoreError> {
+    let client = pool.get().await?;
+    let prepared = client.prepare_cached(statement).await?;
+    Ok(client.execute(&prepared, params).await?)
+}
+
 /// Claims the next due job (or one whose lease expired) and reads its delivery, in one statement.
 const CLAIM: &str = "WITH claimed AS (
         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
@@ -111,7 +138,7 @@ const CLAIM: &str = "WITH claimed AS (
         )
         RETURNING id, delivery_id, attempts
     )
-    SELECT claimed.id, claimed.delivery_id, claimed.attempts, d.event, d.body, d.received_ms
+    SELECT claimed.id, claimed.delivery_id, claimed.attempts, d.event, d.body, d.received_ms, d.encoding
     FROM claimed JOIN deliveries d ON d.id = claimed.delivery_id";
 
 const RELEASE: &str = "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, worker = NULL
@@ -138,21 +165,24 @@ impl Store for PgStore {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Option<Job>, StoreError> {
-        let row = self
-            .read(CLAIM, &[&(now_ms + lease_ms), &worker, &now_ms])
+        let client = self.jobs.get().await?;
+        let prepared = client.prepare_cached(CLAIM).await?;
+        let row = client
+            .query_opt(&prepared, &[&(now_ms + lease_ms), &worker, &now_ms])
             .await?;
-        Ok(row.map(|row| Job {
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Job {
             id: row.get(0),
             delivery_id: row.get(1),
             attempts: row.get(2),
             event: row.get(3),
-            body: row.get(4),
+            body: super::body::unpack(row.get(6), row.get(4))?,
             received_ms: row.get(5),
         }))
     }
 
     async fn release(&self, worker: &str) -> Result<u64, StoreError> {
-        self.write(RELEASE, &[&worker]).await
+        self.write_job(RELEASE, &[&worker]).await
     }
 
     async fn activity(
@@ -182,18 +212,19 @@ impl Store for PgStore {
     }
 
     async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
-        self.write(sql::COMPLETE, &[&job_id, &now_ms]).await?;
+        self.write_job(sql::COMPLETE, &[&job_id, &now_ms]).await?;
         Ok(())
     }
 
     async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
-        self.write(sql::RETRY, &[&job_id, &run_after_ms, &error])
+        self.write_job(sql::RETRY, &[&job_id, &run_after_ms, &error])
             .await?;
         Ok(())
     }
 
     async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.write(sql::BURY, &[&job_id, &error, &now_ms]).await?;
+        self.write_job(sql::BURY, &[&job_id, &error, &now_ms])
+            .await?;
         Ok(())
     }
 
@@ -228,7 +259,7 @@ impl Store for PgStore {
                     sql::Param::Text(value) => value,
                 })
                 .collect();
-            self.write(statement, &values).await?;
+            self.write_job(statement, &values).await?;
         }
         Ok(())
     }

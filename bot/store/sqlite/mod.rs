@@ -3,7 +3,6 @@
 //! and a thread of their own beside it, and a third connection copies the WAL into the database
 //! in the background.
 
-mod body;
 mod thread;
 mod wal;
 
@@ -291,8 +290,8 @@ impl Store for SqliteStore {
             text(delivery.id),
             text(delivery.event),
             Value::Integer(now_ms),
-            Value::Blob(body::pack(delivery.body)),
-            text(body::ENCODING),
+            Value::Blob(super::body::pack(delivery.body)),
+            text(super::body::ENCODING),
             Value::Integer(run_after_ms),
         ];
         self.writer
@@ -369,7 +368,7 @@ impl Store for SqliteStore {
         let Some((job, encoding)) = claimed else {
             return Ok(None);
         };
-        let body = body::unpack(&encoding, job.body)?;
+        let body = super::body::unpack(&encoding, job.body)?;
         Ok(Some(Job { body, ..job }))
     }
 

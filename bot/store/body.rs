@@ -1,10 +1,11 @@
-//! Delivery bodies as the SQLite store keeps them: LZ4-compressed, a 4-byte length first.
+//! Delivery bodies as both stores keep them: LZ4-compressed, a 4-byte length first.
 //!
 //! Webhook bodies are JSON that compresses about 4:1 (the `issues` fixture: 13.5 KB to 3 KB in
 //! ~6 us), and every byte stored is copied several times after: into the page, the WAL, its
 //! checksum, the checkpoint. Compressing happens on the request's task, before the writer's
-//! queue, so the one writer thread never pays for it. Rows written before compression came in
-//! say `identity` and are read as they are.
+//! queue, so the one writer thread (SQLite) or the group's one statement (PostgreSQL, which
+//! would otherwise compress each body again with pglz, ~0.3 ms for a 13 KB webhook) never pays
+//! for it. Rows written before compression came in say `identity` and are read as they are.
 
 use crate::github::event::MAX_BODY;
 use crate::store::StoreError;
