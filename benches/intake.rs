@@ -147,12 +147,31 @@ fn start_bot(db: &str, port: u16) -> Child {
         .expect("gep-bot starts")
 }
 
+/// CPU time used so far by this machine's PostgreSQL server processes (named `postgres`): the
+/// share of a request a PostgreSQL row spends outside the bot, on the same two cores.
+fn database_cpu() -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|name| name.trim() == "postgres")
+        })
+        .map(cpu_time)
+        .sum()
+}
+
 /// What one backend measured.
 struct Figures {
     name: &'static str,
     throughput: f64,
     /// The server's CPU time per request during the throughput window.
     cpu_per_request: Duration,
+    /// PostgreSQL's server processes' CPU time per request in the same window (zero for the
+    /// rows that do not use it, give or take its background work).
+    database_per_request: Duration,
     p50: Duration,
     p99: Duration,
     peak_rss_kb: u64,
@@ -184,12 +203,13 @@ fn measure(
     };
     let figures = runtime.block_on(async {
         listening(port, name).await;
-        let (throughput, cpu_per_request, p50, p99) =
+        let (throughput, database_per_request, cpu_per_request, p50, p99) =
             rate_and_latencies(&target, server.id()).await;
         Figures {
             name,
             throughput,
             cpu_per_request,
+            database_per_request,
             p50,
             p99,
             peak_rss_kb: 0,
@@ -360,15 +380,22 @@ fn start_reference(kind: &str, port: u16) -> Child {
 
 /// Throughput and the server's (`pid`) CPU time per request, then latencies at 2,000/s, against
 /// `target`.
-async fn rate_and_latencies(target: &Target, pid: u32) -> (f64, Duration, Duration, Duration) {
+async fn rate_and_latencies(
+    target: &Target,
+    pid: u32,
+) -> (f64, Duration, Duration, Duration, Duration) {
     throughput(target, 8, Duration::from_millis(500)).await;
     let cpu_before = cpu_time(pid);
+    let database_before = database_cpu();
     let rate = throughput(target, 32, WINDOW).await;
-    let cpu = cpu_time(pid) - cpu_before;
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let database = database_cpu().saturating_sub(database_before);
     let latencies = latencies(target, 2000, WINDOW).await;
+    let requests = rate * WINDOW.as_secs_f64();
     (
         rate,
-        cpu.div_f64(rate * WINDOW.as_secs_f64()),
+        database.div_f64(requests),
+        cpu.div_f64(requests),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
     )
@@ -504,11 +531,12 @@ fn main() {
     let baseline_p99 =
         hellos.iter().map(|f| f.p99.as_secs_f64()).sum::<f64>() / hellos.len() as f64;
     println!(
-        "{:<9} {:>12} {:>8} {:>10} {:>12} {:>12} {:>10} {:>10} {:>8}",
+        "{:<9} {:>12} {:>8} {:>10} {:>10} {:>12} {:>12} {:>10} {:>10} {:>8}",
         "server",
         "requests/s",
         "ratio",
         "CPU/req",
+        "db CPU/req",
         "p50@2000/s",
         "p99@2000/s",
         "p99 ratio",
@@ -517,11 +545,12 @@ fn main() {
     );
     for f in &results {
         println!(
-            "{:<9} {:>12.0} {:>7.2}x {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB {:>8}",
+            "{:<9} {:>12.0} {:>7.2}x {:>8.1}us {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB {:>8}",
             f.name,
             f.throughput,
             f.throughput / baseline,
             f.cpu_per_request.as_secs_f64() * 1e6,
+            f.database_per_request.as_secs_f64() * 1e6,
             f.p50,
             f.p99,
             f.p99.as_secs_f64() / baseline_p99,
@@ -533,7 +562,8 @@ fn main() {
         "hello = axum hello-world, measured first and last; ratios are to the mean of the two \
          ({baseline:.0}/s, p99 {:.0} us); no store = the webhook route storing nothing (intake's ceiling); \
          append = the route writing each compressed body and nothing else (a durable store's ceiling); \
-         CPU/req = the server's CPU time (all its threads) per request while measuring throughput",
+         CPU/req = the server's CPU time (all its threads) per request while measuring throughput; \
+         db CPU/req = PostgreSQL's processes' in the same window",
         baseline_p99 * 1e6
     );
     let by = |name: &str| results.iter().find(|f| f.name == name);

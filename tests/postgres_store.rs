@@ -337,3 +337,41 @@ async fn bodies_are_compressed_once_by_the_bot_and_claimed_as_received() {
     assert_eq!(job.body, webhook);
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }
+
+/// Jobs have no foreign key to their delivery (its check cost ~13 us a row): pruning deletes a
+/// finished job with its delivery, leaves none behind, and keeps unfinished work.
+#[tokio::test]
+async fn pruning_deletes_finished_jobs_with_their_deliveries() {
+    let name = "pruning_deletes_finished_jobs";
+    let Some(url) = common::postgres_url(name) else {
+        return;
+    };
+    let schema = common::unique_schema(name);
+    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
+    for id in ["done-1", "done-2", "queued"] {
+        store.record(delivery(id), 1).await.unwrap();
+    }
+    for _ in 0..2 {
+        let job = store.claim("w", 2, 1_000).await.unwrap().unwrap();
+        store.complete(job.id, 3).await.unwrap();
+    }
+    assert_eq!(store.prune(10, 100).await.unwrap(), 2);
+    let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    let left: Vec<(String, String)> = client
+        .query(
+            "SELECT d.id, j.state FROM deliveries d FULL JOIN jobs j ON j.delivery_id = d.id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.get::<_, Option<String>>(0).unwrap_or_default(),
+                row.get::<_, Option<String>>(1).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(left, [("queued".to_owned(), "queued".to_owned())]);
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}

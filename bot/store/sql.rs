@@ -35,7 +35,8 @@ pub const PROBE: &str = "INSERT INTO health (id, probed_ms) VALUES (1, $1) ON CO
 pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
 /// At most `$2` deliveries received before `$1`, oldest first, found through their
 /// `received_ms` index: a prune that finds nothing reads nothing, and a large one goes in batches
-/// that other writes can come between.
+/// that other writes can come between. (PostgreSQL, whose jobs have no foreign key to cascade
+/// from, runs its own that deletes the jobs too.)
 pub const PRUNE: &str = "DELETE FROM deliveries WHERE id IN (
     SELECT id FROM deliveries
      WHERE received_ms < $1

@@ -53,6 +53,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "body encoding",
         include_str!("../migrations/postgres/0008_body_encoding.sql"),
     ),
+    (
+        9,
+        "lighter jobs",
+        include_str!("../migrations/postgres/0009_lighter_jobs.sql"),
+    ),
 ];
 
 /// sqlx's own definition of the table, so either can read what the other wrote.

@@ -141,6 +141,18 @@ const CLAIM: &str = "WITH claimed AS (
     SELECT claimed.id, claimed.delivery_id, claimed.attempts, d.event, d.body, d.received_ms, d.encoding
     FROM claimed JOIN deliveries d ON d.id = claimed.delivery_id";
 
+/// `sql::PRUNE`, deleting the jobs with their deliveries (no foreign key cascades here: see
+/// migration 0009).
+const PRUNE: &str = "WITH doomed AS (
+        SELECT id FROM deliveries
+         WHERE received_ms < $1
+           AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))
+         ORDER BY received_ms
+         LIMIT $2
+    ),
+    finished AS (DELETE FROM jobs WHERE delivery_id IN (SELECT id FROM doomed))
+    DELETE FROM deliveries WHERE id IN (SELECT id FROM doomed)";
+
 const RELEASE: &str = "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, worker = NULL
     WHERE state = 'running' AND worker = $1";
 
@@ -291,8 +303,7 @@ impl Store for PgStore {
     }
 
     async fn prune(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
-        self.write(sql::PRUNE, &[&before_ms, &i64::from(limit)])
-            .await
+        self.write(PRUNE, &[&before_ms, &i64::from(limit)]).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
