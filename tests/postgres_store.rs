@@ -18,6 +18,15 @@ async fn admin(url: &str) -> tokio_postgres::Client {
     client
 }
 
+/// The test's store, in a schema of its own, with the URL and the schema; `None` (said loudly)
+/// without `GEP_BOT_TEST_DATABASE_URL`.
+async fn fresh(name: &str) -> Option<(String, String, PgStore)> {
+    let url = common::postgres_url(name)?;
+    let schema = common::unique_schema(name);
+    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
+    Some((url, schema, store))
+}
+
 fn delivery(id: &str) -> NewDelivery<'_> {
     NewDelivery {
         id,
@@ -30,12 +39,9 @@ fn delivery(id: &str) -> NewDelivery<'_> {
 /// far fewer commits than 200, each answered as stored.
 #[tokio::test]
 async fn deliveries_arriving_together_share_a_commit() {
-    let name = "deliveries_arriving_together";
-    let Some(url) = common::postgres_url(name) else {
+    let Some((url, schema, store)) = fresh("deliveries_arriving_together").await else {
         return;
     };
-    let schema = common::unique_schema(name);
-    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
     let ids: Vec<String> = (0..200).map(|i| format!("g-{i}")).collect();
     let tasks: Vec<_> = ids
         .iter()
@@ -66,12 +72,9 @@ async fn deliveries_arriving_together_share_a_commit() {
 /// has it set.
 #[tokio::test]
 async fn every_connection_to_the_server_has_tcp_nodelay() {
-    let name = "every_connection_has_tcp_nodelay";
-    let Some(url) = common::postgres_url(name) else {
+    let Some((url, schema, store)) = fresh("every_connection_has_tcp_nodelay").await else {
         return;
     };
-    let schema = common::unique_schema(name);
-    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
     // Several connections open at once: the pool grows past its first.
     let tasks: Vec<_> = (0..16)
         .map(|i| {
@@ -303,12 +306,9 @@ async fn a_database_sqlx_migrated_goes_on_with_its_data() {
 /// its insert), stays in its row, and is claimed back as received.
 #[tokio::test]
 async fn bodies_are_compressed_once_by_the_bot_and_claimed_as_received() {
-    let name = "bodies_are_compressed_once";
-    let Some(url) = common::postgres_url(name) else {
+    let Some((url, schema, store)) = fresh("bodies_are_compressed_once").await else {
         return;
     };
-    let schema = common::unique_schema(name);
-    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
     let webhook = common::webhook_body("issues", "opened.payload.json");
     let delivery = NewDelivery {
         id: "big",
@@ -342,12 +342,9 @@ async fn bodies_are_compressed_once_by_the_bot_and_claimed_as_received() {
 /// finished job with its delivery, leaves none behind, and keeps unfinished work.
 #[tokio::test]
 async fn pruning_deletes_finished_jobs_with_their_deliveries() {
-    let name = "pruning_deletes_finished_jobs";
-    let Some(url) = common::postgres_url(name) else {
+    let Some((url, schema, store)) = fresh("pruning_deletes_finished_jobs").await else {
         return;
     };
-    let schema = common::unique_schema(name);
-    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
     for id in ["done-1", "done-2", "queued"] {
         store.record(delivery(id), 1).await.unwrap();
     }
@@ -373,5 +370,64 @@ async fn pruning_deletes_finished_jobs_with_their_deliveries() {
         })
         .collect();
     assert_eq!(left, [("queued".to_owned(), "queued".to_owned())]);
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// A worker's loop costs one statement and one commit per job: the job that finished is
+/// recorded done by the claim of the next, in the same transaction (the rows' `xmin`).
+#[tokio::test]
+async fn the_finished_job_is_completed_by_the_next_claim_in_one_commit() {
+    let Some((url, schema, store)) = fresh("completed_by_the_next_claim").await else {
+        return;
+    };
+    store.record(delivery("first"), 1).await.unwrap();
+    store.record(delivery("second"), 1).await.unwrap();
+    let first = store
+        .claim_after(None, "w", 2, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .claim_after(Some((first.id, 3)), "w", 4, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.delivery_id.as_str(), second.delivery_id.as_str()),
+        ("first", "second")
+    );
+    let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    let rows = client
+        .query(
+            "SELECT delivery_id, state, finished_ms, xmin::text FROM jobs ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let states: Vec<(String, String, Option<i64>)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("first".to_owned(), "done".to_owned(), Some(3)),
+            ("second".to_owned(), "running".to_owned(), None)
+        ]
+    );
+    assert_eq!(
+        rows[0].get::<_, String>(3),
+        rows[1].get::<_, String>(3),
+        "one commit"
+    );
+    // With nothing left to claim, the last one is completed all the same.
+    assert!(
+        store
+            .claim_after(Some((second.id, 5)), "w", 6, 1_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.counts().await.unwrap().running, 0);
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }

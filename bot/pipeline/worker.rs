@@ -65,36 +65,55 @@ pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 impl<S: Store> Worker<S> {
     /// Runs until `shutdown` turns true; then gives back what it holds.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        // The job that finished last, completed with the next claim (one commit for both where
+        // the store can).
+        let mut finished: Option<(i64, i64)> = None;
         loop {
             if *shutdown.borrow() {
                 break;
             }
             let now = (self.clock)();
-            match self
+            let claimed = self
                 .store
-                .claim(
+                .claim_after(
+                    finished,
                     &self.settings.id,
                     now,
                     self.settings.lease.as_millis() as i64,
                 )
-                .await
-            {
-                Ok(Some(job)) => {
-                    tokio::select! {
-                        _ = self.process(job) => {}
-                        _ = shutdown.changed() => break,
+                .await;
+            match claimed {
+                Ok(claimed) => {
+                    if finished.take().is_some() {
+                        metrics::counter!("gep_bot_jobs_total", "outcome" => "done").increment(1);
                     }
-                }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.queued.notified() => {}
-                        _ = tokio::time::sleep(self.settings.poll) => {}
-                        _ = shutdown.changed() => {}
+                    match claimed {
+                        Some(job) => {
+                            tokio::select! {
+                                done = self.process(job) => finished = done,
+                                _ = shutdown.changed() => break,
+                            }
+                        }
+                        None => {
+                            tokio::select! {
+                                _ = self.queued.notified() => {}
+                                _ = tokio::time::sleep(self.settings.poll) => {}
+                                _ = shutdown.changed() => {}
+                            }
+                        }
                     }
                 }
                 Err(error) => {
-                    tracing::error!(%error, "cannot claim a job");
+                    tracing::error!(%error, "cannot claim a job (nor record the last one done: it is tried again)");
                     tokio::time::sleep(self.settings.poll).await;
+                }
+            }
+        }
+        if let Some((job_id, finished_ms)) = finished {
+            match self.store.complete(job_id, finished_ms).await {
+                Ok(()) => metrics::counter!("gep_bot_jobs_total", "outcome" => "done").increment(1),
+                Err(error) => {
+                    tracing::error!(%error, "cannot record the job's outcome; it will run again")
                 }
             }
         }
@@ -107,19 +126,21 @@ impl<S: Store> Worker<S> {
         }
     }
 
-    async fn process(&self, job: Job) {
+    /// Runs `job` and records how it failed; answers the job and when it finished if it
+    /// succeeded (completed with the next claim).
+    async fn process(&self, job: Job) -> Option<(i64, i64)> {
         let span = tracing::info_span!("job", delivery = %job.delivery_id, event = %job.event, attempt = job.attempts);
         self.process_in_span(job).instrument(span).await
     }
 
-    async fn process_in_span(&self, job: Job) {
+    async fn process_in_span(&self, job: Job) -> Option<(i64, i64)> {
         let result = guarded(self.run_job(&job)).await;
         let now = (self.clock)();
         let outcome = match result {
             Ok(()) => {
                 metrics::histogram!("gep_bot_job_latency_seconds")
                     .record((now - job.received_ms) as f64 / 1000.0);
-                self.store.complete(job.id, now).await.map(|_| "done")
+                return Some((job.id, now));
             }
             Err(ExecError::RateLimited {
                 reason, secondary, ..
@@ -171,6 +192,7 @@ impl<S: Store> Worker<S> {
                 tracing::error!(%error, "cannot record the job's outcome; it will run again")
             }
         }
+        None
     }
 
     async fn run_job(&self, job: &Job) -> Result<(), ExecError> {

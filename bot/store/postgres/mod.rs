@@ -127,8 +127,15 @@ async fn write(
     Ok(client.execute(&prepared, params).await?)
 }
 
-/// Claims the next due job (or one whose lease expired) and reads its delivery, in one statement.
-const CLAIM: &str = "WITH claimed AS (
+/// Completes job `$4` (finished at `$5`; none when `$4` is NULL), then claims the next due job
+/// (or one whose lease expired) and reads its delivery: one statement, one commit. Both parts
+/// see the same snapshot, so the job completed is never the one claimed (it is running, its
+/// lease not expired).
+const CLAIM: &str = "WITH finished AS (
+        UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $5
+        WHERE id = $4
+    ),
+    claimed AS (
         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
         WHERE id = COALESCE(
             (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
@@ -177,10 +184,30 @@ impl Store for PgStore {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Option<Job>, StoreError> {
+        self.claim_after(None, worker, now_ms, lease_ms).await
+    }
+
+    async fn claim_after(
+        &self,
+        finished: Option<(i64, i64)>,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
+        let (finished, finished_ms) = finished.unzip();
         let client = self.jobs.get().await?;
         let prepared = client.prepare_cached(CLAIM).await?;
         let row = client
-            .query_opt(&prepared, &[&(now_ms + lease_ms), &worker, &now_ms])
+            .query_opt(
+                &prepared,
+                &[
+                    &(now_ms + lease_ms),
+                    &worker,
+                    &now_ms,
+                    &finished,
+                    &finished_ms,
+                ],
+            )
             .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Job {
