@@ -353,6 +353,39 @@ async fn activity_is_kept_at_its_earliest_time_and_read_by_period(store: impl St
     );
 }
 
+async fn a_finished_job_is_completed_by_the_next_claim(store: impl Store) {
+    store.record(delivery("first"), 1).await.unwrap();
+    store.record(delivery("second"), 1).await.unwrap();
+    let first = store
+        .claim_after(None, "w", 2, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .claim_after(Some((first.id, 3)), "w", 4, 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.delivery_id, "second");
+    assert_eq!(
+        store.counts().await.unwrap(),
+        Counts {
+            queued: 0,
+            running: 1,
+            dead: 0
+        }
+    );
+    // Nothing left to claim: the last one is completed all the same.
+    assert!(
+        store
+            .claim_after(Some((second.id, 5)), "w", 6, 1_000)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.counts().await.unwrap(), Counts::default());
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -392,6 +425,7 @@ contract!(
     a_review_state_is_saved_replaced_and_loaded,
     the_actions_a_job_did_are_remembered_for_its_retry,
     activity_is_kept_at_its_earliest_time_and_read_by_period,
+    a_finished_job_is_completed_by_the_next_claim,
 );
 
 /// Replicas only: two stores on one database record the same redeliveries at once, in opposite

@@ -322,6 +322,18 @@ impl Store for SqliteStore {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Option<Job>, StoreError> {
+        self.claim_after(None, worker, now_ms, lease_ms).await
+    }
+
+    /// One call to the writer for both: the completion and the claim go in the same group
+    /// commit, and the worker waits for one answer, not two.
+    async fn claim_after(
+        &self,
+        finished: Option<(i64, i64)>,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<Job>, StoreError> {
         let values = vec![
             Value::Integer(now_ms + lease_ms),
             text(worker),
@@ -330,6 +342,11 @@ impl Store for SqliteStore {
         let claimed = self
             .writer
             .call(move |connection| {
+                if let Some((job_id, finished_ms)) = finished {
+                    connection.prepare_cached(sql::COMPLETE)?.execute(
+                        numbered(&[Value::Integer(job_id), Value::Integer(finished_ms)]).as_slice(),
+                    )?;
+                }
                 let claimed = connection
                     .prepare_cached(CLAIM)?
                     .query_row(numbered(&values).as_slice(), |row| {
