@@ -269,7 +269,13 @@ impl Store for Reference {
         }
         Ok(Recorded::New)
     }
-    async fn claim(&self, _: &str, _: i64, _: i64) -> Result<Option<Job>, StoreError> {
+    async fn claim_after(
+        &self,
+        _: Option<(i64, i64)>,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> Result<Option<Job>, StoreError> {
         Ok(None)
     }
     async fn complete(&self, _: i64, _: i64) -> Result<(), StoreError> {

@@ -178,6 +178,19 @@ pub trait Store: Send + Sync + 'static {
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
+    ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send {
+        self.claim_after(None, worker, now_ms, lease_ms)
+    }
+
+    /// Completes `finished` (a job id and when it finished), if any, then claims as `claim`
+    /// does, in one commit: a worker's loop, a statement and a commit fewer per job. `finished`
+    /// is done once this answers `Ok`.
+    fn claim_after(
+        &self,
+        finished: Option<(i64, i64)>,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
     ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
 
     fn complete(
@@ -185,24 +198,6 @@ pub trait Store: Send + Sync + 'static {
         job_id: i64,
         now_ms: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Completes `finished` (a job id and when it finished), if any, then claims as `claim`
-    /// does: a worker's loop. A store may do both in one commit (PostgreSQL does: a statement
-    /// and a commit fewer per job); either way `finished` is done once this answers `Ok`.
-    fn claim_after(
-        &self,
-        finished: Option<(i64, i64)>,
-        worker: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send {
-        async move {
-            if let Some((job_id, finished_ms)) = finished {
-                self.complete(job_id, finished_ms).await?;
-            }
-            self.claim(worker, now_ms, lease_ms).await
-        }
-    }
 
     /// Puts a job back to run again at `run_after_ms`.
     fn retry(

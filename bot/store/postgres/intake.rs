@@ -101,27 +101,25 @@ async fn write_groups(pool: Pool, receiver: Arc<Mutex<mpsc::Receiver<Waiting>>>)
 
 /// The delivery ids the group stored as new, or what failed.
 async fn insert(pool: &Pool, group: &[Waiting]) -> Result<Vec<String>, StoreError> {
-    let client = pool.get().await?;
-    let statement = client.prepare_cached(INSERT_GROUP).await?;
     let column = |f: fn(&Waiting) -> &str| group.iter().map(f).collect::<Vec<_>>();
     let ids = column(|w| &w.id);
     let events = column(|w| &w.event);
     let received: Vec<i64> = group.iter().map(|w| w.received_ms).collect();
     let bodies: Vec<&[u8]> = group.iter().map(|w| w.body.as_slice()).collect();
     let run_after: Vec<i64> = group.iter().map(|w| w.run_after_ms).collect();
-    let rows = client
-        .query(
-            &statement,
-            &[
-                &ids,
-                &events,
-                &received,
-                &bodies,
-                &run_after,
-                &body::ENCODING,
-            ],
-        )
-        .await?;
+    let rows = super::query(
+        pool,
+        INSERT_GROUP,
+        &[
+            &ids,
+            &events,
+            &received,
+            &bodies,
+            &run_after,
+            &body::ENCODING,
+        ],
+    )
+    .await?;
     Ok(rows.iter().map(|row| row.get(0)).collect())
 }
 

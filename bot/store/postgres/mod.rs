@@ -47,12 +47,7 @@ impl PgStore {
     /// The same, inside a schema of its own (created if missing): tests share one database.
     pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
         let schema = schema.replace('"', "");
-        let admin = connect::pool(url, 1, connect::Commit::Durable)?;
-        admin
-            .get()
-            .await?
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
-            .await?;
+        run_once(url, &format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).await?;
         PgStore::open(&PgStore::url_in_schema(url, &schema)).await
     }
 
@@ -60,12 +55,7 @@ impl PgStore {
     /// measured).
     pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
         let schema = schema.replace('"', "");
-        connect::pool(url, 1, connect::Commit::Durable)?
-            .get()
-            .await?
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-            .await?;
-        Ok(())
+        run_once(url, &format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")).await
     }
 
     /// `url` made to work inside `schema`, for another process to open: how replicas started by
@@ -74,50 +64,11 @@ impl PgStore {
         let separator = if url.contains('?') { '&' } else { '?' };
         format!("{url}{separator}options=-c%20search_path%3D{schema}")
     }
-
-    /// Runs `statement` (prepared once per connection) and answers how many rows it changed.
-    async fn write(
-        &self,
-        statement: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, StoreError> {
-        write(&self.pool, statement, params).await
-    }
-
-    /// `write`, for a job's bookkeeping.
-    async fn write_job(
-        &self,
-        statement: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, StoreError> {
-        write(&self.jobs, statement, params).await
-    }
-
-    /// The row `statement` answers, if any.
-    async fn read(
-        &self,
-        statement: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, StoreError> {
-        let client = self.pool.get().await?;
-        let prepared = client.prepare_cached(statement).await?;
-        Ok(client.query_opt(&prepared, params).await?)
-    }
-
-    async fn read_all(
-        &self,
-        statement: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, StoreError> {
-        let client = self.pool.get().await?;
-        let prepared = client.prepare_cached(statement).await?;
-        Ok(client.query(&prepared, params).await?)
-    }
 }
 
 /// Runs `statement` on a connection of `pool` (prepared once per connection); answers how many
 /// rows it changed.
-async fn write(
+async fn execute(
     pool: &Pool,
     statement: &str,
     params: &[&(dyn ToSql + Sync)],
@@ -125,6 +76,38 @@ async fn write(
     let client = pool.get().await?;
     let prepared = client.prepare_cached(statement).await?;
     Ok(client.execute(&prepared, params).await?)
+}
+
+/// The rows `statement` answers, run as `execute` runs it.
+pub(super) async fn query(
+    pool: &Pool,
+    statement: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, StoreError> {
+    let client = pool.get().await?;
+    let prepared = client.prepare_cached(statement).await?;
+    Ok(client.query(&prepared, params).await?)
+}
+
+/// The row `statement` answers, if any.
+async fn query_opt(
+    pool: &Pool,
+    statement: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, StoreError> {
+    let client = pool.get().await?;
+    let prepared = client.prepare_cached(statement).await?;
+    Ok(client.query_opt(&prepared, params).await?)
+}
+
+/// Runs `sql` once on a connection of its own (creating or dropping a test's schema).
+async fn run_once(url: &str, sql: &str) -> Result<(), StoreError> {
+    connect::pool(url, 1, connect::Commit::Durable)?
+        .get()
+        .await?
+        .batch_execute(sql)
+        .await?;
+    Ok(())
 }
 
 /// Completes job `$4` (finished at `$5`; none when `$4` is NULL), then claims the next due job
@@ -178,15 +161,6 @@ impl Store for PgStore {
         self.intake.record(delivery, now_ms, run_after_ms).await
     }
 
-    async fn claim(
-        &self,
-        worker: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<Option<Job>, StoreError> {
-        self.claim_after(None, worker, now_ms, lease_ms).await
-    }
-
     async fn claim_after(
         &self,
         finished: Option<(i64, i64)>,
@@ -195,20 +169,18 @@ impl Store for PgStore {
         lease_ms: i64,
     ) -> Result<Option<Job>, StoreError> {
         let (finished, finished_ms) = finished.unzip();
-        let client = self.jobs.get().await?;
-        let prepared = client.prepare_cached(CLAIM).await?;
-        let row = client
-            .query_opt(
-                &prepared,
-                &[
-                    &(now_ms + lease_ms),
-                    &worker,
-                    &now_ms,
-                    &finished,
-                    &finished_ms,
-                ],
-            )
-            .await?;
+        let row = query_opt(
+            &self.jobs,
+            CLAIM,
+            &[
+                &(now_ms + lease_ms),
+                &worker,
+                &now_ms,
+                &finished,
+                &finished_ms,
+            ],
+        )
+        .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(Job {
             id: row.get(0),
@@ -221,7 +193,7 @@ impl Store for PgStore {
     }
 
     async fn release(&self, worker: &str) -> Result<u64, StoreError> {
-        self.write_job(RELEASE, &[&worker]).await
+        execute(&self.jobs, RELEASE, &[&worker]).await
     }
 
     async fn activity(
@@ -230,9 +202,7 @@ impl Store for PgStore {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<crate::memory::Activity>, StoreError> {
-        let rows = self
-            .read_all(sql::ACTIVITY, &[&repo, &from_ms, &to_ms])
-            .await?;
+        let rows = query(&self.pool, sql::ACTIVITY, &[&repo, &from_ms, &to_ms]).await?;
         Ok(rows
             .iter()
             .filter_map(|row| {
@@ -242,7 +212,7 @@ impl Store for PgStore {
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        let row = self.read(COUNTS, &[]).await?;
+        let row = query_opt(&self.pool, COUNTS, &[]).await?;
         Ok(row.map_or_else(Counts::default, |row| Counts {
             queued: row.get(0),
             running: row.get(1),
@@ -251,24 +221,22 @@ impl Store for PgStore {
     }
 
     async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
-        self.write_job(sql::COMPLETE, &[&job_id, &now_ms]).await?;
+        execute(&self.jobs, sql::COMPLETE, &[&job_id, &now_ms]).await?;
         Ok(())
     }
 
     async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
-        self.write_job(sql::RETRY, &[&job_id, &run_after_ms, &error])
-            .await?;
+        execute(&self.jobs, sql::RETRY, &[&job_id, &run_after_ms, &error]).await?;
         Ok(())
     }
 
     async fn bury(&self, job_id: i64, error: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.write_job(sql::BURY, &[&job_id, &error, &now_ms])
-            .await?;
+        execute(&self.jobs, sql::BURY, &[&job_id, &error, &now_ms]).await?;
         Ok(())
     }
 
     async fn requeue_dead(&self, now_ms: i64) -> Result<u64, StoreError> {
-        self.write(sql::REQUEUE_DEAD, &[&now_ms]).await
+        execute(&self.pool, sql::REQUEUE_DEAD, &[&now_ms]).await
     }
 
     async fn label_memory(
@@ -277,9 +245,12 @@ impl Store for PgStore {
         number: u64,
         label: &str,
     ) -> Result<LabelMemory, StoreError> {
-        let row = self
-            .read(sql::LABEL_MEMORY, &[&repo, &(number as i64), &label])
-            .await?;
+        let row = query_opt(
+            &self.pool,
+            sql::LABEL_MEMORY,
+            &[&repo, &(number as i64), &label],
+        )
+        .await?;
         Ok(row
             .map(|row| LabelMemory {
                 suppressed: row.get::<_, i32>(0) != 0,
@@ -298,13 +269,13 @@ impl Store for PgStore {
                     sql::Param::Text(value) => value,
                 })
                 .collect();
-            self.write_job(statement, &values).await?;
+            execute(&self.jobs, statement, &values).await?;
         }
         Ok(())
     }
 
     async fn done_actions(&self, job_id: i64) -> Result<Vec<String>, StoreError> {
-        let row = self.read(sql::DONE_ACTIONS, &[&job_id]).await?;
+        let row = query_opt(&self.pool, sql::DONE_ACTIONS, &[&job_id]).await?;
         Ok(row.map_or_else(Vec::new, |row| {
             row.get::<_, &str>(0)
                 .split(',')
@@ -314,15 +285,17 @@ impl Store for PgStore {
     }
 
     async fn record_done_actions(&self, job_id: i64, keys: &[String]) -> Result<(), StoreError> {
-        self.write(sql::RECORD_DONE_ACTIONS, &[&job_id, &keys.join(",")])
-            .await?;
+        execute(
+            &self.pool,
+            sql::RECORD_DONE_ACTIONS,
+            &[&job_id, &keys.join(",")],
+        )
+        .await?;
         Ok(())
     }
 
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
-        let row = self
-            .read(sql::LOAD_REVIEW, &[&repo, &(number as i64)])
-            .await?;
+        let row = query_opt(&self.pool, sql::LOAD_REVIEW, &[&repo, &(number as i64)]).await?;
         match row {
             Some(row) => Ok(Some(serde_json::from_str(row.get::<_, &str>(0))?)),
             None => Ok(None),
@@ -330,12 +303,12 @@ impl Store for PgStore {
     }
 
     async fn prune(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
-        self.write(PRUNE, &[&before_ms, &i64::from(limit)]).await
+        execute(&self.pool, PRUNE, &[&before_ms, &i64::from(limit)]).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         let now = chrono::Utc::now().timestamp_millis();
-        self.write(sql::PROBE, &[&now]).await?;
+        execute(&self.pool, sql::PROBE, &[&now]).await?;
         Ok(())
     }
 }

@@ -316,15 +316,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn claim(
-        &self,
-        worker: &str,
-        now_ms: i64,
-        lease_ms: i64,
-    ) -> Result<Option<Job>, StoreError> {
-        self.claim_after(None, worker, now_ms, lease_ms).await
-    }
-
     /// One call to the writer for both: the completion and the claim go in the same group
     /// commit, and the worker waits for one answer, not two.
     async fn claim_after(
