@@ -41,7 +41,11 @@ use gep_bot::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 
 #[path = "support/process.rs"]
 mod process;
-use process::{free_port, listening, percentile, shared, status_kb};
+#[allow(dead_code)]
+#[path = "../tests/common/serve.rs"]
+mod serve;
+// `bin` and `repo` are what `serve` (the tests' own) starts the bot with.
+use process::{bin, free_port, listening, percentile, repo, shared, status_kb};
 
 const SECRET: &str = "bench-secret";
 
@@ -172,6 +176,9 @@ struct Figures {
     /// PostgreSQL's server processes' CPU time per request in the same window (zero for the
     /// rows that do not use it, give or take its background work).
     database_per_request: Duration,
+    /// Jobs the server's workers finished per second in the same window (the bot's rows): what
+    /// the deliveries taken cost afterwards is not in the throughput, so it is shown beside it.
+    jobs: Option<f64>,
     p50: Duration,
     p99: Duration,
     peak_rss_kb: u64,
@@ -203,11 +210,12 @@ fn measure(
     };
     let figures = runtime.block_on(async {
         listening(port, name).await;
-        let (throughput, database_per_request, cpu_per_request, p50, p99) =
-            rate_and_latencies(&target, server.id()).await;
+        let (throughput, jobs, database_per_request, cpu_per_request, p50, p99) =
+            rate_and_latencies(&target, server.id(), port).await;
         Figures {
             name,
             throughput,
+            jobs,
             cpu_per_request,
             database_per_request,
             p50,
@@ -271,12 +279,13 @@ impl Store for Reference {
     }
     async fn claim_after(
         &self,
-        _: Option<(i64, i64)>,
+        _: &[(i64, i64)],
         _: &str,
         _: i64,
         _: i64,
-    ) -> Result<Option<Job>, StoreError> {
-        Ok(None)
+        _: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        Ok(Vec::new())
     }
     async fn complete(&self, _: i64, _: i64) -> Result<(), StoreError> {
         Ok(())
@@ -301,9 +310,6 @@ impl Store for Reference {
     }
     async fn review(&self, _: &str, _: u64) -> Result<Option<ReviewState>, StoreError> {
         Ok(None)
-    }
-    async fn done_actions(&self, _: i64) -> Result<Vec<String>, StoreError> {
-        Ok(Vec::new())
     }
     async fn record_done_actions(&self, _: i64, _: &[String]) -> Result<(), StoreError> {
         Ok(())
@@ -384,22 +390,40 @@ fn start_reference(kind: &str, port: u16) -> Child {
         .expect("the reference server starts")
 }
 
-/// Throughput and the server's (`pid`) CPU time per request, then latencies at 2,000/s, against
-/// `target`.
+/// Jobs finished so far by the server on `port`, from its `/metrics` (none for a reference
+/// server, which has no such counter).
+async fn jobs_done(port: u16) -> Option<f64> {
+    serve::metric(
+        &reqwest::Client::new(),
+        port,
+        "gep_bot_jobs_total{outcome=\"done\"}",
+    )
+    .await
+}
+
+/// Throughput, the jobs finished meanwhile, and the server's (`pid`) CPU time per request, then
+/// latencies at 2,000/s, against `target`.
 async fn rate_and_latencies(
     target: &Target,
     pid: u32,
-) -> (f64, Duration, Duration, Duration, Duration) {
+    port: u16,
+) -> (f64, Option<f64>, Duration, Duration, Duration, Duration) {
     throughput(target, 8, Duration::from_millis(500)).await;
     let cpu_before = cpu_time(pid);
     let database_before = database_cpu();
+    let jobs_before = jobs_done(port).await;
     let rate = throughput(target, 32, WINDOW).await;
     let cpu = cpu_time(pid).saturating_sub(cpu_before);
     let database = database_cpu().saturating_sub(database_before);
+    let jobs = jobs_done(port)
+        .await
+        .zip(jobs_before)
+        .map(|(after, before)| (after - before) / WINDOW.as_secs_f64());
     let latencies = latencies(target, 2000, WINDOW).await;
     let requests = rate * WINDOW.as_secs_f64();
     (
         rate,
+        jobs,
         database.div_f64(requests),
         cpu.div_f64(requests),
         percentile(&latencies, 0.50),
@@ -537,10 +561,11 @@ fn main() {
     let baseline_p99 =
         hellos.iter().map(|f| f.p99.as_secs_f64()).sum::<f64>() / hellos.len() as f64;
     println!(
-        "{:<9} {:>12} {:>8} {:>10} {:>10} {:>12} {:>12} {:>10} {:>10} {:>8}",
+        "{:<9} {:>12} {:>8} {:>8} {:>10} {:>10} {:>12} {:>12} {:>10} {:>10} {:>8}",
         "server",
         "requests/s",
         "ratio",
+        "jobs/s",
         "CPU/req",
         "db CPU/req",
         "p50@2000/s",
@@ -551,10 +576,12 @@ fn main() {
     );
     for f in &results {
         println!(
-            "{:<9} {:>12.0} {:>7.2}x {:>8.1}us {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB {:>8}",
+            "{:<9} {:>12.0} {:>7.2}x {:>8} {:>8.1}us {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB {:>8}",
             f.name,
             f.throughput,
             f.throughput / baseline,
+            f.jobs
+                .map_or_else(|| "-".to_owned(), |jobs| format!("{jobs:.0}")),
             f.cpu_per_request.as_secs_f64() * 1e6,
             f.database_per_request.as_secs_f64() * 1e6,
             f.p50,
@@ -568,6 +595,7 @@ fn main() {
         "hello = axum hello-world, measured first and last; ratios are to the mean of the two \
          ({baseline:.0}/s, p99 {:.0} us); no store = the webhook route storing nothing (intake's ceiling); \
          append = the route writing each compressed body and nothing else (a durable store's ceiling); \
+         jobs/s = jobs the bot's workers finished while throughput was measured; \
          CPU/req = the server's CPU time (all its threads) per request while measuring throughput; \
          db CPU/req = PostgreSQL's processes' in the same window",
         baseline_p99 * 1e6

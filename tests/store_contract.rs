@@ -296,17 +296,14 @@ async fn a_review_state_is_saved_replaced_and_loaded(store: impl Store) {
 async fn the_actions_a_job_did_are_remembered_for_its_retry(store: impl Store) {
     store.record(delivery("d-1"), 1_000).await.unwrap();
     let job = store.claim("w", 1_000, 60_000).await.unwrap().unwrap();
-    assert_eq!(
-        store.done_actions(job.id).await.unwrap(),
-        Vec::<String>::new()
-    );
+    assert_eq!(job.done_actions, Vec::<String>::new());
     let keys = vec!["a1b2".to_owned(), "c3d4".to_owned()];
     store.record_done_actions(job.id, &keys[..1]).await.unwrap();
     store.record_done_actions(job.id, &keys).await.unwrap();
     store.retry(job.id, 2_000, "502").await.unwrap();
     let again = store.claim("w", 2_000, 60_000).await.unwrap().unwrap();
     assert_eq!(again.id, job.id);
-    assert_eq!(store.done_actions(again.id).await.unwrap(), keys);
+    assert_eq!(again.done_actions, keys, "read with the claim");
 }
 
 async fn activity_is_kept_at_its_earliest_time_and_read_by_period(store: impl Store) {
@@ -356,17 +353,13 @@ async fn activity_is_kept_at_its_earliest_time_and_read_by_period(store: impl St
 async fn a_finished_job_is_completed_by_the_next_claim(store: impl Store) {
     store.record(delivery("first"), 1).await.unwrap();
     store.record(delivery("second"), 1).await.unwrap();
-    let first = store
-        .claim_after(None, "w", 2, 1_000)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = store.claim_after(&[], "w", 2, 1_000, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
     let second = store
-        .claim_after(Some((first.id, 3)), "w", 4, 1_000)
+        .claim_after(&[(first[0].id, 3)], "w", 4, 1_000, 1)
         .await
-        .unwrap()
         .unwrap();
-    assert_eq!(second.delivery_id, "second");
+    assert_eq!(second[0].delivery_id, "second");
     assert_eq!(
         store.counts().await.unwrap(),
         Counts {
@@ -378,11 +371,66 @@ async fn a_finished_job_is_completed_by_the_next_claim(store: impl Store) {
     // Nothing left to claim: the last one is completed all the same.
     assert!(
         store
-            .claim_after(Some((second.id, 5)), "w", 6, 1_000)
+            .claim_after(&[(second[0].id, 5)], "w", 6, 1_000, 1)
             .await
             .unwrap()
-            .is_none()
+            .is_empty()
     );
+    assert_eq!(store.counts().await.unwrap(), Counts::default());
+}
+
+async fn a_claim_takes_up_to_most_due_jobs_oldest_first(store: impl Store) {
+    for (id, at) in [("c", 3), ("a", 1), ("b", 2)] {
+        store.record(delivery(id), at).await.unwrap();
+    }
+    // Timed work not due yet stays queued however many are asked for.
+    store.schedule(delivery("later"), 1, 1_000).await.unwrap();
+    let two = store.claim_after(&[], "w", 10, 60_000, 2).await.unwrap();
+    let ids: Vec<&str> = two.iter().map(|job| job.delivery_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"], "oldest first, no more than asked");
+    assert!(two.iter().all(|job| job.attempts == 1));
+    assert_eq!(two[0].body, b"{\"action\":\"opened\"}");
+    let finished: Vec<(i64, i64)> = two.iter().map(|job| (job.id, 11)).collect();
+    let rest = store
+        .claim_after(&finished, "w", 12, 60_000, 16)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = rest.iter().map(|job| job.delivery_id.as_str()).collect();
+    assert_eq!(ids, ["c"]);
+    assert_eq!(
+        store.counts().await.unwrap(),
+        Counts {
+            queued: 1,
+            running: 1,
+            dead: 0
+        }
+    );
+    // Asked for none, it only completes.
+    let none = store
+        .claim_after(&[(rest[0].id, 13)], "w", 2_000, 60_000, 0)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(
+        store.counts().await.unwrap(),
+        Counts {
+            queued: 1,
+            running: 0,
+            dead: 0
+        },
+        "completed, and the due job left for the next claim"
+    );
+}
+
+async fn a_finished_job_whose_lease_ran_out_is_completed_not_claimed_again(store: impl Store) {
+    store.record(delivery("slow"), 1).await.unwrap();
+    let job = store.claim("w", 2, 10).await.unwrap().unwrap();
+    // It finished after its lease: the claim that completes it must not take it again.
+    let claimed = store
+        .claim_after(&[(job.id, 50)], "w", 50, 10, 4)
+        .await
+        .unwrap();
+    assert!(claimed.is_empty(), "claimed again: {claimed:?}");
     assert_eq!(store.counts().await.unwrap(), Counts::default());
 }
 
@@ -426,6 +474,8 @@ contract!(
     the_actions_a_job_did_are_remembered_for_its_retry,
     activity_is_kept_at_its_earliest_time_and_read_by_period,
     a_finished_job_is_completed_by_the_next_claim,
+    a_claim_takes_up_to_most_due_jobs_oldest_first,
+    a_finished_job_whose_lease_ran_out_is_completed_not_claimed_again,
 );
 
 /// Replicas only: two stores on one database record the same redeliveries at once, in opposite

@@ -10,6 +10,16 @@ pub fn shared() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
+/// This build's `gep-bot`.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gep-bot")
+}
+
+/// The repository's folder (where `serve` finds `gep-templates/` and `schedules/`).
+pub fn repo() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -50,10 +60,10 @@ pub fn ms(d: std::time::Duration) -> f64 {
 /// `gep-bot serve` (this build) on `127.0.0.1:port` over the store `db`, taking deliveries
 /// signed with `secret`, logging warnings only; the caller adds the rest and spawns it.
 pub fn serve(db: &str, port: u16, secret: &str) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_gep-bot"));
+    let mut command = std::process::Command::new(bin());
     command
         .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(repo())
         .env("GEP_BOT_LISTEN", format!("127.0.0.1:{port}"))
         .env("GEP_BOT_DATABASE_URL", db)
         .env("GEP_BOT_WEBHOOK_SECRET", secret)

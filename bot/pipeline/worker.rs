@@ -2,6 +2,7 @@
 //! and decides what a failure means: wait for a rate limit, retry with backoff and jitter, or keep
 //! the job as dead after the last attempt. What a capability reads or plans is not its business.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ pub struct Settings {
     /// How long a claim holds before another worker may take the job (this one died).
     pub lease: Duration,
     pub poll: Duration,
+    /// The most jobs one claim takes: run one after another under one lease, and completed
+    /// together with the next claim, so a busy worker pays one statement and one commit for
+    /// them all instead of two for each.
+    pub batch: usize,
 }
 
 impl Default for Settings {
@@ -37,6 +42,7 @@ impl Default for Settings {
             max_backoff: Duration::from_secs(600),
             lease: Duration::from_secs(120),
             poll: Duration::from_secs(1),
+            batch: 16,
         }
     }
 }
@@ -65,58 +71,85 @@ pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 impl<S: Store> Worker<S> {
     /// Runs until `shutdown` turns true; then gives back what it holds.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        // The job that finished last, completed with the next claim (one commit for both where
-        // the store can).
-        let mut finished: Option<(i64, i64)> = None;
+        let lease = self.settings.lease.as_millis() as i64;
+        // Jobs claimed and not yet run, oldest first, and when they were claimed.
+        let mut batch: VecDeque<Job> = VecDeque::new();
+        let mut claimed_at = 0;
+        // The jobs that finished since the last claim: completed with the next one (one commit
+        // for all of them where the store can).
+        let mut finished: Vec<(i64, i64)> = Vec::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
             let now = (self.clock)();
+            if !batch.is_empty() && now >= claimed_at + lease / 2 {
+                // The rest of the batch has waited half its lease (the jobs before it were
+                // slow): given back, to this worker's next claim or another's, rather than run
+                // as the lease runs out and another worker takes them too.
+                tracing::warn!(
+                    jobs = batch.len(),
+                    "half the lease has passed: giving back the jobs not yet started"
+                );
+                batch.clear();
+                self.give_back(&mut finished, now).await;
+                continue;
+            }
+            if let Some(job) = batch.pop_front() {
+                tokio::select! {
+                    done = self.process(job) => finished.extend(done),
+                    _ = shutdown.changed() => break,
+                }
+                continue;
+            }
             let claimed = self
                 .store
                 .claim_after(
-                    finished,
+                    &finished,
                     &self.settings.id,
                     now,
-                    self.settings.lease.as_millis() as i64,
+                    lease,
+                    self.settings.batch,
                 )
                 .await;
             match claimed {
-                Ok(claimed) => {
-                    if finished.take().is_some() {
-                        metrics::counter!("gep_bot_jobs_total", "outcome" => "done").increment(1);
-                    }
-                    match claimed {
-                        Some(job) => {
-                            tokio::select! {
-                                done = self.process(job) => finished = done,
-                                _ = shutdown.changed() => break,
-                            }
+                Ok(jobs) => {
+                    count_done(std::mem::take(&mut finished).len());
+                    if jobs.is_empty() {
+                        tokio::select! {
+                            _ = self.queued.notified() => {}
+                            _ = tokio::time::sleep(self.settings.poll) => {}
+                            _ = shutdown.changed() => {}
                         }
-                        None => {
-                            tokio::select! {
-                                _ = self.queued.notified() => {}
-                                _ = tokio::time::sleep(self.settings.poll) => {}
-                                _ = shutdown.changed() => {}
-                            }
-                        }
+                    } else {
+                        claimed_at = now;
+                        batch.extend(jobs);
                     }
                 }
                 Err(error) => {
-                    tracing::error!(%error, "cannot claim a job (nor record the last one done: it is tried again)");
+                    tracing::error!(%error, "cannot claim jobs (nor record the last ones done: they are tried again)");
                     tokio::time::sleep(self.settings.poll).await;
                 }
             }
         }
-        if let Some((job_id, finished_ms)) = finished {
-            match self.store.complete(job_id, finished_ms).await {
-                Ok(()) => metrics::counter!("gep_bot_jobs_total", "outcome" => "done").increment(1),
-                Err(error) => {
-                    tracing::error!(%error, "cannot record the job's outcome; it will run again")
-                }
-            }
+        self.give_back(&mut finished, (self.clock)()).await;
+    }
+
+    /// Records `finished` done, then releases every job this worker still holds (those not
+    /// started, and on shutdown the one it was running) for the next claim, its own or another
+    /// worker's. If the completion cannot be written, nothing is released: the finished jobs
+    /// would run again at once, while their lease leaves time for a retry to record them.
+    async fn give_back(&self, finished: &mut Vec<(i64, i64)>, now: i64) {
+        let lease = self.settings.lease.as_millis() as i64;
+        if let Err(error) = self
+            .store
+            .claim_after(finished, &self.settings.id, now, lease, 0)
+            .await
+        {
+            tracing::error!(%error, jobs = finished.len(), "cannot record finished jobs done; they run again when their lease ends");
+            return;
         }
+        count_done(std::mem::take(finished).len());
         match self.store.release(&self.settings.id).await {
             Ok(n) if n > 0 => tracing::info!(jobs = n, "released claimed jobs for another worker"),
             Ok(_) => {}
@@ -218,7 +251,7 @@ impl<S: Store> Worker<S> {
         }
         // Every action is tried, whatever another's outcome: they are independent. What a
         // failed job did is recorded, so its retry does only what is left.
-        let done: Vec<String> = self.store.done_actions(job.id).await?;
+        let done = &job.done_actions;
         let mut now_done = done.clone();
         let mut failure: Option<ExecError> = None;
         for action in &plan.actions {
@@ -259,6 +292,10 @@ impl<S: Store> Worker<S> {
             }
         }
     }
+}
+
+fn count_done(jobs: usize) {
+    metrics::counter!("gep_bot_jobs_total", "outcome" => "done").increment(jobs as u64);
 }
 
 /// Runs a job's work, turning a panic into a permanent failure: the job is kept as dead with

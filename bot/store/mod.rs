@@ -144,6 +144,17 @@ pub struct Job {
     /// Attempts so far, this one included.
     pub attempts: i64,
     pub received_ms: i64,
+    /// The keys of the actions an earlier attempt did (`record_done_actions`): this one does
+    /// only what is left. Read with the claim, so a job costs no read of its own for them.
+    pub done_actions: Vec<String>,
+}
+
+/// The keys `record_done_actions` stored, as both stores keep them (joined by commas; none is
+/// empty).
+pub fn done_actions_of(keys: Option<&str>) -> Vec<String> {
+    keys.map_or_else(Vec::new, |keys| {
+        keys.split(',').map(str::to_owned).collect()
+    })
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -179,19 +190,24 @@ pub trait Store: Send + Sync + 'static {
         now_ms: i64,
         lease_ms: i64,
     ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send {
-        self.claim_after(None, worker, now_ms, lease_ms)
+        async move {
+            let claimed = self.claim_after(&[], worker, now_ms, lease_ms, 1).await?;
+            Ok(claimed.into_iter().next())
+        }
     }
 
-    /// Completes `finished` (a job id and when it finished), if any, then claims as `claim`
-    /// does, in one commit: a worker's loop, a statement and a commit fewer per job. `finished`
-    /// is done once this answers `Ok`.
+    /// Completes `finished` (job ids, each with when it finished), then claims up to `most` jobs
+    /// as `claim` does, oldest first, all under the same lease: in one commit. A worker's loop
+    /// pays a statement and a commit for a batch of jobs, not two for each. `finished` is done
+    /// once this answers `Ok`; with `most` 0 it only completes.
     fn claim_after(
         &self,
-        finished: Option<(i64, i64)>,
+        finished: &[(i64, i64)],
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> impl Future<Output = Result<Option<Job>, StoreError>> + Send;
+        most: usize,
+    ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
 
     fn complete(
         &self,
@@ -229,16 +245,12 @@ pub trait Store: Send + Sync + 'static {
         label: &str,
     ) -> impl Future<Output = Result<LabelMemory, StoreError>> + Send;
 
+    /// Records a plan's state changes, in order and in one transaction: all of them or none.
     fn apply(&self, changes: &[StateChange])
     -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The keys of the actions a job has done before (a retry does only what is left).
-    fn done_actions(
-        &self,
-        job_id: i64,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-
-    /// Records the keys of every action the job has done so far (the whole set).
+    /// Records the keys of every action the job has done so far (the whole set); the job's next
+    /// claim reads them (`Job::done_actions`).
     fn record_done_actions(
         &self,
         job_id: i64,

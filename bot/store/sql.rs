@@ -28,7 +28,6 @@ pub const RECORD_ACTIVITY: &str = "INSERT INTO activity (repo, kind, number, det
 /// A repository's activity in `[$2, $3)`, in time order.
 pub const ACTIVITY: &str = "SELECT kind, number, detail, at_ms FROM activity
     WHERE repo = $1 AND at_ms >= $2 AND at_ms < $3 ORDER BY at_ms, kind, number";
-pub const DONE_ACTIONS: &str = "SELECT keys FROM done_actions WHERE job_id = $1";
 pub const RECORD_DONE_ACTIONS: &str = "INSERT INTO done_actions (job_id, keys) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET keys = excluded.keys";
 /// Readiness: a one-row write that commits (or fails) as a delivery's would.
 pub const PROBE: &str = "INSERT INTO health (id, probed_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms";

@@ -29,8 +29,8 @@ pub struct PgStore {
     intake: intake::Queue,
 }
 
-/// Connections: one for each intake writer, the rest for claims and reads.
-const CONNECTIONS: usize = intake::WRITERS + 5;
+/// Connections: one for the intake writer, the rest for reads and the actions' records.
+const CONNECTIONS: usize = 6;
 
 impl PgStore {
     /// Connects to `postgres://...` and runs the migrations.
@@ -110,26 +110,36 @@ async fn run_once(url: &str, sql: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Completes job `$4` (finished at `$5`; none when `$4` is NULL), then claims the next due job
-/// (or one whose lease expired) and reads its delivery: one statement, one commit. Both parts
-/// see the same snapshot, so the job completed is never the one claimed (it is running, its
-/// lease not expired).
+/// Completes the jobs `$4` (each finished at the same place in `$5`), then claims up to `$6`
+/// due jobs, oldest first, and then, as many as are still wanted, ones whose lease expired
+/// (their worker died), reading each
+/// one's delivery and the actions an earlier attempt did: one statement, one commit. The jobs
+/// completed are left out of the claim: their lease may have run out while the last of a batch
+/// ran, and one statement must not change a row twice.
 const CLAIM: &str = "WITH finished AS (
-        UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $5
-        WHERE id = $4
+        UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = f.at
+        FROM UNNEST($4::bigint[], $5::bigint[]) AS f(id, at)
+        WHERE jobs.id = f.id
+    ),
+    due AS (
+        SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
+        ORDER BY run_after, id LIMIT $6 FOR UPDATE SKIP LOCKED
+    ),
+    expired AS (
+        SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 AND id <> ALL($4)
+        LIMIT GREATEST($6 - (SELECT COUNT(*) FROM due), 0) FOR UPDATE SKIP LOCKED
     ),
     claimed AS (
         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
-        WHERE id = COALESCE(
-            (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3
-             ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED),
-            (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3
-             LIMIT 1 FOR UPDATE SKIP LOCKED)
-        )
-        RETURNING id, delivery_id, attempts
+        WHERE id IN (SELECT id FROM due UNION ALL SELECT id FROM expired)
+        RETURNING id, delivery_id, attempts, run_after
     )
-    SELECT claimed.id, claimed.delivery_id, claimed.attempts, d.event, d.body, d.received_ms, d.encoding
-    FROM claimed JOIN deliveries d ON d.id = claimed.delivery_id";
+    SELECT claimed.id, claimed.delivery_id, claimed.attempts, d.event, d.body, d.received_ms,
+           d.encoding, done.keys
+    FROM claimed
+    JOIN deliveries d ON d.id = claimed.delivery_id
+    LEFT JOIN done_actions done ON done.job_id = claimed.id
+    ORDER BY claimed.run_after, claimed.id";
 
 /// `sql::PRUNE`, deleting the jobs with their deliveries (no foreign key cascades here: see
 /// migration 0009).
@@ -163,13 +173,14 @@ impl Store for PgStore {
 
     async fn claim_after(
         &self,
-        finished: Option<(i64, i64)>,
+        finished: &[(i64, i64)],
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> Result<Option<Job>, StoreError> {
-        let (finished, finished_ms) = finished.unzip();
-        let row = query_opt(
+        most: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let (finished, finished_ms): (Vec<i64>, Vec<i64>) = finished.iter().copied().unzip();
+        let rows = query(
             &self.jobs,
             CLAIM,
             &[
@@ -178,18 +189,23 @@ impl Store for PgStore {
                 &now_ms,
                 &finished,
                 &finished_ms,
+                &(most as i64),
             ],
         )
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(Job {
-            id: row.get(0),
-            delivery_id: row.get(1),
-            attempts: row.get(2),
-            event: row.get(3),
-            body: super::body::unpack(row.get(6), row.get(4))?,
-            received_ms: row.get(5),
-        }))
+        rows.iter()
+            .map(|row| {
+                Ok(Job {
+                    id: row.get(0),
+                    delivery_id: row.get(1),
+                    attempts: row.get(2),
+                    event: row.get(3),
+                    body: super::body::unpack(row.get(6), row.get(4))?,
+                    received_ms: row.get(5),
+                    done_actions: super::done_actions_of(row.get(7)),
+                })
+            })
+            .collect()
     }
 
     async fn release(&self, worker: &str) -> Result<u64, StoreError> {
@@ -259,29 +275,43 @@ impl Store for PgStore {
             .unwrap_or_default())
     }
 
+    /// In one transaction, each statement sent without waiting for the one before (tokio-postgres
+    /// pipelines what is sent together on one connection).
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
-        for change in changes {
-            let (statement, params) = sql::state_change(change)?;
-            let values: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|param| match param {
-                    sql::Param::Int(value) => value as &(dyn ToSql + Sync),
-                    sql::Param::Text(value) => value,
-                })
-                .collect();
-            execute(&self.jobs, statement, &values).await?;
+        if changes.is_empty() {
+            return Ok(());
         }
+        let statements = changes
+            .iter()
+            .map(sql::state_change)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut client = self.jobs.get().await?;
+        let transaction = client.transaction().await?;
+        let mut prepared = Vec::with_capacity(statements.len());
+        for (statement, _) in &statements {
+            prepared.push(transaction.prepare_cached(statement).await?);
+        }
+        let values: Vec<Vec<&(dyn ToSql + Sync)>> = statements
+            .iter()
+            .map(|(_, params)| {
+                params
+                    .iter()
+                    .map(|param| match param {
+                        sql::Param::Int(value) => value as &(dyn ToSql + Sync),
+                        sql::Param::Text(value) => value,
+                    })
+                    .collect()
+            })
+            .collect();
+        futures::future::try_join_all(
+            prepared
+                .iter()
+                .zip(&values)
+                .map(|(statement, values)| transaction.execute(statement, values)),
+        )
+        .await?;
+        transaction.commit().await?;
         Ok(())
-    }
-
-    async fn done_actions(&self, job_id: i64) -> Result<Vec<String>, StoreError> {
-        let row = query_opt(&self.pool, sql::DONE_ACTIONS, &[&job_id]).await?;
-        Ok(row.map_or_else(Vec::new, |row| {
-            row.get::<_, &str>(0)
-                .split(',')
-                .map(str::to_owned)
-                .collect()
-        }))
     }
 
     async fn record_done_actions(&self, job_id: i64, keys: &[String]) -> Result<(), StoreError> {

@@ -265,9 +265,11 @@ const CLAIM: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1,
      )
      RETURNING id, delivery_id, attempts";
 
-/// What a claimed job's delivery holds (`$1`: its id).
-const CLAIMED_DELIVERY: &str =
-    "SELECT event, body, received_ms, encoding FROM deliveries WHERE id = $1";
+/// What a claimed job's delivery holds (`$1`: its id), and the actions an earlier attempt did
+/// (`$2`: the job's id).
+const CLAIMED_DELIVERY: &str = "SELECT event, body, received_ms, encoding,
+        (SELECT keys FROM done_actions WHERE job_id = $2)
+    FROM deliveries WHERE id = $1";
 
 /// Unfinished jobs by state, each counted in a range of the `(state, ...)` index: finished jobs
 /// are never read.
@@ -316,15 +318,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    /// One call to the writer for both: the completion and the claim go in the same group
-    /// commit, and the worker waits for one answer, not two.
+    /// One call to the writer for all of it: the completions and the claims go in the same
+    /// group commit, and the worker waits for one answer. The claim runs once per job, each
+    /// time on the indexes alone: no round trip separates them here.
     async fn claim_after(
         &self,
-        finished: Option<(i64, i64)>,
+        finished: &[(i64, i64)],
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> Result<Option<Job>, StoreError> {
+        most: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let finished = finished.to_vec();
         let values = vec![
             Value::Integer(now_ms + lease_ms),
             text(worker),
@@ -333,51 +338,61 @@ impl Store for SqliteStore {
         let claimed = self
             .writer
             .call(move |connection| {
-                if let Some((job_id, finished_ms)) = finished {
+                for (job_id, finished_ms) in finished {
                     connection.prepare_cached(sql::COMPLETE)?.execute(
                         numbered(&[Value::Integer(job_id), Value::Integer(finished_ms)]).as_slice(),
                     )?;
                 }
-                let claimed = connection
-                    .prepare_cached(CLAIM)?
-                    .query_row(numbered(&values).as_slice(), |row| {
-                        Ok((
-                            row.get::<_, i64>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, i64>(2)?,
-                        ))
-                    })
-                    .optional()?;
-                let Some((id, delivery_id, attempts)) = claimed else {
-                    return Ok(None);
-                };
-                let (event, stored, received_ms, encoding) = connection
-                    .prepare_cached(CLAIMED_DELIVERY)?
-                    .query_row(numbered(&[text(&delivery_id)]).as_slice(), |row| {
-                        Ok((
-                            row.get(0)?,
-                            row.get(1)?,
-                            row.get(2)?,
-                            row.get::<_, String>(3)?,
-                        ))
-                    })?;
-                let job = Job {
-                    id,
-                    delivery_id,
-                    event,
-                    body: stored,
-                    attempts,
-                    received_ms,
-                };
-                Ok(Some((job, encoding)))
+                let mut claimed = Vec::new();
+                while claimed.len() < most {
+                    let job = connection
+                        .prepare_cached(CLAIM)?
+                        .query_row(numbered(&values).as_slice(), |row| {
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, String>(1)?,
+                                row.get::<_, i64>(2)?,
+                            ))
+                        })
+                        .optional()?;
+                    let Some((id, delivery_id, attempts)) = job else {
+                        break;
+                    };
+                    let (event, stored, received_ms, encoding, done) =
+                        connection.prepare_cached(CLAIMED_DELIVERY)?.query_row(
+                            numbered(&[text(&delivery_id), Value::Integer(id)]).as_slice(),
+                            |row| {
+                                Ok((
+                                    row.get(0)?,
+                                    row.get(1)?,
+                                    row.get(2)?,
+                                    row.get::<_, String>(3)?,
+                                    row.get::<_, Option<String>>(4)?,
+                                ))
+                            },
+                        )?;
+                    let job = Job {
+                        id,
+                        delivery_id,
+                        event,
+                        body: stored,
+                        attempts,
+                        received_ms,
+                        done_actions: super::done_actions_of(done.as_deref()),
+                    };
+                    claimed.push((job, encoding));
+                }
+                Ok(claimed)
             })
             .await?;
         // Unpacked here, off the writer's thread.
-        let Some((job, encoding)) = claimed else {
-            return Ok(None);
-        };
-        let body = super::body::unpack(&encoding, job.body)?;
-        Ok(Some(Job { body, ..job }))
+        claimed
+            .into_iter()
+            .map(|(job, encoding)| {
+                let body = super::body::unpack(&encoding, job.body)?;
+                Ok(Job { body, ..job })
+            })
+            .collect()
     }
 
     async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
@@ -443,28 +458,36 @@ impl Store for SqliteStore {
             .unwrap_or_default())
     }
 
+    /// One call to the writer: the changes share a savepoint, so they are kept or undone
+    /// together.
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
-        for change in changes {
-            let (statement, params) = sql::state_change(change)?;
-            let values = params
-                .into_iter()
-                .map(|param| match param {
-                    sql::Param::Int(value) => Value::Integer(value),
-                    sql::Param::Text(value) => Value::Text(value),
-                })
-                .collect();
-            self.write(statement, values).await?;
+        if changes.is_empty() {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    async fn done_actions(&self, job_id: i64) -> Result<Vec<String>, StoreError> {
-        let keys = self
-            .read(sql::DONE_ACTIONS, vec![Value::Integer(job_id)], |row| {
-                row.get::<_, String>(0)
+        let statements = changes
+            .iter()
+            .map(|change| {
+                let (statement, params) = sql::state_change(change)?;
+                let values: Vec<Value> = params
+                    .into_iter()
+                    .map(|param| match param {
+                        sql::Param::Int(value) => Value::Integer(value),
+                        sql::Param::Text(value) => Value::Text(value),
+                    })
+                    .collect();
+                Ok((statement, values))
             })
-            .await?;
-        Ok(keys.map_or_else(Vec::new, |k| k.split(',').map(str::to_owned).collect()))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.writer
+            .call(move |connection| {
+                for (statement, values) in &statements {
+                    connection
+                        .prepare_cached(statement)?
+                        .execute(numbered(values).as_slice())?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn record_done_actions(&self, job_id: i64, keys: &[String]) -> Result<(), StoreError> {
