@@ -22,20 +22,27 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::store::StoreError;
 
-/// How a pool's transactions commit.
+/// What a pool's connections are for, and so how their sessions are set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Commit {
-    /// Answered once the commit is on disk (the server's setting, `on` by default).
+pub(super) enum Role {
+    /// Deliveries, the actions a job did, reads: answered once the commit is on disk (the
+    /// server's setting, `on` by default).
     Durable,
-    /// Answered before the WAL is flushed (`synchronous_commit = off`): a crash can lose the
-    /// last ~0.2 s of these commits, never a part of one, and never one that a later durable
-    /// commit follows (the WAL is flushed in order).
-    Asynchronous,
+    /// A job's own bookkeeping (claims, completions, retries, its state changes):
+    /// - answered before the WAL is flushed (`synchronous_commit = off`): a crash can lose the
+    ///   last ~0.2 s of these commits, never a part of one, and never one that a later durable
+    ///   commit follows (the WAL is flushed in order);
+    /// - no sequential scans where an index will do (`enable_seqscan = off`). Each statement
+    ///   here finds its rows by an index, but its plan is made once per connection and kept;
+    ///   made while `jobs` was small (a new database, or a test's), a plan scanning the table
+    ///   stayed as it grew, until an autoanalyze: in one `cargo bench --bench intake` run, 932
+    ///   claims read 13.7 million rows, and the claim cost PostgreSQL more than the delivery.
+    Jobs,
 }
 
 /// A pool of at most `size` connections to the database `url` names.
-pub(super) fn pool(url: &str, size: usize, commit: Commit) -> Result<Pool, StoreError> {
-    let (config, tls) = parse(url, commit)?;
+pub(super) fn pool(url: &str, size: usize, role: Role) -> Result<Pool, StoreError> {
+    let (config, tls) = parse(url, role)?;
     let manager = Manager::from_config(
         config,
         tls,
@@ -54,10 +61,7 @@ pub(super) fn pool(url: &str, size: usize, commit: Commit) -> Result<Pool, Store
 
 /// The connection settings of `url` committing as `commit` asks, and the TLS its `sslmode`
 /// asks for.
-fn parse(
-    url: &str,
-    commit: Commit,
-) -> Result<(tokio_postgres::Config, MakeRustlsConnect), StoreError> {
+fn parse(url: &str, role: Role) -> Result<(tokio_postgres::Config, MakeRustlsConnect), StoreError> {
     let invalid =
         |what: String| StoreError::Config(format!("{}: {what}", super::super::redact(url)));
     // tokio-postgres knows `disable`, `prefer` and `require`: the verify modes and the root
@@ -83,9 +87,11 @@ fn parse(
     };
     let mut config =
         tokio_postgres::Config::from_str(&rebuilt).map_err(|error| invalid(error.to_string()))?;
-    if commit == Commit::Asynchronous {
+    if role == Role::Jobs {
         let options = config.get_options().unwrap_or_default().to_owned();
-        config.options(format!("{options} -c synchronous_commit=off").trim_start());
+        config.options(
+            format!("{options} -c synchronous_commit=off -c enable_seqscan=off").trim_start(),
+        );
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
@@ -176,7 +182,7 @@ mod tests {
     fn a_url_keeps_its_settings_and_libpq_sslmodes_are_understood() {
         let (config, _) = parse(
             "postgres://bot:pw@db.example:6543/gep?sslmode=verify-full&application_name=x",
-            Commit::Durable,
+            Role::Durable,
         )
         .unwrap();
         assert_eq!(config.get_ssl_mode(), SslMode::Require);
@@ -185,7 +191,7 @@ mod tests {
         assert_eq!(config.get_user(), Some("bot"));
         assert_eq!(config.get_dbname(), Some("gep"));
         assert_eq!(config.get_application_name(), Some("x"));
-        let (config, _) = parse("postgres://db/gep", Commit::Durable).unwrap();
+        let (config, _) = parse("postgres://db/gep", Role::Durable).unwrap();
         assert_eq!(config.get_ssl_mode(), SslMode::Prefer);
     }
 
@@ -193,7 +199,7 @@ mod tests {
     fn a_unix_socket_is_a_host_that_is_a_folder() {
         let (config, _) = parse(
             "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/test",
-            Commit::Durable,
+            Role::Durable,
         )
         .unwrap();
         assert_eq!(
@@ -206,7 +212,7 @@ mod tests {
     fn a_bad_url_or_root_file_is_refused_without_its_password() {
         let refused = parse(
             "postgres://bot:s3cret@db/gep?sslmode=sometimes",
-            Commit::Durable,
+            Role::Durable,
         )
         .err()
         .unwrap()
@@ -215,7 +221,7 @@ mod tests {
         assert!(!refused.contains("s3cret"), "{refused}");
         let refused = parse(
             "postgres://db/gep?sslmode=verify-full&sslrootcert=%2Fno%2Fsuch.pem",
-            Commit::Durable,
+            Role::Durable,
         )
         .err()
         .unwrap()
@@ -224,16 +230,19 @@ mod tests {
     }
 
     #[test]
-    fn only_the_job_pool_commits_asynchronously_and_keeps_the_url_options() {
+    fn only_the_job_pool_commits_asynchronously_and_shuns_scans_keeping_the_url_options() {
         let url = "postgres://db/gep?options=-c%20search_path%3Dbench";
-        let (durable, _) = parse(url, Commit::Durable).unwrap();
+        let (durable, _) = parse(url, Role::Durable).unwrap();
         assert_eq!(durable.get_options(), Some("-c search_path=bench"));
-        let (jobs, _) = parse(url, Commit::Asynchronous).unwrap();
+        let (jobs, _) = parse(url, Role::Jobs).unwrap();
         assert_eq!(
             jobs.get_options(),
-            Some("-c search_path=bench -c synchronous_commit=off")
+            Some("-c search_path=bench -c synchronous_commit=off -c enable_seqscan=off")
         );
-        let (plain, _) = parse("postgres://db/gep", Commit::Asynchronous).unwrap();
-        assert_eq!(plain.get_options(), Some("-c synchronous_commit=off"));
+        let (plain, _) = parse("postgres://db/gep", Role::Jobs).unwrap();
+        assert_eq!(
+            plain.get_options(),
+            Some("-c synchronous_commit=off -c enable_seqscan=off")
+        );
     }
 }

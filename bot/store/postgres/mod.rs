@@ -21,7 +21,8 @@ pub struct PgStore {
     /// Durable commits: deliveries, the actions a job did, readiness, and every read.
     pool: Pool,
     /// A job's own bookkeeping (claimed, done, retried, buried, released, its state changes),
-    /// committed asynchronously: each saved an fsync per job, which bounded one worker to
+    /// planned without sequential scans (see `connect::Role::Jobs`) and committed
+    /// asynchronously: each saved an fsync per job, which bounded one worker to
     /// ~500 jobs/s. Losing the last of these in a crash runs a job again, never loses one, and
     /// never repeats an action: the actions a job did are recorded durably, and that commit
     /// flushes every earlier one with it.
@@ -35,10 +36,10 @@ const CONNECTIONS: usize = 6;
 impl PgStore {
     /// Connects to `postgres://...` and runs the migrations.
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
-        let pool = connect::pool(url, CONNECTIONS, connect::Commit::Durable)?;
+        let pool = connect::pool(url, CONNECTIONS, connect::Role::Durable)?;
         migrate::run(&mut pool.get().await?).await?;
         Ok(PgStore {
-            jobs: connect::pool(url, 4, connect::Commit::Asynchronous)?,
+            jobs: connect::pool(url, 4, connect::Role::Jobs)?,
             intake: intake::Queue::start(pool.clone()),
             pool,
         })
@@ -102,7 +103,7 @@ async fn query_opt(
 
 /// Runs `sql` once on a connection of its own (creating or dropping a test's schema).
 async fn run_once(url: &str, sql: &str) -> Result<(), StoreError> {
-    connect::pool(url, 1, connect::Commit::Durable)?
+    connect::pool(url, 1, connect::Role::Durable)?
         .get()
         .await?
         .batch_execute(sql)
