@@ -9,7 +9,9 @@
 //! - ack latency p50/p99 at a fixed 2,000 deliveries/s for 5 s (target p99 <= 5 ms);
 //! - the server's peak RSS under that load (target <= 60 MB), beside hello-world's process;
 //! - the server's CPU time per request while throughput is measured: the load generator shares
-//!   the machine's cores, so this is what each server costs apart from it.
+//!   the machine's cores, so this is what each server costs apart from it;
+//! - the jobs the bot's worker finished in that window (from its `/metrics`): the worker runs
+//!   beside intake and shares its CPU, so a store whose worker keeps up takes fewer deliveries.
 //!
 //! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, over TCP
 //! and, when the server runs on this machine, over its Unix socket, all printed side by side.
