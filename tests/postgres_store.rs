@@ -475,3 +475,92 @@ async fn the_claim_finds_its_jobs_through_indexes_as_the_table_grows() {
     );
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }
+
+/// Another replica on `schema` (made if missing), and what wakes its worker.
+async fn listening(url: &str, schema: &str) -> (PgStore, std::sync::Arc<tokio::sync::Notify>) {
+    let store = PgStore::open_in_schema(url, schema).await.unwrap();
+    let woken = std::sync::Arc::new(tokio::sync::Notify::new());
+    store.wake_on_queued(woken.clone()).await;
+    (store, woken)
+}
+
+/// Replicas wake each other: a job one queues is heard by another's listener at commit, so its
+/// worker does not wait for a poll; a store in another schema (another deployment sharing the
+/// database) is not woken.
+#[tokio::test]
+async fn a_job_queued_by_one_replica_wakes_the_others() {
+    use std::time::Duration;
+    let Some((url, schema, first)) = fresh("woken_by_another_replica").await else {
+        return;
+    };
+    let (_second, woken) = listening(&url, &schema).await;
+    let elsewhere_schema = common::unique_schema("woken_elsewhere");
+    let (_elsewhere, not_woken) = listening(&url, &elsewhere_schema).await;
+
+    first.record(delivery("queued-here"), 1).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), woken.notified())
+        .await
+        .expect("the other replica heard the job");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), not_woken.notified())
+            .await
+            .is_err(),
+        "another schema's store was woken"
+    );
+    // A redelivery queues nothing, and wakes nobody.
+    first.record(delivery("queued-here"), 2).await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), woken.notified())
+            .await
+            .is_err(),
+        "woken by a duplicate"
+    );
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+    PgStore::drop_schema(&url, &elsewhere_schema).await.unwrap();
+}
+
+/// The listening connection is made again when it is lost (here: its backend terminated, as a
+/// server restart or a failover would): the replica is woken again afterwards.
+#[tokio::test]
+async fn a_lost_listening_connection_is_made_again() {
+    use std::time::Duration;
+    let Some((url, schema, first)) = fresh("listening_made_again").await else {
+        return;
+    };
+    let (_second, woken) = listening(&url, &schema).await;
+    let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    let channel: String = client
+        .query_one("SELECT 'gep_bot_jobs_' || md5(current_schema())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let terminated: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE query = $1) AS t",
+            &[&format!("LISTEN \"{channel}\"")],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(terminated, 1, "the listener's backend");
+    // Until the listener is back, a job's notification may go unheard: queue until one is.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    for i in 0.. {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not woken after the connection was lost"
+        );
+        first
+            .record(delivery(&format!("after-{i}")), i)
+            .await
+            .unwrap();
+        if tokio::time::timeout(Duration::from_millis(200), woken.notified())
+            .await
+            .is_ok()
+        {
+            break;
+        }
+    }
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}

@@ -83,6 +83,9 @@ async fn serve_with<S: Store>(
         tracing::warn!("GEP_BOT_WEBHOOK_SECRET is not set: every webhook will be answered 401");
     }
     let queued = Arc::new(Notify::new());
+    // Jobs other replicas queue wake this worker too (PostgreSQL); this process's own intake
+    // tells it directly.
+    store.wake_on_queued(queued.clone()).await;
     let intake = Arc::new(Intake {
         store: store.clone(),
         secrets: config.webhook_secrets.clone(),

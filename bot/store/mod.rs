@@ -282,6 +282,18 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Tells `queued` whenever another process queues a job in this store, so this process's
+    /// worker takes it at once instead of at its next poll (within one process, intake tells
+    /// the worker itself). Answers once that holds, or once it is known it cannot (logged; the
+    /// worker polls). The embedded store has no other process.
+    fn wake_on_queued(
+        &self,
+        queued: std::sync::Arc<tokio::sync::Notify>,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = queued;
+        async {}
+    }
+
     /// Whether a delivery can be stored now (readiness): a one-row write that commits, so a full
     /// disk or a read-only database is unready, not only an unreachable one.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

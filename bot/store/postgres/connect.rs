@@ -61,7 +61,10 @@ pub(super) fn pool(url: &str, size: usize, role: Role) -> Result<Pool, StoreErro
 
 /// The connection settings of `url` committing as `commit` asks, and the TLS its `sslmode`
 /// asks for.
-fn parse(url: &str, role: Role) -> Result<(tokio_postgres::Config, MakeRustlsConnect), StoreError> {
+pub(super) fn parse(
+    url: &str,
+    role: Role,
+) -> Result<(tokio_postgres::Config, MakeRustlsConnect), StoreError> {
     let invalid =
         |what: String| StoreError::Config(format!("{}: {what}", super::super::redact(url)));
     // tokio-postgres knows `disable`, `prefer` and `require`: the verify modes and the root

@@ -30,8 +30,10 @@ struct Waiting {
 }
 
 /// The deliveries of a group, the first of each id new at most: inserted in id order, so two
-/// replicas writing overlapping groups lock rows in the same order and never deadlock.
-const INSERT_GROUP: &str = "WITH input AS (
+/// replicas writing overlapping groups lock rows in the same order and never deadlock. The jobs
+/// queued notify the schema's channel, heard by every replica at commit (`listen`).
+const INSERT_GROUP: &str = concat!(
+    "WITH input AS (
         SELECT DISTINCT ON (id) id, event, received_ms, body, run_after
         FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bytea[], $5::bigint[])
              AS t(id, event, received_ms, body, run_after)
@@ -41,10 +43,16 @@ const INSERT_GROUP: &str = "WITH input AS (
         INSERT INTO deliveries (id, event, received_ms, body, encoding)
         SELECT id, event, received_ms, body, $6 FROM input ORDER BY id
         ON CONFLICT (id) DO NOTHING RETURNING id
+    ),
+    queued AS (
+        INSERT INTO jobs (delivery_id, state, run_after)
+        SELECT stored.id, 'queued', input.run_after FROM stored JOIN input USING (id) ORDER BY stored.id
+        RETURNING delivery_id
     )
-    INSERT INTO jobs (delivery_id, state, run_after)
-    SELECT stored.id, 'queued', input.run_after FROM stored JOIN input USING (id) ORDER BY stored.id
-    RETURNING delivery_id";
+    SELECT delivery_id FROM queued, LATERAL (SELECT pg_notify(",
+    super::listen::channel!(),
+    ", '')) AS woken"
+);
 
 #[derive(Debug, Clone)]
 pub(super) struct Queue {

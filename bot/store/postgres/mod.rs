@@ -2,10 +2,12 @@
 //! `FOR UPDATE SKIP LOCKED` and a lease, so replicas never take the same job and a dead replica's
 //! jobs run again when their lease expires; delivery ids are a unique key, so a redelivery that
 //! reaches two replicas is stored once. Deliveries arriving together share one commit
-//! (`intake`); every connection has `TCP_NODELAY` (`connect`).
+//! (`intake`); every connection has `TCP_NODELAY` (`connect`); a job queued by one replica wakes
+//! the others' workers (`listen`).
 
 mod connect;
 mod intake;
+mod listen;
 mod migrate;
 
 use deadpool_postgres::Pool;
@@ -28,6 +30,8 @@ pub struct PgStore {
     /// flushes every earlier one with it.
     jobs: Pool,
     intake: intake::Queue,
+    /// Where it connects (a listener for other replicas' jobs opens its own connection).
+    url: String,
 }
 
 /// Connections: one for the intake writer, the rest for reads and the actions' records.
@@ -42,6 +46,7 @@ impl PgStore {
             jobs: connect::pool(url, 4, connect::Role::Jobs)?,
             intake: intake::Queue::start(pool.clone()),
             pool,
+            url: url.to_owned(),
         })
     }
 
@@ -335,6 +340,13 @@ impl Store for PgStore {
 
     async fn prune(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {
         execute(&self.pool, PRUNE, &[&before_ms, &i64::from(limit)]).await
+    }
+
+    /// Listens on the schema's channel, which the statement queueing jobs notifies at commit.
+    async fn wake_on_queued(&self, queued: std::sync::Arc<tokio::sync::Notify>) {
+        if let Err(error) = listen::start(self.url.clone(), queued).await {
+            tracing::warn!(%error, "cannot listen for other replicas' jobs; the worker polls for them");
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
