@@ -518,3 +518,60 @@ async fn replicas_recording_the_same_redeliveries_at_once_refuse_none() {
     assert_eq!(new, ids.len());
     assert_eq!(second.counts().await.unwrap().queued, ids.len() as i64);
 }
+
+/// A plan's state changes are kept together or not at all: here the second fails (its table is
+/// gone, as a database broken under the bot would have it), and the first is undone with it.
+async fn a_plan_whose_second_change_fails_keeps_neither(store: impl Store) {
+    use gep_bot::memory::{Activity, ActivityKind};
+    let label_on = StateChange::LabelOn {
+        repo: "o/r".into(),
+        number: 7,
+        label: "area/mesh".into(),
+    };
+    let seen = StateChange::Record(Activity {
+        repo: "o/r".into(),
+        kind: ActivityKind::ReviewStarted,
+        number: 7,
+        detail: String::new(),
+        at_ms: Some(1),
+    });
+    assert!(store.apply(&[label_on, seen]).await.is_err());
+    assert!(
+        !store.label_memory("o/r", 7, "area/mesh").await.unwrap().on,
+        "the first change was kept"
+    );
+}
+
+#[tokio::test]
+async fn a_plan_is_applied_whole_or_not_at_all_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE activity")
+        .unwrap();
+    a_plan_whose_second_change_fails_keeps_neither(store).await;
+}
+
+#[tokio::test]
+async fn a_plan_is_applied_whole_or_not_at_all_on_postgres() {
+    let name = "a_plan_is_applied_whole";
+    let Some(url) = common::postgres_url(name) else {
+        return;
+    };
+    let schema = common::unique_schema(name);
+    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(
+        &PgStore::url_in_schema(&url, &schema),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    client.batch_execute("DROP TABLE activity").await.unwrap();
+    a_plan_whose_second_change_fails_keeps_neither(store).await;
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
