@@ -523,7 +523,6 @@ async fn a_job_queued_by_one_replica_wakes_the_others() {
 /// server restart or a failover would): the replica is woken again afterwards.
 #[tokio::test]
 async fn a_lost_listening_connection_is_made_again() {
-    use std::time::Duration;
     let Some((url, schema, first)) = fresh("listening_made_again").await else {
         return;
     };
@@ -544,14 +543,18 @@ async fn a_lost_listening_connection_is_made_again() {
         .unwrap()
         .get(0);
     assert_eq!(terminated, 1, "the listener's backend");
-    // Until the listener is back, a job's notification may go unheard: queue until one is.
+    queue_until_woken(&first, &woken, "after the connection was lost").await;
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// Queues jobs on `store` until `woken` is told of one (10 s at most): until a listener is
+/// back, a job's notification may go unheard.
+async fn queue_until_woken(store: &PgStore, woken: &tokio::sync::Notify, when: &str) {
+    use std::time::Duration;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     for i in 0.. {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not woken after the connection was lost"
-        );
-        first
+        assert!(std::time::Instant::now() < deadline, "not woken {when}");
+        store
             .record(delivery(&format!("after-{i}")), i)
             .await
             .unwrap();
@@ -559,8 +562,98 @@ async fn a_lost_listening_connection_is_made_again() {
             .await
             .is_ok()
         {
-            break;
+            return;
         }
     }
+}
+
+/// A TCP relay to the test's PostgreSQL on a port of its own, that can be taken down (new
+/// connections refused; those made stay) and put up again on the same port.
+struct Relay {
+    port: u16,
+    to: std::net::SocketAddr,
+    accepting: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Relay {
+    async fn to_server_of(url: &str) -> Relay {
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        let host = match &config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(host) => host.clone(),
+            other => panic!("a TCP host to relay to, not {other:?}"),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let to = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .unwrap()
+            .next()
+            .unwrap();
+        let mut relay = Relay {
+            port: common::serve::free_port(),
+            to,
+            accepting: None,
+        };
+        relay.up().await;
+        relay
+    }
+
+    async fn up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let to = self.to;
+        self.accepting = Some(tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut server = tokio::net::TcpStream::connect(to).await?;
+                    tokio::io::copy_bidirectional(&mut client, &mut server).await
+                });
+            }
+        }));
+    }
+
+    fn down(&mut self) {
+        if let Some(accepting) = self.accepting.take() {
+            accepting.abort();
+        }
+    }
+
+    /// `url` (user, database and options kept) through this relay.
+    fn url(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let user = authority
+            .rsplit_once('@')
+            .map(|(user, _)| format!("{user}@"));
+        format!(
+            "{scheme}://{}127.0.0.1:{}/{path}",
+            user.unwrap_or_default(),
+            self.port
+        )
+    }
+}
+
+/// The listener is made even when PostgreSQL cannot be reached at first: `wake_on_queued` says
+/// so and answers, and the replica is woken once the server answers again.
+#[tokio::test]
+async fn a_listener_that_cannot_connect_at_first_keeps_trying() {
+    use std::time::Duration;
+    let Some((url, schema, first)) = fresh("listener_keeps_trying").await else {
+        return;
+    };
+    let mut relay = Relay::to_server_of(&url).await;
+    let second = PgStore::open_in_schema(&relay.url(&url), &schema)
+        .await
+        .unwrap();
+    relay.down();
+    let woken = std::sync::Arc::new(tokio::sync::Notify::new());
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        second.wake_on_queued(woken.clone()),
+    )
+    .await
+    .expect("answered though the server cannot be reached");
+    relay.up().await;
+    queue_until_woken(&first, &woken, "once the server answered again").await;
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }

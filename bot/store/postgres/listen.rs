@@ -24,40 +24,59 @@ macro_rules! channel {
 pub(super) use channel;
 const CHANNEL: &str = channel!();
 
-/// Listens for jobs queued in `url`'s schema and tells `queued` of each. Answers once listening
-/// (or with why it cannot: the worker still polls); keeps listening after, across reconnects.
+/// How long making the listening connection may take before it counts as failed (an
+/// unreachable server must not hold `serve`'s start).
+const CONNECTING: Duration = Duration::from_secs(5);
+
+/// Listens for jobs queued in `url`'s schema and tells `queued` of each. Answers once listening,
+/// or with why it cannot yet (the worker polls meanwhile); either way it goes on trying, and
+/// keeps listening across lost connections.
 pub(super) async fn start(url: String, queued: Arc<Notify>) -> Result<(), StoreError> {
-    let closed = listen(&url, queued.clone()).await?;
-    tokio::spawn(async move {
-        let mut closed = closed;
-        let mut delay = Duration::from_millis(100);
-        loop {
+    let first = listen(&url, queued.clone()).await;
+    let (listening, outcome) = match first {
+        Ok(listening) => (Some(listening), Ok(())),
+        Err(error) => (None, Err(error)),
+    };
+    tokio::spawn(keep_listening(url, queued, listening));
+    outcome
+}
+
+/// Waits for the connection to close, then makes it again, with backoff while that fails.
+async fn keep_listening(url: String, queued: Arc<Notify>, mut listening: Option<Listening>) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        if let Some(closed) = listening.take() {
             if let Err(error) = closed.await.unwrap_or(Ok(())) {
                 tracing::warn!(%error, "lost the connection that hears other replicas' jobs");
             }
-            loop {
-                tokio::time::sleep(delay).await;
-                match listen(&url, queued.clone()).await {
-                    Ok(listening) => {
-                        closed = listening;
-                        delay = Duration::from_millis(100);
-                        break;
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, retry_in = ?delay, "cannot listen for other replicas' jobs; the worker polls meanwhile");
-                        delay = (delay * 2).min(Duration::from_secs(30));
-                    }
-                }
+            delay = Duration::from_millis(100);
+        }
+        tokio::time::sleep(delay).await;
+        match listen(&url, queued.clone()).await {
+            Ok(made) => listening = Some(made),
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "cannot listen for other replicas' jobs; the worker polls meanwhile");
+                delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
-    });
-    Ok(())
+    }
 }
 
 /// A connection listening on the schema's channel; the task answers when it closes.
 type Listening = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
 
+/// `listening`, given up after [`CONNECTING`].
 async fn listen(url: &str, queued: Arc<Notify>) -> Result<Listening, StoreError> {
+    tokio::time::timeout(CONNECTING, listening(url, queued))
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Config(format!(
+                "no answer to LISTEN within {CONNECTING:?}"
+            )))
+        })
+}
+
+async fn listening(url: &str, queued: Arc<Notify>) -> Result<Listening, StoreError> {
     let (config, tls) = connect::parse(url, Role::Durable)?;
     let (client, mut connection) = config.connect(tls).await?;
     // The connection must be polled for the LISTEN to be answered and for notifications to
