@@ -289,9 +289,6 @@ impl Store for Reference {
     ) -> Result<Vec<Job>, StoreError> {
         Ok(Vec::new())
     }
-    async fn complete(&self, _: i64, _: i64) -> Result<(), StoreError> {
-        Ok(())
-    }
     async fn retry(&self, _: i64, _: i64, _: &str) -> Result<(), StoreError> {
         Ok(())
     }

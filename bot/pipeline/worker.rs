@@ -71,7 +71,7 @@ pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 impl<S: Store> Worker<S> {
     /// Runs until `shutdown` turns true; then gives back what it holds.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let lease = self.settings.lease.as_millis() as i64;
+        let lease = self.lease_ms();
         // Jobs claimed and not yet run, oldest first, and when they were claimed.
         let mut batch: VecDeque<Job> = VecDeque::new();
         let mut claimed_at = 0;
@@ -135,15 +135,18 @@ impl<S: Store> Worker<S> {
         self.give_back(&mut finished, (self.clock)()).await;
     }
 
+    fn lease_ms(&self) -> i64 {
+        self.settings.lease.as_millis() as i64
+    }
+
     /// Records `finished` done, then releases every job this worker still holds (those not
     /// started, and on shutdown the one it was running) for the next claim, its own or another
     /// worker's. If the completion cannot be written, nothing is released: the finished jobs
     /// would run again at once, while their lease leaves time for a retry to record them.
     async fn give_back(&self, finished: &mut Vec<(i64, i64)>, now: i64) {
-        let lease = self.settings.lease.as_millis() as i64;
         if let Err(error) = self
             .store
-            .claim_after(finished, &self.settings.id, now, lease, 0)
+            .claim_after(finished, &self.settings.id, now, self.lease_ms(), 0)
             .await
         {
             tracing::error!(%error, jobs = finished.len(), "cannot record finished jobs done; they run again when their lease ends");

@@ -209,11 +209,19 @@ pub trait Store: Send + Sync + 'static {
         most: usize,
     ) -> impl Future<Output = Result<Vec<Job>, StoreError>> + Send;
 
+    /// Records one job done: `claim_after` completing it and claiming nothing (the worker
+    /// completes its jobs with its next claim; this is for a job by itself).
     fn complete(
         &self,
         job_id: i64,
         now_ms: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            self.claim_after(&[(job_id, now_ms)], "", now_ms, 0, 0)
+                .await
+                .map(drop)
+        }
+    }
 
     /// Puts a job back to run again at `run_after_ms`.
     fn retry(

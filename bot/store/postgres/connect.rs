@@ -59,8 +59,7 @@ pub(super) fn pool(url: &str, size: usize, role: Role) -> Result<Pool, StoreErro
         .map_err(|error| StoreError::Config(error.to_string()))
 }
 
-/// The connection settings of `url` committing as `commit` asks, and the TLS its `sslmode`
-/// asks for.
+/// The connection settings of `url` for a pool of `role`, and the TLS its `sslmode` asks for.
 pub(super) fn parse(
     url: &str,
     role: Role,

@@ -65,9 +65,9 @@ async fn keep_listening(url: String, queued: Arc<Notify>, mut listening: Option<
 /// A connection listening on the schema's channel; the task answers when it closes.
 type Listening = tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>;
 
-/// `listening`, given up after [`CONNECTING`].
+/// `connect_and_listen`, given up after [`CONNECTING`].
 async fn listen(url: &str, queued: Arc<Notify>) -> Result<Listening, StoreError> {
-    tokio::time::timeout(CONNECTING, listening(url, queued))
+    tokio::time::timeout(CONNECTING, connect_and_listen(url, queued))
         .await
         .unwrap_or_else(|_| {
             Err(StoreError::Config(format!(
@@ -76,7 +76,7 @@ async fn listen(url: &str, queued: Arc<Notify>) -> Result<Listening, StoreError>
         })
 }
 
-async fn listening(url: &str, queued: Arc<Notify>) -> Result<Listening, StoreError> {
+async fn connect_and_listen(url: &str, queued: Arc<Notify>) -> Result<Listening, StoreError> {
     let (config, tls) = connect::parse(url, Role::Durable)?;
     let (client, mut connection) = config.connect(tls).await?;
     // The connection must be polled for the LISTEN to be answered and for notifications to

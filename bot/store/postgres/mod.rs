@@ -118,10 +118,9 @@ async fn run_once(url: &str, sql: &str) -> Result<(), StoreError> {
 
 /// Completes the jobs `$4` (each finished at the same place in `$5`), then claims up to `$6`
 /// due jobs, oldest first, and then, as many as are still wanted, ones whose lease expired
-/// (their worker died), reading each
-/// one's delivery and the actions an earlier attempt did: one statement, one commit. The jobs
-/// completed are left out of the claim: their lease may have run out while the last of a batch
-/// ran, and one statement must not change a row twice.
+/// (their worker died), reading each one's delivery and the actions an earlier attempt did: one
+/// statement, one commit. The jobs completed are left out of the claim: their lease may have
+/// run out while the last of a batch ran, and one statement must not change a row twice.
 const CLAIM: &str = "WITH finished AS (
         UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = f.at
         FROM UNNEST($4::bigint[], $5::bigint[]) AS f(id, at)
@@ -240,11 +239,6 @@ impl Store for PgStore {
             running: row.get(1),
             dead: row.get(2),
         }))
-    }
-
-    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
-        execute(&self.jobs, sql::COMPLETE, &[&job_id, &now_ms]).await?;
-        Ok(())
     }
 
     async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {

@@ -395,15 +395,6 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn complete(&self, job_id: i64, now_ms: i64) -> Result<(), StoreError> {
-        self.write(
-            sql::COMPLETE,
-            vec![Value::Integer(job_id), Value::Integer(now_ms)],
-        )
-        .await?;
-        Ok(())
-    }
-
     async fn retry(&self, job_id: i64, run_after_ms: i64, error: &str) -> Result<(), StoreError> {
         self.write(
             sql::RETRY,
