@@ -339,3 +339,50 @@ async fn a_second_serve_on_the_same_sqlite_file_exits_at_once_naming_the_first()
     again.kill().unwrap();
     again.wait().unwrap();
 }
+
+/// The threads of a running process by name, with each one's nice value (`/proc`, Linux).
+#[cfg(target_os = "linux")]
+fn threads_and_nice(pid: u32) -> Vec<(String, i64)> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| {
+            let task = task.unwrap().path();
+            let name = std::fs::read_to_string(task.join("comm")).unwrap();
+            let stat = std::fs::read_to_string(task.join("stat")).unwrap();
+            // After the name in parentheses: the state is field 3, the nice value field 19.
+            let (_, fields) = stat.rsplit_once(')').unwrap();
+            let nice = fields.split_whitespace().nth(16).unwrap().parse().unwrap();
+            (name.trim().to_owned(), nice)
+        })
+        .collect()
+}
+
+/// When the machine is short of CPU, intake (which GitHub waits for) comes before the worker
+/// (whose jobs wait, stored): the worker has a thread of its own at nice 10, the rest stays at 0.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_worker_runs_on_a_thread_of_its_own_below_intakes_priority() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = serve::free_port();
+    let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let child = serve::KillOnDrop(
+        serve::command(port, &db, "http://127.0.0.1:9", SECRET)
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    serve::wait_until_answers(&client, port, "/healthz").await;
+    let threads = threads_and_nice(child.0.id());
+    let workers: Vec<_> = threads
+        .iter()
+        .filter(|(name, _)| name == "gep-bot-worker")
+        .collect();
+    assert_eq!(workers.len(), 1, "one worker thread: {threads:?}");
+    assert_eq!(workers[0].1, 10, "{threads:?}");
+    let intake: Vec<_> = threads
+        .iter()
+        .filter(|(name, _)| name == "tokio-rt-worker")
+        .collect();
+    assert!(!intake.is_empty(), "{threads:?}");
+    assert!(intake.iter().all(|(_, nice)| *nice == 0), "{threads:?}");
+}

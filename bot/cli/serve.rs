@@ -157,7 +157,9 @@ async fn serve_with<S: Store>(
         observer: dashboard
             .map(|served| -> Observer { Arc::new(move |event| served.observe(event)) }),
     };
-    let worker = tokio::spawn(worker.run(stopped.clone()));
+    let worker = worker
+        .spawn(stopped.clone())
+        .context("cannot start the worker's thread")?;
     let pruner = tokio::spawn(prune(store.clone(), config.retention_days, stopped));
 
     tracing::info!(address = %listener.local_addr()?, database = %redact(&config.database_url), "serving");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use rand::Rng;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tracing::Instrument;
 
 use super::capabilities::{self, Handlers};
@@ -63,6 +63,36 @@ pub struct Worker<S> {
     pub clock: fn() -> i64,
     /// Told of every event once its plan's state is stored (the dashboard refreshes on some).
     pub observer: Option<Observer>,
+}
+
+/// The name of the worker's thread (as `ps -L` and `/proc/PID/task/*/comm` show it).
+pub const WORKER_THREAD: &str = "gep-bot-worker";
+
+/// The worker thread's nice value. Under contention Linux gives a thread of nice 10 about a tenth
+/// of the CPU time of one at 0 (weights 110 and 1024), so a saturated intake keeps nine tenths of
+/// what the worker would take; when intake is idle the worker gets all it needs.
+pub const WORKER_NICE: i32 = 10;
+
+/// Lowers the calling thread's priority to [`WORKER_NICE`].
+#[cfg(target_os = "linux")]
+fn below_intake() -> std::io::Result<()> {
+    // On Linux `setpriority(PRIO_PROCESS, tid, ...)` sets the nice value of that one thread (each
+    // thread is a task of its own), not the process's: intake's threads keep theirs.
+    // SAFETY: both calls take plain integers and touch no memory of ours.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: as above.
+    let set = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, WORKER_NICE) };
+    if set == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the nice value is the whole process's: the worker keeps intake's priority.
+#[cfg(not(target_os = "linux"))]
+fn below_intake() -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Something told of each event the worker handles.
@@ -133,6 +163,34 @@ impl<S: Store> Worker<S> {
             }
         }
         self.give_back(&mut finished, (self.clock)()).await;
+    }
+
+    /// Runs the worker ([`Worker::run`]) on a thread and a runtime of its own, below the
+    /// scheduling priority of the process's other threads; the answer resolves once it has
+    /// stopped and given back what it held.
+    ///
+    /// Intake comes first when the machine is short of CPU: a delivery GitHub waits for (and
+    /// gives up on after 10 s) matters more than a job that waits, durably stored, for a few
+    /// milliseconds more. With CPU to spare the priority changes nothing, so an idle bot acts on a
+    /// delivery as soon as it is stored.
+    pub fn spawn(self, shutdown: watch::Receiver<bool>) -> std::io::Result<oneshot::Receiver<()>>
+    where
+        S: 'static,
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stopped, finished) = oneshot::channel();
+        std::thread::Builder::new()
+            .name(WORKER_THREAD.into())
+            .spawn(move || {
+                if let Err(error) = below_intake() {
+                    tracing::warn!(%error, "the worker runs at intake's priority");
+                }
+                runtime.block_on(self.run(shutdown));
+                let _ = stopped.send(());
+            })?;
+        Ok(finished)
     }
 
     fn lease_ms(&self) -> i64 {
