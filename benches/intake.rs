@@ -28,8 +28,13 @@
 //! does: the references are this benchmark run again with
 //! `INTAKE_BENCH_SERVE=hello|nothing|append:PORT`.
 //!
+//! Under the table, each server's CPU per request by kind of thread (the bot's: tokio's, the
+//! SQLite writer, checkpointer and reader, the worker) and the bytes it wrote per request.
+//!
 //! Run: `cargo bench --bench intake`; `INTAKE_BENCH_ONLY=sqlite,pg tcp` measures those rows
 //! only (with hello-world, for the ratios): what a profiling run wants.
+//! `INTAKE_BENCH_BASELINE=PATH` (another build's `gep-bot`, e.g. of the last commit) measures it
+//! on SQLite by turns with this one and prints the ratio: what a change to the store did.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -53,7 +58,12 @@ const SECRET: &str = "bench-secret";
 
 /// CPU time (user + system) a process has used so far, from `/proc/PID/stat`.
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    cpu_time_in(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time (user + system) from a `stat` file of `/proc` (a process's or one thread's).
+fn cpu_time_in(stat: &str) -> Duration {
+    let stat = std::fs::read_to_string(stat).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at the state, field 3;
     // utime and stime are fields 14 and 15, in clock ticks of 1/100 s on Linux.
     let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
@@ -64,6 +74,55 @@ fn cpu_time(pid: u32) -> Duration {
         .filter_map(|v| v.parse::<u64>().ok())
         .sum();
     Duration::from_millis(ticks * 10)
+}
+
+/// CPU time so far of each of a process's threads, by thread id, with its name.
+fn thread_times(pid: u32) -> Vec<(u32, String, Duration)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let tid = task.file_name().to_str()?.parse::<u32>().ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let time = cpu_time_in(task.path().join("stat").to_str()?);
+            Some((tid, name.trim().to_owned(), time))
+        })
+        .collect()
+}
+
+/// The CPU time each kind of thread (threads of one name together) used between two
+/// [`thread_times`], largest first.
+fn by_thread(
+    before: &[(u32, String, Duration)],
+    after: &[(u32, String, Duration)],
+) -> Vec<(String, Duration)> {
+    let mut names: Vec<(String, Duration)> = Vec::new();
+    for (tid, name, time) in after {
+        let earlier = before
+            .iter()
+            .find(|(other, _, _)| other == tid)
+            .map_or(Duration::ZERO, |(_, _, time)| *time);
+        let used = time.saturating_sub(earlier);
+        match names.iter_mut().find(|(other, _)| other == name) {
+            Some((_, total)) => *total += used,
+            None => names.push((name.clone(), used)),
+        }
+    }
+    names.sort_by_key(|(_, time)| std::cmp::Reverse(*time));
+    names
+}
+
+/// Bytes a process has passed to `write` and its kin so far (`wchar` of `/proc/PID/io`): files
+/// and sockets alike, so a store's writes (WAL, checkpoint copies, sub-journals) with the small
+/// answers every row sends.
+fn written(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("wchar: ")?.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[derive(Clone)]
@@ -147,7 +206,12 @@ async fn latencies(target: &Target, per_second: u64, duration: Duration) -> Vec<
 }
 
 fn start_bot(db: &str, port: u16) -> Child {
-    process::serve(db, port, SECRET)
+    start_bot_from(process::bin(), db, port)
+}
+
+/// [`start_bot`] by the `gep-bot` at `program`.
+fn start_bot_from(program: &str, db: &str, port: u16) -> Child {
+    process::serve_from(program, db, port, SECRET)
         .env("GEP_BOT_DRY_RUN", "1")
         .spawn()
         .expect("gep-bot starts")
@@ -175,6 +239,10 @@ struct Figures {
     throughput: f64,
     /// The server's CPU time per request during the throughput window.
     cpu_per_request: Duration,
+    /// The same by kind of thread (threads of one name together), largest first.
+    threads_per_request: Vec<(String, Duration)>,
+    /// Bytes the server passed to `write` and its kin per request in the same window.
+    written_per_request: f64,
     /// PostgreSQL's server processes' CPU time per request in the same window (zero for the
     /// rows that do not use it, give or take its background work).
     database_per_request: Duration,
@@ -212,16 +280,17 @@ fn measure(
     };
     let figures = runtime.block_on(async {
         listening(port, name).await;
-        let (throughput, jobs, database_per_request, cpu_per_request, p50, p99) =
-            rate_and_latencies(&target, server.id(), port).await;
+        let run = rate_and_latencies(&target, server.id(), port).await;
         Figures {
             name,
-            throughput,
-            jobs,
-            cpu_per_request,
-            database_per_request,
-            p50,
-            p99,
+            throughput: run.rate,
+            jobs: run.jobs,
+            cpu_per_request: run.cpu_per_request,
+            threads_per_request: run.threads_per_request,
+            written_per_request: run.written_per_request,
+            database_per_request: run.database_per_request,
+            p50: run.p50,
+            p99: run.p99,
             peak_rss_kb: 0,
             refused: REFUSED.load(Ordering::Relaxed),
         }
@@ -332,6 +401,10 @@ impl Store for Reference {
     }
 }
 
+/// Another build of `gep-bot` (its path) to measure beside this one on SQLite: rows "sqlite" and
+/// "sqlite base" by turns, and the ratio of the two.
+const BASELINE: &str = "INTAKE_BENCH_BASELINE";
+
 /// Names the reference server a child process of this benchmark is to be: `hello:PORT`,
 /// `nothing:PORT` or `append:PORT`.
 const SERVE: &str = "INTAKE_BENCH_SERVE";
@@ -400,19 +473,31 @@ async fn jobs_done(port: u16) -> Option<f64> {
     .await
 }
 
-/// Throughput, the jobs finished meanwhile, and the server's (`pid`) CPU time per request, then
-/// latencies at 2,000/s, against `target`.
-async fn rate_and_latencies(
-    target: &Target,
-    pid: u32,
-    port: u16,
-) -> (f64, Option<f64>, Duration, Duration, Duration, Duration) {
+/// What the throughput window and the fixed-rate run measured of one server.
+struct Run {
+    rate: f64,
+    jobs: Option<f64>,
+    database_per_request: Duration,
+    cpu_per_request: Duration,
+    threads_per_request: Vec<(String, Duration)>,
+    written_per_request: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Throughput, the jobs finished meanwhile, and the server's (`pid`) CPU time and bytes written
+/// per request, then latencies at 2,000/s, against `target`.
+async fn rate_and_latencies(target: &Target, pid: u32, port: u16) -> Run {
     throughput(target, 8, Duration::from_millis(500)).await;
     let cpu_before = cpu_time(pid);
+    let threads_before = thread_times(pid);
+    let written_before = written(pid);
     let database_before = database_cpu();
     let jobs_before = jobs_done(port).await;
     let rate = throughput(target, 32, WINDOW).await;
     let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let threads = by_thread(&threads_before, &thread_times(pid));
+    let written = written(pid).saturating_sub(written_before);
     let database = database_cpu().saturating_sub(database_before);
     let jobs = jobs_done(port)
         .await
@@ -420,14 +505,19 @@ async fn rate_and_latencies(
         .map(|(after, before)| (after - before) / WINDOW.as_secs_f64());
     let latencies = latencies(target, 2000, WINDOW).await;
     let requests = rate * WINDOW.as_secs_f64();
-    (
+    Run {
         rate,
         jobs,
-        database.div_f64(requests),
-        cpu.div_f64(requests),
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
-    )
+        database_per_request: database.div_f64(requests),
+        cpu_per_request: cpu.div_f64(requests),
+        threads_per_request: threads
+            .into_iter()
+            .map(|(name, time)| (name, time.div_f64(requests)))
+            .collect(),
+        written_per_request: written as f64 / requests,
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
+    }
 }
 
 /// The database of `url` through the server's Unix socket, when the server (asked over TCP)
@@ -498,14 +588,41 @@ fn main() {
     .flatten()
     .collect();
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
-    results.extend(measure(
-        &runtime,
-        "sqlite",
-        |port| start_bot(&sqlite, port),
-        &body,
-        &signature,
-    ));
+    let sqlite = |run: usize| {
+        format!(
+            "sqlite://{}",
+            dir.path().join(format!("bench-{run}.db")).display()
+        )
+    };
+    match std::env::var(BASELINE) {
+        Ok(program) if !program.is_empty() => {
+            // This build and the other one by turns, twice each, each on a new file: the ratio
+            // of their means is what a change did, on a machine whose speed drifts.
+            for run in 0..2 {
+                results.extend(measure(
+                    &runtime,
+                    "sqlite",
+                    |port| start_bot(&sqlite(2 * run), port),
+                    &body,
+                    &signature,
+                ));
+                results.extend(measure(
+                    &runtime,
+                    "sqlite base",
+                    |port| start_bot_from(&program, &sqlite(2 * run + 1), port),
+                    &body,
+                    &signature,
+                ));
+            }
+        }
+        _ => results.extend(measure(
+            &runtime,
+            "sqlite",
+            |port| start_bot(&sqlite(0), port),
+            &body,
+            &signature,
+        )),
+    }
     match std::env::var("GEP_BOT_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = format!("bench_{}", std::process::id());
@@ -560,7 +677,7 @@ fn main() {
     let baseline_p99 =
         hellos.iter().map(|f| f.p99.as_secs_f64()).sum::<f64>() / hellos.len() as f64;
     println!(
-        "{:<9} {:>12} {:>8} {:>8} {:>10} {:>10} {:>12} {:>12} {:>10} {:>10} {:>8}",
+        "{:<11} {:>12} {:>8} {:>8} {:>10} {:>10} {:>12} {:>12} {:>10} {:>10} {:>8}",
         "server",
         "requests/s",
         "ratio",
@@ -575,7 +692,7 @@ fn main() {
     );
     for f in &results {
         println!(
-            "{:<9} {:>12.0} {:>7.2}x {:>8} {:>8.1}us {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB {:>8}",
+            "{:<11} {:>12.0} {:>7.2}x {:>8} {:>8.1}us {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB {:>8}",
             f.name,
             f.throughput,
             f.throughput / baseline,
@@ -599,19 +716,52 @@ fn main() {
          db CPU/req = PostgreSQL's processes' in the same window",
         baseline_p99 * 1e6
     );
+    println!(
+        "where each server's CPU went, per request, by thread (and bytes written per request):"
+    );
+    for f in results.iter().filter(|f| f.name != "hello") {
+        let threads: Vec<String> = f
+            .threads_per_request
+            .iter()
+            .filter(|(_, time)| !time.is_zero())
+            .map(|(name, time)| format!("{name} {:.1}us", time.as_secs_f64() * 1e6))
+            .collect();
+        println!(
+            "  {:<11} {} ({:.1} KB written)",
+            f.name,
+            threads.join(", "),
+            f.written_per_request / 1024.0
+        );
+    }
+    // A row measured more than once (with a baseline build) counts by its mean.
+    let mean = |name: &str| {
+        let rows: Vec<f64> = results
+            .iter()
+            .filter(|f| f.name == name)
+            .map(|f| f.throughput)
+            .collect();
+        (!rows.is_empty()).then(|| rows.iter().sum::<f64>() / rows.len() as f64)
+    };
     let by = |name: &str| results.iter().find(|f| f.name == name);
-    if let (Some(sqlite), Some(append)) = (by("sqlite"), by("append")) {
+    if let (Some(sqlite), Some(append)) = (mean("sqlite"), mean("append")) {
         println!(
             "sqlite / append: {:.2}x throughput (target >= 0.8x)",
-            sqlite.throughput / append.throughput
+            sqlite / append
+        );
+    }
+    if let (Some(sqlite), Some(base)) = (mean("sqlite"), mean("sqlite base")) {
+        println!(
+            "sqlite / sqlite base: {:.2}x throughput (this build against {})",
+            sqlite / base,
+            std::env::var(BASELINE).unwrap_or_default()
         );
     }
     for postgres in ["pg tcp", "pg unix"] {
-        if let (Some(postgres), Some(sqlite)) = (by(postgres), by("sqlite")) {
+        if let (Some(postgres), Some(sqlite)) = (by(postgres), mean("sqlite")) {
             println!(
                 "{} / sqlite: {:.2}x throughput (target >= 0.8x); p99 at 2000/s {:.2?} (target <= 5 ms)",
                 postgres.name,
-                postgres.throughput / sqlite.throughput,
+                postgres.throughput / sqlite,
                 postgres.p99
             );
         }

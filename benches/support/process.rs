@@ -60,7 +60,12 @@ pub fn ms(d: std::time::Duration) -> f64 {
 /// `gep-bot serve` (this build) on `127.0.0.1:port` over the store `db`, taking deliveries
 /// signed with `secret`, logging warnings only; the caller adds the rest and spawns it.
 pub fn serve(db: &str, port: u16, secret: &str) -> std::process::Command {
-    let mut command = std::process::Command::new(bin());
+    serve_from(bin(), db, port, secret)
+}
+
+/// [`serve`] by the `gep-bot` at `program` (another build, to compare with this one).
+pub fn serve_from(program: &str, db: &str, port: u16, secret: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
     command
         .arg("serve")
         .current_dir(repo())
