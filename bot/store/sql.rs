@@ -34,12 +34,15 @@ pub const PROBE: &str = "INSERT INTO health (id, probed_ms) VALUES (1, $1) ON CO
 pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
 /// At most `$2` deliveries received before `$1`, oldest first, found through their
 /// `received_ms` index: a prune that finds nothing reads nothing, and a large one goes in batches
-/// that other writes can come between. (PostgreSQL, whose jobs have no foreign key to cascade
+/// that other writes can come between. Whether a delivery's job is unfinished is looked up by
+/// the job's delivery (its unique index), not in the indexes of unfinished jobs, which index one
+/// state each. (PostgreSQL, whose jobs have no foreign key to cascade
 /// from, runs its own that deletes the jobs too.)
 pub const PRUNE: &str = "DELETE FROM deliveries WHERE id IN (
     SELECT id FROM deliveries
      WHERE received_ms < $1
-       AND id NOT IN (SELECT delivery_id FROM jobs WHERE state IN ('queued', 'running'))
+       AND NOT EXISTS (SELECT 1 FROM jobs
+                        WHERE jobs.delivery_id = deliveries.id AND jobs.state IN ('queued', 'running'))
      ORDER BY received_ms
      LIMIT $2)";
 

@@ -117,6 +117,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0007_health.sql")),
         M::up(include_str!("../migrations/sqlite/0008_labels_on.sql")),
         M::up(include_str!("../migrations/sqlite/0009_activity.sql")),
+        M::up(include_str!("../migrations/sqlite/0010_partial_job_indexes.sql")),
     ])
 }
 
@@ -216,6 +217,7 @@ fn configure_writer(connection: &Connection) -> rusqlite::Result<()> {
     connection.pragma_update(None, "journal_mode", "wal")?;
     connection.pragma_update(None, "synchronous", "normal")?;
     connection.pragma_update(None, "foreign_keys", "on")?;
+    connection.pragma_update(None, "temp_store", "memory")?;
     connection.busy_timeout(Duration::from_secs(5))
 }
 
@@ -338,7 +340,7 @@ impl Store for SqliteStore {
         let claimed = self
             .writer
             .call(move |connection| {
-                for (job_id, finished_ms) in finished {
+                for &(job_id, finished_ms) in &finished {
                     connection.prepare_cached(sql::COMPLETE)?.execute(
                         numbered(&[Value::Integer(job_id), Value::Integer(finished_ms)]).as_slice(),
                     )?;
@@ -689,10 +691,32 @@ mod tests {
     }
 
     #[test]
+    fn finished_jobs_are_in_no_index_of_the_claim_or_the_counts() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut connection).unwrap();
+        for (index, state) in [
+            ("jobs_ready", "queued"),
+            ("jobs_leases", "running"),
+            ("jobs_dead", "dead"),
+        ] {
+            let sql: String = connection
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [index],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert!(sql.ends_with(&format!("WHERE state = '{state}'")), "{sql}");
+        }
+    }
+
+    #[test]
     fn pruning_finds_old_deliveries_through_their_index_not_by_reading_every_row() {
         let details = query_plan(sql::PRUNE);
         assert!(
-            !details.iter().any(|d| d.starts_with("SCAN deliveries")),
+            !details
+                .iter()
+                .any(|d| d.starts_with("SCAN deliveries") || d.starts_with("SCAN jobs")),
             "{details:?}"
         );
         assert!(
