@@ -73,6 +73,26 @@ pub const WORKER_THREAD: &str = "gep-bot-worker";
 /// what the worker would take; when intake is idle the worker gets all it needs.
 pub const WORKER_NICE: i32 = 10;
 
+/// Runs the future `make` returns on a thread named [`WORKER_THREAD`] at [`WORKER_NICE`], with the
+/// current (multi-threaded) runtime spawning its tasks and driving its IO and timers; the answer
+/// resolves when the future has.
+fn below_intake_thread<F: std::future::Future<Output = ()>>(
+    make: impl FnOnce() -> F + Send + 'static,
+) -> std::io::Result<oneshot::Receiver<()>> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+    let (stopped, finished) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(WORKER_THREAD.into())
+        .spawn(move || {
+            if let Err(error) = below_intake() {
+                tracing::warn!(%error, "the worker runs at intake's priority");
+            }
+            runtime.block_on(make());
+            let _ = stopped.send(());
+        })?;
+    Ok(finished)
+}
+
 /// Lowers the calling thread's priority to [`WORKER_NICE`].
 #[cfg(target_os = "linux")]
 fn below_intake() -> std::io::Result<()> {
@@ -165,9 +185,14 @@ impl<S: Store> Worker<S> {
         self.give_back(&mut finished, (self.clock)()).await;
     }
 
-    /// Runs the worker ([`Worker::run`]) on a thread and a runtime of its own, below the
-    /// scheduling priority of the process's other threads; the answer resolves once it has
-    /// stopped and given back what it held.
+    /// Runs the worker ([`Worker::run`]) on a thread of its own, below the scheduling priority
+    /// of the process's other threads; the answer resolves once it has stopped and given back
+    /// what it held. Call it from within a multi-threaded tokio runtime: the worker's own future
+    /// runs on its thread, while what it spawns (the connections of its HTTP and database
+    /// clients, shared with intake) and its IO and timers are driven by that runtime's threads,
+    /// at intake's priority. (On a runtime of its own, a pooled database connection the worker
+    /// opened would have been driven by the worker's thread for intake too, and stalled behind
+    /// a long job.)
     ///
     /// Intake comes first when the machine is short of CPU: a delivery GitHub waits for (and
     /// gives up on after 10 s) matters more than a job that waits, durably stored, for a few
@@ -177,20 +202,7 @@ impl<S: Store> Worker<S> {
     where
         S: 'static,
     {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let (stopped, finished) = oneshot::channel();
-        std::thread::Builder::new()
-            .name(WORKER_THREAD.into())
-            .spawn(move || {
-                if let Err(error) = below_intake() {
-                    tracing::warn!(%error, "the worker runs at intake's priority");
-                }
-                runtime.block_on(self.run(shutdown));
-                let _ = stopped.send(());
-            })?;
-        Ok(finished)
+        below_intake_thread(move || self.run(shutdown))
     }
 
     fn lease_ms(&self) -> i64 {
@@ -412,6 +424,41 @@ fn jitter(up_to: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The name of the thread this runs on, and (on Linux) its nice value.
+    fn this_thread() -> (Option<String>, Option<i64>) {
+        let name = std::thread::current().name().map(str::to_owned);
+        let nice = std::fs::read_to_string("/proc/thread-self/stat")
+            .ok()
+            .and_then(|stat| {
+                // After the name in parentheses: the state is field 3, the nice value field 19.
+                let (_, fields) = stat.rsplit_once(')')?;
+                fields.split_whitespace().nth(16)?.parse().ok()
+            });
+        (name, nice)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_worker_runs_below_intake_while_what_it_spawns_runs_on_the_runtime() {
+        let (seen, saw) = oneshot::channel();
+        let finished = below_intake_thread(move || async move {
+            let own = this_thread();
+            // A connection's task, as a pooled client spawns it.
+            let spawned = tokio::spawn(async { this_thread() }).await.unwrap();
+            // Timers work without a runtime of the thread's own.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let _ = seen.send((own, spawned));
+        })
+        .unwrap();
+        finished.await.unwrap();
+        let (own, spawned) = saw.await.unwrap();
+        assert_eq!(own.0.as_deref(), Some(WORKER_THREAD));
+        assert_ne!(spawned.0.as_deref(), Some(WORKER_THREAD));
+        if cfg!(target_os = "linux") {
+            assert_eq!(own.1, Some(i64::from(WORKER_NICE)));
+            assert_eq!(spawned.1, Some(0));
+        }
+    }
 
     #[tokio::test]
     async fn a_panicking_job_is_a_permanent_failure_that_says_why() {

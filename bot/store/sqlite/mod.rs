@@ -117,7 +117,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../migrations/sqlite/0007_health.sql")),
         M::up(include_str!("../migrations/sqlite/0008_labels_on.sql")),
         M::up(include_str!("../migrations/sqlite/0009_activity.sql")),
-        M::up(include_str!("../migrations/sqlite/0010_partial_job_indexes.sql")),
+        M::up(include_str!(
+            "../migrations/sqlite/0010_partial_job_indexes.sql"
+        )),
     ])
 }
 
