@@ -2,8 +2,9 @@
 //!
 //! Starts the real `gep-bot serve` (release build, SQLite, dry-run so workers run but send
 //! nothing) and a hello-world axum server, each a process of its own; drives both from this
-//! process with the same load generator (signed `issues` deliveries from the real fixture,
-//! unique delivery ids) and prints:
+//! process with the same load generator (signed `issues` deliveries from the real fixture, each
+//! with a delivery id of its own, a random GUID as GitHub sends; `INTAKE_BENCH_IDS=counter` sends
+//! `bench-N`, as earlier runs did, which a store's dedupe index takes at its end) and prints:
 //! - throughput with 32 connections for 5 s each, as a ratio to hello-world (target >= 0.5x;
 //!   hello-world runs first and last, and the ratio is to the mean of the two);
 //! - ack latency p50/p99 at a fixed 2,000 deliveries/s for 5 s (target p99 <= 5 ms);
@@ -140,13 +141,37 @@ static REFUSED: AtomicU64 = AtomicU64::new(0);
 /// What a refused request counts as among the latencies: at least as bad as any answer.
 const REFUSED_LATENCY: Duration = Duration::from_secs(10);
 
+/// The `X-GitHub-Delivery` of the `n`th delivery: a GUID, as GitHub sends (random, so a store's
+/// dedupe index takes it anywhere, not at its end), unless `INTAKE_BENCH_IDS=counter`.
+fn delivery_id(n: u64) -> String {
+    if std::env::var("INTAKE_BENCH_IDS").is_ok_and(|ids| ids == "counter") {
+        return format!("bench-{n}");
+    }
+    // splitmix64: two well-mixed 64-bit halves from the counter, unique per `n`.
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let (high, low) = (mix(2 * n), mix(2 * n + 1));
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xfff,
+        (low >> 48) & 0x3fff | 0x8000,
+        low & 0xffff_ffff_ffff
+    )
+}
+
 async fn send(client: &reqwest::Client, target: &Target) -> Duration {
     let mut request = client.post(&target.url).body(target.body.as_ref().clone());
     if target.signed {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         request = request
             .header("x-github-event", "issues")
-            .header("x-github-delivery", format!("bench-{id}"))
+            .header("x-github-delivery", delivery_id(id))
             .header("x-hub-signature-256", target.signature.as_str());
     }
     let started = Instant::now();
