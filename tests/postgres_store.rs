@@ -544,6 +544,51 @@ async fn a_lost_listening_connection_is_made_again() {
         .get(0);
     assert_eq!(terminated, 1, "the listener's backend");
     queue_until_woken(&first, &woken, "after the connection was lost").await;
+    // The first wake-up may be the reconnection's own; this one is a job's notification.
+    queue_until_woken(&first, &woken, "by a job, after the connection was lost").await;
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// A job queued while the listener was down was announced to no one: once listening again, the
+/// worker is told to look, without waiting for its next poll.
+#[tokio::test]
+async fn jobs_queued_while_the_listener_was_down_wake_the_worker_when_it_is_back() {
+    use std::time::Duration;
+    let Some((url, schema, first)) = fresh("listener_back_wakes").await else {
+        return;
+    };
+    let (_second, woken) = listening(&url, &schema).await;
+    // No wake-up left over from before.
+    let _ = tokio::time::timeout(Duration::from_millis(100), woken.notified()).await;
+    let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    let channel: String = client
+        .query_one("SELECT 'gep_bot_jobs_' || md5(current_schema())", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let listen = format!("LISTEN \"{channel}\"");
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1",
+            &[&listen],
+        )
+        .await
+        .unwrap();
+    // Queued before the listener is back (it waits 100 ms before trying): its notification
+    // reaches no one.
+    first.record(delivery("while-down"), 1).await.unwrap();
+    let listeners: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query = $1",
+            &[&listen],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(listeners, 0, "the job must be queued while nothing listens");
+    tokio::time::timeout(Duration::from_secs(5), woken.notified())
+        .await
+        .expect("the worker is told to look once the listener is back");
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }
 
@@ -655,5 +700,7 @@ async fn a_listener_that_cannot_connect_at_first_keeps_trying() {
     .expect("answered though the server cannot be reached");
     relay.up().await;
     queue_until_woken(&first, &woken, "once the server answered again").await;
+    // The first wake-up may be the connection's own; this one is a job's notification.
+    queue_until_woken(&first, &woken, "by a job, once the server answered again").await;
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }

@@ -53,7 +53,12 @@ async fn keep_listening(url: String, queued: Arc<Notify>, mut listening: Option<
         }
         tokio::time::sleep(delay).await;
         match listen(&url, queued.clone()).await {
-            Ok(made) => listening = Some(made),
+            Ok(made) => {
+                listening = Some(made);
+                // Jobs queued while nothing listened were heard by no one: the worker looks
+                // now rather than at its next poll.
+                queued.notify_one();
+            }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "cannot listen for other replicas' jobs; the worker polls meanwhile");
                 delay = (delay * 2).min(Duration::from_secs(30));
