@@ -528,21 +528,11 @@ async fn a_lost_listening_connection_is_made_again() {
     };
     let (_second, woken) = listening(&url, &schema).await;
     let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
-    let channel: String = client
-        .query_one("SELECT 'gep_bot_jobs_' || md5(current_schema())", &[])
-        .await
-        .unwrap()
-        .get(0);
-    let terminated: i64 = client
-        .query_one(
-            "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE query = $1) AS t",
-            &[&format!("LISTEN \"{channel}\"")],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(terminated, 1, "the listener's backend");
+    assert_eq!(
+        backends_listening(&client, "pg_terminate_backend(pid)").await,
+        1,
+        "the listener's backend"
+    );
     queue_until_woken(&first, &woken, "after the connection was lost").await;
     // The first wake-up may be the reconnection's own; this one is a job's notification.
     queue_until_woken(&first, &woken, "by a job, after the connection was lost").await;
@@ -561,35 +551,39 @@ async fn jobs_queued_while_the_listener_was_down_wake_the_worker_when_it_is_back
     // No wake-up left over from before.
     let _ = tokio::time::timeout(Duration::from_millis(100), woken.notified()).await;
     let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    backends_listening(&client, "pg_terminate_backend(pid)").await;
+    // Queued before the listener is back (it waits 100 ms before trying): its notification
+    // reaches no one.
+    first.record(delivery("while-down"), 1).await.unwrap();
+    assert_eq!(
+        backends_listening(&client, "pid").await,
+        0,
+        "the job must be queued while nothing listens"
+    );
+    tokio::time::timeout(Duration::from_secs(5), woken.notified())
+        .await
+        .expect("the worker is told to look once the listener is back");
+    PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// How many backends listen on the schema's channel (that of `client`'s `search_path`), after
+/// `what` ran on each (`pid` to only count them, `pg_terminate_backend(pid)` to end them).
+async fn backends_listening(client: &tokio_postgres::Client, what: &str) -> i64 {
     let channel: String = client
         .query_one("SELECT 'gep_bot_jobs_' || md5(current_schema())", &[])
         .await
         .unwrap()
         .get(0);
-    let listen = format!("LISTEN \"{channel}\"");
     client
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1",
-            &[&listen],
-        )
-        .await
-        .unwrap();
-    // Queued before the listener is back (it waits 100 ms before trying): its notification
-    // reaches no one.
-    first.record(delivery("while-down"), 1).await.unwrap();
-    let listeners: i64 = client
         .query_one(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE query = $1",
-            &[&listen],
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT {what} FROM pg_stat_activity WHERE query = $1) AS t"
+            ),
+            &[&format!("LISTEN \"{channel}\"")],
         )
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(listeners, 0, "the job must be queued while nothing listens");
-    tokio::time::timeout(Duration::from_secs(5), woken.notified())
-        .await
-        .expect("the worker is told to look once the listener is back");
-    PgStore::drop_schema(&url, &schema).await.unwrap();
+        .get(0)
 }
 
 /// Queues jobs on `store` until `woken` is told of one (10 s at most): until a listener is
