@@ -80,6 +80,13 @@ fn below_intake_thread<F: std::future::Future<Output = ()>>(
     make: impl FnOnce() -> F + Send + 'static,
 ) -> std::io::Result<oneshot::Receiver<()>> {
     let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+    // A current-thread runtime drives its IO and timers only inside its own `block_on`: a
+    // future run from another thread would wait on them for ever.
+    if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return Err(std::io::Error::other(
+            "the worker's thread needs a multi-threaded tokio runtime",
+        ));
+    }
     let (stopped, finished) = oneshot::channel();
     std::thread::Builder::new()
         .name(WORKER_THREAD.into())
@@ -436,6 +443,12 @@ mod tests {
                 fields.split_whitespace().nth(16)?.parse().ok()
             });
         (name, nice)
+    }
+
+    #[tokio::test]
+    async fn a_current_thread_runtime_is_refused_rather_than_left_hanging() {
+        let refused = below_intake_thread(|| async {}).unwrap_err();
+        assert!(refused.to_string().contains("multi-threaded"), "{refused}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
