@@ -59,11 +59,11 @@ const SECRET: &str = "bench-secret";
 
 /// CPU time (user + system) a process has used so far, from `/proc/PID/stat`.
 fn cpu_time(pid: u32) -> Duration {
-    cpu_time_in(&format!("/proc/{pid}/stat"))
+    cpu_time_in(format!("/proc/{pid}/stat"))
 }
 
 /// CPU time (user + system) from a `stat` file of `/proc` (a process's or one thread's).
-fn cpu_time_in(stat: &str) -> Duration {
+fn cpu_time_in(stat: impl AsRef<std::path::Path>) -> Duration {
     let stat = std::fs::read_to_string(stat).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at the state, field 3;
     // utime and stime are fields 14 and 15, in clock ticks of 1/100 s on Linux.
@@ -87,7 +87,7 @@ fn thread_times(pid: u32) -> Vec<(u32, String, Duration)> {
             let task = task.ok()?;
             let tid = task.file_name().to_str()?.parse::<u32>().ok()?;
             let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
-            let time = cpu_time_in(task.path().join("stat").to_str()?);
+            let time = cpu_time_in(task.path().join("stat"));
             Some((tid, name.trim().to_owned(), time))
         })
         .collect()
@@ -144,7 +144,11 @@ const REFUSED_LATENCY: Duration = Duration::from_secs(10);
 /// The `X-GitHub-Delivery` of the `n`th delivery: a GUID, as GitHub sends (random, so a store's
 /// dedupe index takes it anywhere, not at its end), unless `INTAKE_BENCH_IDS=counter`.
 fn delivery_id(n: u64) -> String {
-    if std::env::var("INTAKE_BENCH_IDS").is_ok_and(|ids| ids == "counter") {
+    // Read once: this runs for every request, on the cores the servers measured share.
+    static COUNTER_IDS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        std::env::var("INTAKE_BENCH_IDS").is_ok_and(|ids| ids == "counter")
+    });
+    if *COUNTER_IDS {
         return format!("bench-{n}");
     }
     // splitmix64: two well-mixed 64-bit halves from the counter, unique per `n`.
@@ -261,21 +265,7 @@ fn database_cpu() -> Duration {
 /// What one backend measured.
 struct Figures {
     name: &'static str,
-    throughput: f64,
-    /// The server's CPU time per request during the throughput window.
-    cpu_per_request: Duration,
-    /// The same by kind of thread (threads of one name together), largest first.
-    threads_per_request: Vec<(String, Duration)>,
-    /// Bytes the server passed to `write` and its kin per request in the same window.
-    written_per_request: f64,
-    /// PostgreSQL's server processes' CPU time per request in the same window (zero for the
-    /// rows that do not use it, give or take its background work).
-    database_per_request: Duration,
-    /// Jobs the server's workers finished per second in the same window (the bot's rows): what
-    /// the deliveries taken cost afterwards is not in the throughput, so it is shown beside it.
-    jobs: Option<f64>,
-    p50: Duration,
-    p99: Duration,
+    run: Run,
     peak_rss_kb: u64,
     /// Requests refused or cut off while measuring (the connection cap answers 503 when a
     /// stalled store lets connections pile up).
@@ -305,17 +295,9 @@ fn measure(
     };
     let figures = runtime.block_on(async {
         listening(port, name).await;
-        let run = rate_and_latencies(&target, server.id(), port).await;
         Figures {
             name,
-            throughput: run.rate,
-            jobs: run.jobs,
-            cpu_per_request: run.cpu_per_request,
-            threads_per_request: run.threads_per_request,
-            written_per_request: run.written_per_request,
-            database_per_request: run.database_per_request,
-            p50: run.p50,
-            p99: run.p99,
+            run: rate_and_latencies(&target, server.id(), port).await,
             peak_rss_kb: 0,
             refused: REFUSED.load(Ordering::Relaxed),
         }
@@ -500,12 +482,21 @@ async fn jobs_done(port: u16) -> Option<f64> {
 
 /// What the throughput window and the fixed-rate run measured of one server.
 struct Run {
-    rate: f64,
+    /// Requests per second with 32 connections.
+    throughput: f64,
+    /// Jobs the server's workers finished per second in the same window (the bot's rows): what
+    /// the deliveries taken cost afterwards is not in the throughput, so it is shown beside it.
     jobs: Option<f64>,
+    /// PostgreSQL's server processes' CPU time per request in the same window (zero for the
+    /// rows that do not use it, give or take its background work).
     database_per_request: Duration,
+    /// The server's CPU time per request during the throughput window.
     cpu_per_request: Duration,
+    /// The same by kind of thread (threads of one name together), largest first.
     threads_per_request: Vec<(String, Duration)>,
+    /// Bytes the server passed to `write` and its kin per request in the same window.
     written_per_request: f64,
+    /// Ack latencies at 2,000 deliveries/s.
     p50: Duration,
     p99: Duration,
 }
@@ -531,7 +522,7 @@ async fn rate_and_latencies(target: &Target, pid: u32, port: u16) -> Run {
     let latencies = latencies(target, 2000, WINDOW).await;
     let requests = rate * WINDOW.as_secs_f64();
     Run {
-        rate,
+        throughput: rate,
         jobs,
         database_per_request: database.div_f64(requests),
         cpu_per_request: cpu.div_f64(requests),
@@ -698,9 +689,9 @@ fn main() {
         &signature,
     ));
     let hellos: Vec<&Figures> = results.iter().filter(|f| f.name == "hello").collect();
-    let baseline = hellos.iter().map(|f| f.throughput).sum::<f64>() / hellos.len() as f64;
+    let baseline = hellos.iter().map(|f| f.run.throughput).sum::<f64>() / hellos.len() as f64;
     let baseline_p99 =
-        hellos.iter().map(|f| f.p99.as_secs_f64()).sum::<f64>() / hellos.len() as f64;
+        hellos.iter().map(|f| f.run.p99.as_secs_f64()).sum::<f64>() / hellos.len() as f64;
     println!(
         "{:<11} {:>12} {:>8} {:>8} {:>10} {:>10} {:>12} {:>12} {:>10} {:>10} {:>8}",
         "server",
@@ -719,15 +710,16 @@ fn main() {
         println!(
             "{:<11} {:>12.0} {:>7.2}x {:>8} {:>8.1}us {:>8.1}us {:>12.2?} {:>12.2?} {:>9.1}x {:>7.1} MB {:>8}",
             f.name,
-            f.throughput,
-            f.throughput / baseline,
-            f.jobs
+            f.run.throughput,
+            f.run.throughput / baseline,
+            f.run
+                .jobs
                 .map_or_else(|| "-".to_owned(), |jobs| format!("{jobs:.0}")),
-            f.cpu_per_request.as_secs_f64() * 1e6,
-            f.database_per_request.as_secs_f64() * 1e6,
-            f.p50,
-            f.p99,
-            f.p99.as_secs_f64() / baseline_p99,
+            f.run.cpu_per_request.as_secs_f64() * 1e6,
+            f.run.database_per_request.as_secs_f64() * 1e6,
+            f.run.p50,
+            f.run.p99,
+            f.run.p99.as_secs_f64() / baseline_p99,
             f.peak_rss_kb as f64 / 1024.0,
             f.refused
         );
@@ -746,6 +738,7 @@ fn main() {
     );
     for f in results.iter().filter(|f| f.name != "hello") {
         let threads: Vec<String> = f
+            .run
             .threads_per_request
             .iter()
             .filter(|(_, time)| !time.is_zero())
@@ -755,7 +748,7 @@ fn main() {
             "  {:<11} {} ({:.1} KB written)",
             f.name,
             threads.join(", "),
-            f.written_per_request / 1024.0
+            f.run.written_per_request / 1024.0
         );
     }
     // A row measured more than once (with a baseline build) counts by its mean.
@@ -763,7 +756,7 @@ fn main() {
         let rows: Vec<f64> = results
             .iter()
             .filter(|f| f.name == name)
-            .map(|f| f.throughput)
+            .map(|f| f.run.throughput)
             .collect();
         (!rows.is_empty()).then(|| rows.iter().sum::<f64>() / rows.len() as f64)
     };
@@ -786,8 +779,8 @@ fn main() {
             println!(
                 "{} / sqlite: {:.2}x throughput (target >= 0.8x); p99 at 2000/s {:.2?} (target <= 5 ms)",
                 postgres.name,
-                postgres.throughput / sqlite,
-                postgres.p99
+                postgres.run.throughput / sqlite,
+                postgres.run.p99
             );
         }
     }

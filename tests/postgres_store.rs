@@ -18,15 +18,6 @@ async fn admin(url: &str) -> tokio_postgres::Client {
     client
 }
 
-/// The test's store, in a schema of its own, with the URL and the schema; `None` (said loudly)
-/// without `GEP_BOT_TEST_DATABASE_URL`.
-async fn fresh(name: &str) -> Option<(String, String, PgStore)> {
-    let url = common::postgres_url(name)?;
-    let schema = common::unique_schema(name);
-    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
-    Some((url, schema, store))
-}
-
 fn delivery(id: &str) -> NewDelivery<'_> {
     NewDelivery {
         id,
@@ -39,7 +30,8 @@ fn delivery(id: &str) -> NewDelivery<'_> {
 /// far fewer commits than 200, each answered as stored.
 #[tokio::test]
 async fn deliveries_arriving_together_share_a_commit() {
-    let Some((url, schema, store)) = fresh("deliveries_arriving_together").await else {
+    let Some((url, schema, store)) = common::postgres_store("deliveries_arriving_together").await
+    else {
         return;
     };
     let ids: Vec<String> = (0..200).map(|i| format!("g-{i}")).collect();
@@ -72,7 +64,9 @@ async fn deliveries_arriving_together_share_a_commit() {
 /// has it set.
 #[tokio::test]
 async fn every_connection_to_the_server_has_tcp_nodelay() {
-    let Some((url, schema, store)) = fresh("every_connection_has_tcp_nodelay").await else {
+    let Some((url, schema, store)) =
+        common::postgres_store("every_connection_has_tcp_nodelay").await
+    else {
         return;
     };
     // Several connections open at once: the pool grows past its first.
@@ -306,7 +300,8 @@ async fn a_database_sqlx_migrated_goes_on_with_its_data() {
 /// its insert), stays in its row, and is claimed back as received.
 #[tokio::test]
 async fn bodies_are_compressed_once_by_the_bot_and_claimed_as_received() {
-    let Some((url, schema, store)) = fresh("bodies_are_compressed_once").await else {
+    let Some((url, schema, store)) = common::postgres_store("bodies_are_compressed_once").await
+    else {
         return;
     };
     let webhook = common::webhook_body("issues", "opened.payload.json");
@@ -342,7 +337,8 @@ async fn bodies_are_compressed_once_by_the_bot_and_claimed_as_received() {
 /// finished job with its delivery, leaves none behind, and keeps unfinished work.
 #[tokio::test]
 async fn pruning_deletes_finished_jobs_with_their_deliveries() {
-    let Some((url, schema, store)) = fresh("pruning_deletes_finished_jobs").await else {
+    let Some((url, schema, store)) = common::postgres_store("pruning_deletes_finished_jobs").await
+    else {
         return;
     };
     for id in ["done-1", "done-2", "queued"] {
@@ -378,7 +374,8 @@ async fn pruning_deletes_finished_jobs_with_their_deliveries() {
 /// What `claim_after` does is the contract's (`store_contract.rs`); this is how.
 #[tokio::test]
 async fn the_finished_jobs_are_completed_by_the_next_claim_in_one_commit() {
-    let Some((url, schema, store)) = fresh("completed_by_the_next_claim").await else {
+    let Some((url, schema, store)) = common::postgres_store("completed_by_the_next_claim").await
+    else {
         return;
     };
     for id in ["first", "second", "third"] {
@@ -415,7 +412,7 @@ async fn the_finished_jobs_are_completed_by_the_next_claim_in_one_commit() {
 /// scan it (the scan counters are PostgreSQL's, flushed when the store's connections close).
 #[tokio::test]
 async fn the_claim_finds_its_jobs_through_indexes_as_the_table_grows() {
-    let Some((url, schema, store)) = fresh("claim_through_indexes").await else {
+    let Some((url, schema, store)) = common::postgres_store("claim_through_indexes").await else {
         return;
     };
     let mut finished = Vec::new();
@@ -490,7 +487,8 @@ async fn listening(url: &str, schema: &str) -> (PgStore, std::sync::Arc<tokio::s
 #[tokio::test]
 async fn a_job_queued_by_one_replica_wakes_the_others() {
     use std::time::Duration;
-    let Some((url, schema, first)) = fresh("woken_by_another_replica").await else {
+    let Some((url, schema, first)) = common::postgres_store("woken_by_another_replica").await
+    else {
         return;
     };
     let (_second, woken) = listening(&url, &schema).await;
@@ -523,7 +521,7 @@ async fn a_job_queued_by_one_replica_wakes_the_others() {
 /// server restart or a failover would): the replica is woken again afterwards.
 #[tokio::test]
 async fn a_lost_listening_connection_is_made_again() {
-    let Some((url, schema, first)) = fresh("listening_made_again").await else {
+    let Some((url, schema, first)) = common::postgres_store("listening_made_again").await else {
         return;
     };
     let (_second, woken) = listening(&url, &schema).await;
@@ -544,7 +542,7 @@ async fn a_lost_listening_connection_is_made_again() {
 #[tokio::test]
 async fn jobs_queued_while_the_listener_was_down_wake_the_worker_when_it_is_back() {
     use std::time::Duration;
-    let Some((url, schema, first)) = fresh("listener_back_wakes").await else {
+    let Some((url, schema, first)) = common::postgres_store("listener_back_wakes").await else {
         return;
     };
     let (_second, woken) = listening(&url, &schema).await;
@@ -677,7 +675,7 @@ impl Relay {
 #[tokio::test]
 async fn a_listener_that_cannot_connect_at_first_keeps_trying() {
     use std::time::Duration;
-    let Some((url, schema, first)) = fresh("listener_keeps_trying").await else {
+    let Some((url, schema, first)) = common::postgres_store("listener_keeps_trying").await else {
         return;
     };
     let mut relay = Relay::to_server_of(&url).await;

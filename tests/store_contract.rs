@@ -450,9 +450,8 @@ macro_rules! contract {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let Some(url) = super::common::postgres_url(stringify!($name)) else { return };
-                    let schema = super::common::unique_schema(stringify!($name));
-                    super::$name(super::PgStore::open_in_schema(&url, &schema).await.unwrap()).await;
+                    let Some((_, _, store)) = super::common::postgres_store(stringify!($name)).await else { return };
+                    super::$name(store).await;
                 }
             )*
         }
@@ -484,12 +483,11 @@ contract!(
 /// of two transactions waiting for each other, and every delivery in it would be answered 503.)
 #[tokio::test]
 async fn replicas_recording_the_same_redeliveries_at_once_refuse_none() {
-    let name = "replicas_recording_the_same_redeliveries";
-    let Some(url) = common::postgres_url(name) else {
+    let Some((url, schema, first)) =
+        common::postgres_store("replicas_recording_the_same_redeliveries").await
+    else {
         return;
     };
-    let schema = common::unique_schema(name);
-    let first = PgStore::open_in_schema(&url, &schema).await.unwrap();
     let second = PgStore::open_in_schema(&url, &schema).await.unwrap();
     let ids: Vec<String> = (0..400).map(|i| format!("r-{i:03}")).collect();
     let record = |store: &PgStore, id: &String| {
@@ -558,12 +556,9 @@ async fn a_plan_is_applied_whole_or_not_at_all_on_sqlite() {
 
 #[tokio::test]
 async fn a_plan_is_applied_whole_or_not_at_all_on_postgres() {
-    let name = "a_plan_is_applied_whole";
-    let Some(url) = common::postgres_url(name) else {
+    let Some((url, schema, store)) = common::postgres_store("a_plan_is_applied_whole").await else {
         return;
     };
-    let schema = common::unique_schema(name);
-    let store = PgStore::open_in_schema(&url, &schema).await.unwrap();
     let (client, connection) = tokio_postgres::connect(
         &PgStore::url_in_schema(&url, &schema),
         tokio_postgres::NoTls,

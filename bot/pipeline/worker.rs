@@ -197,9 +197,7 @@ impl<S: Store> Worker<S> {
     /// what it held. Call it from within a multi-threaded tokio runtime: the worker's own future
     /// runs on its thread, while what it spawns (the connections of its HTTP and database
     /// clients, shared with intake) and its IO and timers are driven by that runtime's threads,
-    /// at intake's priority. (On a runtime of its own, a pooled database connection the worker
-    /// opened would have been driven by the worker's thread for intake too, and stalled behind
-    /// a long job.)
+    /// at intake's priority, so no delivery waits behind a long job.
     ///
     /// Intake comes first when the machine is short of CPU: a delivery GitHub waits for (and
     /// gives up on after 10 s) matters more than a job that waits, durably stored, for a few

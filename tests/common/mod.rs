@@ -116,6 +116,17 @@ pub fn postgres_url(test: &str) -> Option<String> {
     }
 }
 
+/// A store in a schema of its own on `GEP_BOT_TEST_DATABASE_URL`, with the URL and the schema
+/// (to open a second store on it, or drop it), or `None` as [`postgres_url`] says.
+pub async fn postgres_store(test: &str) -> Option<(String, String, gep_bot::store::PgStore)> {
+    let url = postgres_url(test)?;
+    let schema = unique_schema(test);
+    let store = gep_bot::store::PgStore::open_in_schema(&url, &schema)
+        .await
+        .unwrap();
+    Some((url, schema, store))
+}
+
 /// A schema name no other test run uses. PostgreSQL cuts identifiers at 63 bytes, so the test's
 /// name is shortened before the process id and the clock make it unique.
 pub fn unique_schema(test: &str) -> String {

@@ -275,8 +275,8 @@ const CLAIMED_DELIVERY: &str = "SELECT event, body, received_ms, encoding,
         (SELECT keys FROM done_actions WHERE job_id = $2)
     FROM deliveries WHERE id = $1";
 
-/// Unfinished jobs by state, each counted in a range of the `(state, ...)` index: finished jobs
-/// are never read.
+/// Unfinished jobs by state, each counted in the partial index of its state: finished jobs are
+/// never read.
 const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
         (SELECT COUNT(*) FROM jobs WHERE state = 'running'),
         (SELECT COUNT(*) FROM jobs WHERE state = 'dead')";
@@ -453,8 +453,8 @@ impl Store for SqliteStore {
             .unwrap_or_default())
     }
 
-    /// One call to the writer: the changes share a savepoint, so they are kept or undone
-    /// together.
+    /// One call to the writer, which keeps a call's writes or undoes them together
+    /// (`thread::commit`).
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());

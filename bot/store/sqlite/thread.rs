@@ -124,9 +124,9 @@ fn serve_writes(
     }
     // Room for every statement the store writes with, so none is prepared twice.
     connection.set_prepared_statement_cache_capacity(64);
-    let mut batch = Vec::with_capacity(GROUP);
+    let mut batch = Vec::new();
     while queue.blocking_recv_many(&mut batch, GROUP) > 0 {
-        commit(&connection, batch.drain(..));
+        commit(&connection, std::mem::take(&mut batch));
         if let Some(restarts) = &restarts {
             restarts.after_commit(&connection);
         }
@@ -142,8 +142,7 @@ fn serve_writes(
 /// ([`commit_each_alone`]): the failing call is undone alone and answered its error while the
 /// others commit. A call may therefore run twice; its work only touches the database, so the
 /// second run is the one that counts.
-fn commit(connection: &Connection, calls: impl Iterator<Item = Call>) {
-    let mut calls: Vec<Call> = calls.collect();
+fn commit(connection: &Connection, mut calls: Vec<Call>) {
     if let Err(error) = run(connection, "BEGIN IMMEDIATE") {
         tracing::error!(%error, "cannot start a write transaction");
         answer_all(calls, &error.to_string());
@@ -319,7 +318,7 @@ mod tests {
             connection.execute("INSERT INTO t (id) VALUES (2)", [])
         });
         let (last, last_answer) = call(insert(3));
-        commit(&connection, [first, clash, last].into_iter());
+        commit(&connection, vec![first, clash, last]);
         assert_eq!(outcome(first_answer), Ok(1));
         assert!(outcome(clash_answer).unwrap_err().contains("UNIQUE"));
         assert_eq!(outcome(last_answer), Ok(1));
@@ -353,7 +352,7 @@ mod tests {
             assert!(released.is_err(), "the call ran in a savepoint");
             connection.execute("INSERT INTO t (id) VALUES (2)", [])
         });
-        commit(&connection, [first, probe].into_iter());
+        commit(&connection, vec![first, probe]);
         assert_eq!(outcome(first_answer), Ok(1));
         assert_eq!(outcome(probe_answer), Ok(1));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
@@ -368,7 +367,7 @@ mod tests {
         let (clash, clash_answer) =
             call(|connection| connection.execute("INSERT INTO t (id) VALUES (1)", []));
         let (last, last_answer) = call(counted(3, &runs));
-        commit(&connection, [first, clash, last].into_iter());
+        commit(&connection, vec![first, clash, last]);
         assert_eq!(outcome(first_answer), Ok(1));
         assert!(outcome(clash_answer).unwrap_err().contains("UNIQUE"));
         assert_eq!(outcome(last_answer), Ok(1));
@@ -391,7 +390,7 @@ mod tests {
             ))
         });
         let (after, after_answer) = call(insert(3));
-        commit(&connection, [first, lost, after].into_iter());
+        commit(&connection, vec![first, lost, after]);
         assert!(outcome(first_answer).is_err(), "its row was rolled back");
         assert!(outcome(lost_answer).is_err());
         assert!(
