@@ -3,8 +3,9 @@
 //! Starts the real `gep-bot serve` (release build, SQLite, dry-run so workers run but send
 //! nothing) and a hello-world axum server, each a process of its own; drives both from this
 //! process with the same load generator (signed `issues` deliveries from the real fixture, each
-//! with a delivery id of its own, a random GUID as GitHub sends; `INTAKE_BENCH_IDS=counter` sends
-//! `bench-N`, as earlier runs did, which a store's dedupe index takes at its end) and prints:
+//! with a delivery id of its own: a time-based GUID as GitHub makes them; `INTAKE_BENCH_IDS=random`
+//! sends random ones, the worst case for a dedupe index, `counter` sends `bench-N` as earlier
+//! runs did) and prints:
 //! - throughput with 32 connections for 5 s each, as a ratio to hello-world (target >= 0.5x;
 //!   hello-world runs first and last, and the ratio is to the mean of the two);
 //! - ack latency p50/p99 at a fixed 2,000 deliveries/s for 5 s (target p99 <= 5 ms);
@@ -141,29 +142,65 @@ static REFUSED: AtomicU64 = AtomicU64::new(0);
 /// What a refused request counts as among the latencies: at least as bad as any answer.
 const REFUSED_LATENCY: Duration = Duration::from_secs(10);
 
-/// The `X-GitHub-Delivery` of the `n`th delivery: a GUID, as GitHub sends (random, so a store's
-/// dedupe index takes it anywhere, not at its end), unless `INTAKE_BENCH_IDS=counter`.
+/// How the bench's delivery ids are made (`INTAKE_BENCH_IDS`).
+#[derive(Clone, Copy, PartialEq)]
+enum Ids {
+    /// As GitHub makes them (the default): time-based (version 1) GUIDs, as in the example
+    /// `58474f00-b361-11eb-836d-0e4f3503ccbe` of a hook delivery's `guid` in GitHub's REST
+    /// description. The first field is the clock's low 32 bits, so ids made one after another
+    /// sort one after another (for 7 minutes, then the field wraps).
+    GitHub,
+    /// `random`: version 4 GUIDs, which a dedupe index takes anywhere (the worst case).
+    Random,
+    /// `counter`: `bench-N`, as earlier runs sent.
+    Counter,
+}
+
+/// The `X-GitHub-Delivery` of the `n`th delivery.
 fn delivery_id(n: u64) -> String {
     // Read once: this runs for every request, on the cores the servers measured share.
-    static COUNTER_IDS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
-        std::env::var("INTAKE_BENCH_IDS").is_ok_and(|ids| ids == "counter")
-    });
-    if *COUNTER_IDS {
-        return format!("bench-{n}");
-    }
-    // splitmix64: two well-mixed 64-bit halves from the counter, unique per `n`.
+    static IDS: std::sync::LazyLock<Ids> =
+        std::sync::LazyLock::new(|| match std::env::var("INTAKE_BENCH_IDS").as_deref() {
+            Ok("counter") => Ids::Counter,
+            Ok("random") => Ids::Random,
+            _ => Ids::GitHub,
+        });
+    // splitmix64: well-mixed 64 bits from a counter, a different value for each input.
     let mix = |mut z: u64| {
         z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     };
-    let (high, low) = (mix(2 * n), mix(2 * n + 1));
+    let (time, low) = match *IDS {
+        Ids::Counter => return format!("bench-{n}"),
+        Ids::Random => (mix(2 * n), mix(2 * n + 1)),
+        Ids::GitHub => {
+            // 100 ns ticks since 1582-10-15, one more than the last id's if the clock has not
+            // moved on (unique); one clock sequence and node for the run, as one host's.
+            static LAST: AtomicU64 = AtomicU64::new(0);
+            const GREGORIAN_TO_UNIX: u64 = 0x01B2_1DD2_1381_4000;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                / 100
+                + GREGORIAN_TO_UNIX;
+            let ticks = LAST
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                    Some(now.max(last + 1))
+                })
+                .map_or(now, |last| now.max(last + 1));
+            (ticks, mix(u64::from(std::process::id())))
+        }
+    };
+    let version: u64 = if *IDS == Ids::GitHub { 1 } else { 4 };
     format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        high >> 32,
-        (high >> 16) & 0xffff,
-        high & 0xfff,
+        "{:08x}-{:04x}-{:x}{:03x}-{:04x}-{:012x}",
+        time & 0xffff_ffff,
+        (time >> 32) & 0xffff,
+        version,
+        (time >> 48) & 0xfff,
         (low >> 48) & 0x3fff | 0x8000,
         low & 0xffff_ffff_ffff
     )
