@@ -16,7 +16,9 @@
 //!   beside intake and shares its CPU, so a store whose worker keeps up takes fewer deliveries.
 //!
 //! With `GEP_BOT_TEST_DATABASE_URL=postgres://...` the same runs on PostgreSQL too, over TCP
-//! and, when the server runs on this machine, over its Unix socket, all printed side by side.
+//! and, when the server runs on this machine, over its Unix socket, all printed side by side,
+//! each after a `CHECKPOINT` that lets the server recycle the WAL of the runs before (with a line
+//! saying how many WAL segments the server had to make while measured: see `measure_postgres`).
 //!
 //! Two more references, both the bot's own webhook route (signature, headers, JSON check,
 //! answer):
@@ -573,13 +575,74 @@ async fn rate_and_latencies(target: &Target, pid: u32, port: u16) -> Run {
     }
 }
 
-/// The database of `url` through the server's Unix socket, when the server (asked over TCP)
-/// names a socket folder this machine has: the server runs here.
-async fn unix_socket_url(url: &str) -> Option<String> {
+/// A connection to `url` of the bench's own, outside the bot (plain, as the server on this
+/// machine allows), or `None` when it cannot be made.
+async fn admin(url: &str) -> Option<tokio_postgres::Client> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .ok()?;
     tokio::spawn(connection);
+    Some(client)
+}
+
+/// The server's WAL segment files, when this role may list them (a superuser or `pg_monitor`).
+async fn wal_segments(url: &str) -> Option<i64> {
+    let client = admin(url).await?;
+    let row = client
+        .query_one("SELECT count(*) FROM pg_ls_waldir()", &[])
+        .await
+        .ok()?;
+    Some(row.get(0))
+}
+
+/// A PostgreSQL row measured from a settled server, and what its WAL did meanwhile.
+///
+/// Before the row, a `CHECKPOINT` (a superuser's or `pg_checkpoint`'s): the WAL the runs before
+/// wrote is recycled into segments ready for the next, as a server that has run under its load
+/// for a while keeps them. Without it, every 16 MB the row writes past what the server had made
+/// is a new segment, zero-filled by whichever backend needs it inside its commit: measured here,
+/// that was most of the p99 at 2,000/s (21-38 ms with new segments, 5-9 ms without). A server
+/// that sees bursts after quiet keeps its segments with `min_wal_size`. The line printed says
+/// whether the checkpoint ran and how many segments the server made during the row (none for a
+/// row `INTAKE_BENCH_ONLY` leaves out).
+fn measure_postgres(
+    runtime: &tokio::runtime::Runtime,
+    name: &'static str,
+    url: &str,
+    start: impl FnOnce(u16) -> Child,
+    body: &[u8],
+    signature: &str,
+) -> (Option<Figures>, Option<String>) {
+    let checkpoint = runtime.block_on(async {
+        match admin(url).await {
+            Some(client) => client
+                .batch_execute("CHECKPOINT")
+                .await
+                .map_err(|error| format!("no checkpoint before it ({error})")),
+            None => Err("no checkpoint before it (no connection)".to_owned()),
+        }
+    });
+    let before = runtime.block_on(wal_segments(url));
+    let figures = measure(runtime, name, start, body, signature);
+    let after = runtime.block_on(wal_segments(url));
+    let checkpoint = checkpoint.map_or_else(|refused| refused, |()| "checkpoint before it".into());
+    let made = match before.zip(after) {
+        Some((before, after)) => format!(
+            "the server's WAL grew by {} segments of 16 MB while measured",
+            after - before
+        ),
+        None => "the server's WAL segments could not be counted (pg_ls_waldir)".to_owned(),
+    };
+    let note = figures
+        .is_some()
+        .then(|| format!("  {name:<11} {checkpoint}; {made}"));
+    (figures, note)
+}
+
+/// The database of `url` through the server's Unix socket, when the server (asked over TCP)
+/// names a socket folder this machine has: the server runs here.
+async fn unix_socket_url(url: &str) -> Option<String> {
+    let client = admin(url).await?;
     let folders: String = client
         .query_one("SHOW unix_socket_directories", &[])
         .await
@@ -676,6 +739,8 @@ fn main() {
             &signature,
         )),
     }
+    // What the PostgreSQL server did around its rows, printed under the table.
+    let mut server_notes = Vec::new();
     match std::env::var("GEP_BOT_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
             let schema = format!("bench_{}", std::process::id());
@@ -683,23 +748,29 @@ fn main() {
                 .block_on(gep_bot::store::PgStore::open_in_schema(&url, &schema))
                 .expect("PostgreSQL schema");
             let db = gep_bot::store::PgStore::url_in_schema(&url, &schema);
-            results.extend(measure(
+            let (figures, wal) = measure_postgres(
                 &runtime,
                 "pg tcp",
+                &url,
                 |port| start_bot(&db, port),
                 &body,
                 &signature,
-            ));
+            );
+            results.extend(figures);
+            server_notes.extend(wal);
             match runtime.block_on(unix_socket_url(&url)) {
                 Some(unix) => {
                     let db = gep_bot::store::PgStore::url_in_schema(&unix, &schema);
-                    results.extend(measure(
+                    let (figures, wal) = measure_postgres(
                         &runtime,
                         "pg unix",
+                        &url,
                         |port| start_bot(&db, port),
                         &body,
                         &signature,
-                    ));
+                    );
+                    results.extend(figures);
+                    server_notes.extend(wal);
                 }
                 None => println!(
                     "pg unix: skipped (the server names no Unix socket folder this machine has)"
@@ -787,6 +858,12 @@ fn main() {
             threads.join(", "),
             f.run.written_per_request / 1024.0
         );
+    }
+    if !server_notes.is_empty() {
+        println!("the PostgreSQL server around its rows:");
+        for note in &server_notes {
+            println!("{note}");
+        }
     }
     // A row measured more than once (with a baseline build) counts by its mean.
     let mean = |name: &str| {
