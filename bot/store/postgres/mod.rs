@@ -106,6 +106,44 @@ async fn query_opt(
     Ok(client.query_opt(&prepared, params).await?)
 }
 
+/// Runs `statements` in one transaction, each sent without waiting for the one before
+/// (tokio-postgres pipelines what is sent together on one connection).
+async fn in_one_transaction(
+    pool: &Pool,
+    statements: &[(&'static str, Vec<sql::Param>)],
+) -> Result<(), StoreError> {
+    let mut client = pool.get().await?;
+    let transaction = client.transaction().await?;
+    let mut prepared = Vec::with_capacity(statements.len());
+    for (statement, _) in statements {
+        prepared.push(transaction.prepare_cached(statement).await?);
+    }
+    let values: Vec<Vec<&(dyn ToSql + Sync)>> = statements
+        .iter()
+        .map(|(_, params)| values(params))
+        .collect();
+    futures::future::try_join_all(
+        prepared
+            .iter()
+            .zip(&values)
+            .map(|(statement, values)| transaction.execute(statement, values)),
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// A state change's values as tokio-postgres takes them.
+fn values(params: &[sql::Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|param| match param {
+            sql::Param::Int(value) => value as &(dyn ToSql + Sync),
+            sql::Param::Text(value) => value,
+        })
+        .collect()
+}
+
 /// Runs `sql` once on a connection of its own (creating or dropping a test's schema).
 async fn run_once(url: &str, sql: &str) -> Result<(), StoreError> {
     connect::pool(url, 1, connect::Role::Durable)?
@@ -275,43 +313,22 @@ impl Store for PgStore {
             .unwrap_or_default())
     }
 
-    /// In one transaction, each statement sent without waiting for the one before (tokio-postgres
-    /// pipelines what is sent together on one connection).
+    /// In one transaction (`in_one_transaction`). A change alone is one statement, whole by
+    /// itself: sent without `BEGIN` and `COMMIT`, it is one round trip and one statement for
+    /// the server instead of three (most jobs record one change, and the label they add another).
     async fn apply(&self, changes: &[StateChange]) -> Result<(), StoreError> {
-        if changes.is_empty() {
-            return Ok(());
-        }
         let statements = changes
             .iter()
             .map(sql::state_change)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut client = self.jobs.get().await?;
-        let transaction = client.transaction().await?;
-        let mut prepared = Vec::with_capacity(statements.len());
-        for (statement, _) in &statements {
-            prepared.push(transaction.prepare_cached(statement).await?);
+        match statements.as_slice() {
+            [] => Ok(()),
+            [(statement, params)] => {
+                execute(&self.jobs, statement, &values(params)).await?;
+                Ok(())
+            }
+            statements => in_one_transaction(&self.jobs, statements).await,
         }
-        let values: Vec<Vec<&(dyn ToSql + Sync)>> = statements
-            .iter()
-            .map(|(_, params)| {
-                params
-                    .iter()
-                    .map(|param| match param {
-                        sql::Param::Int(value) => value as &(dyn ToSql + Sync),
-                        sql::Param::Text(value) => value,
-                    })
-                    .collect()
-            })
-            .collect();
-        futures::future::try_join_all(
-            prepared
-                .iter()
-                .zip(&values)
-                .map(|(statement, values)| transaction.execute(statement, values)),
-        )
-        .await?;
-        transaction.commit().await?;
-        Ok(())
     }
 
     async fn record_done_actions(&self, job_id: i64, keys: &[String]) -> Result<(), StoreError> {
