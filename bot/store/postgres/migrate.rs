@@ -58,6 +58,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "lighter jobs",
         include_str!("../migrations/postgres/0009_lighter_jobs.sql"),
     ),
+    (
+        10,
+        "counted by partial indexes",
+        include_str!("../migrations/postgres/0010_counted_by_partial_indexes.sql"),
+    ),
 ];
 
 /// sqlx's own definition of the table, so either can read what the other wrote.
