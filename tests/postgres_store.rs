@@ -485,24 +485,10 @@ async fn the_claim_finds_its_jobs_through_indexes_as_the_table_grows() {
     }
     drop(store);
     // Each connection's counters reach the table's once it closes: 12 claims updated rows.
-    let counters = "SELECT seq_scan, seq_tup_read, n_tup_upd FROM pg_stat_user_tables
-                    WHERE schemaname = $1 AND relname = 'jobs'";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let (scans, rows_read) = loop {
-        let row = client.query_one(counters, &[&schema]).await.unwrap();
-        let (scans, rows_read, updated): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
-        if updated >= 12 {
-            break (scans, rows_read);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the store's connections did not report"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let rows_read = sequential_reads_of_jobs(&client, &schema, "n_tup_upd", 12).await;
     assert!(
         rows_read < 1_000,
-        "the claims scanned jobs {scans} times, reading {rows_read} rows"
+        "the claims read {rows_read} rows of jobs by sequential scans"
     );
     PgStore::drop_schema(&url, &schema).await.unwrap();
 }
@@ -550,21 +536,7 @@ async fn counting_and_pruning_read_no_job_table_through() {
     // reads a table through when a batch is a large share of it).
     assert_eq!(store.prune(60_000, 10).await.unwrap(), 10);
     drop(store);
-    let counters = "SELECT seq_tup_read, n_tup_del FROM pg_stat_user_tables
-                    WHERE schemaname = $1 AND relname = 'jobs'";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let rows_read = loop {
-        let row = client.query_one(counters, &[&schema]).await.unwrap();
-        let (rows_read, deleted): (i64, i64) = (row.get(0), row.get(1));
-        if deleted >= 10 {
-            break rows_read;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the store's connections did not report"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let rows_read = sequential_reads_of_jobs(&client, &schema, "n_tup_del", 10).await;
     assert!(
         rows_read < 1_000,
         "counting and pruning read {rows_read} rows of jobs by sequential scans"
@@ -585,6 +557,33 @@ async fn counting_and_pruning_read_no_job_table_through() {
         .get(0);
     assert_eq!(unfinished, 3, "the unfinished jobs are kept");
     PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// The rows of `schema`'s `jobs` read by sequential scans, once the store's connections have
+/// reported (their counters reach the table's when they close): when `counter` reaches `at_least`.
+async fn sequential_reads_of_jobs(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    counter: &str,
+    at_least: i64,
+) -> i64 {
+    let counters = format!(
+        "SELECT seq_tup_read, {counter} FROM pg_stat_user_tables
+         WHERE schemaname = $1 AND relname = 'jobs'"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row = client.query_one(&counters, &[&schema]).await.unwrap();
+        let (rows_read, reported): (i64, i64) = (row.get(0), row.get(1));
+        if reported >= at_least {
+            return rows_read;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store's connections did not report"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Another replica on `schema` (made if missing), and what wakes its worker.
