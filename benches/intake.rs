@@ -614,18 +614,17 @@ fn measure_postgres(
     signature: &str,
 ) -> (Option<Figures>, Option<String>) {
     let checkpoint = runtime.block_on(async {
-        match admin(url).await {
-            Some(client) => client
-                .batch_execute("CHECKPOINT")
-                .await
-                .map_err(|error| format!("no checkpoint before it ({error})")),
-            None => Err("no checkpoint before it (no connection)".to_owned()),
+        let Some(client) = admin(url).await else {
+            return "no checkpoint before it (no connection)".to_owned();
+        };
+        match client.batch_execute("CHECKPOINT").await {
+            Ok(()) => "checkpoint before it".to_owned(),
+            Err(error) => format!("no checkpoint before it ({error})"),
         }
     });
     let before = runtime.block_on(wal_segments(url));
     let figures = measure(runtime, name, start, body, signature);
     let after = runtime.block_on(wal_segments(url));
-    let checkpoint = checkpoint.map_or_else(|refused| refused, |()| "checkpoint before it".into());
     let made = match before.zip(after) {
         Some((before, after)) => format!(
             "the server's WAL grew by {} segments of 16 MB while measured",

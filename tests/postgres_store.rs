@@ -462,15 +462,7 @@ async fn the_claim_finds_its_jobs_through_indexes_as_the_table_grows() {
         finished = jobs.iter().map(|job| (job.id, i)).collect();
     }
     let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
-    client
-        .batch_execute(
-            "INSERT INTO deliveries (id, event, received_ms, body, encoding)
-                 SELECT 'old-' || n, 'issues', n, '\\x7b7d', 'identity' FROM generate_series(1, 20000) n;
-             INSERT INTO jobs (delivery_id, state, run_after, finished_ms)
-                 SELECT 'old-' || n, 'done', n, n FROM generate_series(1, 20000) n;",
-        )
-        .await
-        .unwrap();
+    add_old_jobs(&client, "'done'").await;
     for i in 0..4 {
         store
             .record(delivery(&format!("large-{i}")), 100)
@@ -514,15 +506,9 @@ async fn counting_and_pruning_read_no_job_table_through() {
         .unwrap();
     assert_eq!(claimed.len(), 1);
     let client = admin(&PgStore::url_in_schema(&url, &schema)).await;
+    add_old_jobs(&client, "CASE WHEN n = 7 THEN 'dead' ELSE 'done' END").await;
     client
-        .batch_execute(
-            "INSERT INTO deliveries (id, event, received_ms, body, encoding)
-                 SELECT 'old-' || n, 'issues', n, '\\x7b7d', 'identity' FROM generate_series(1, 20000) n;
-             INSERT INTO jobs (delivery_id, state, run_after, finished_ms)
-                 SELECT 'old-' || n, CASE WHEN n = 7 THEN 'dead' ELSE 'done' END, n, n
-                 FROM generate_series(1, 20000) n;
-             ANALYZE deliveries; ANALYZE jobs;",
-        )
+        .batch_execute("ANALYZE deliveries; ANALYZE jobs;")
         .await
         .unwrap();
     let counts = store.counts().await.unwrap();
@@ -557,6 +543,20 @@ async fn counting_and_pruning_read_no_job_table_through() {
         .get(0);
     assert_eq!(unfinished, 3, "the unfinished jobs are kept");
     PgStore::drop_schema(&url, &schema).await.unwrap();
+}
+
+/// 20,000 deliveries `old-N` received at N ms, each with a finished job in the state the SQL
+/// expression `state` gives for `n` (`'done'`, say): a table grown over a retention period.
+async fn add_old_jobs(client: &tokio_postgres::Client, state: &str) {
+    client
+        .batch_execute(&format!(
+            "INSERT INTO deliveries (id, event, received_ms, body, encoding)
+                 SELECT 'old-' || n, 'issues', n, '\\x7b7d', 'identity' FROM generate_series(1, 20000) n;
+             INSERT INTO jobs (delivery_id, state, run_after, finished_ms)
+                 SELECT 'old-' || n, {state}, n, n FROM generate_series(1, 20000) n;"
+        ))
+        .await
+        .unwrap();
 }
 
 /// The rows of `schema`'s `jobs` read by sequential scans, once the store's connections have

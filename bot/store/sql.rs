@@ -7,6 +7,11 @@ use crate::memory::StateChange;
 pub const COMPLETE: &str = "UPDATE jobs SET state = 'done', lease_until = NULL, worker = NULL, finished_ms = $2 WHERE id = $1";
 pub const RETRY: &str = "UPDATE jobs SET state = 'queued', run_after = $2, last_error = $3, lease_until = NULL, worker = NULL WHERE id = $1";
 pub const BURY: &str = "UPDATE jobs SET state = 'dead', last_error = $2, finished_ms = $3, lease_until = NULL, worker = NULL WHERE id = $1";
+/// The jobs queued, running and dead, each state counted in its own partial index (SQLite's
+/// migration 0010, PostgreSQL's 0010), not by reading every job.
+pub const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
+        (SELECT COUNT(*) FROM jobs WHERE state = 'running'),
+        (SELECT COUNT(*) FROM jobs WHERE state = 'dead')";
 pub const REQUEUE_DEAD: &str =
     "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1 WHERE state = 'dead'";
 /// Whether a person removed the label, and whether it is on as far as the bot knows (0 or 1).

@@ -118,15 +118,15 @@ async fn in_one_transaction(
     for (statement, _) in statements {
         prepared.push(transaction.prepare_cached(statement).await?);
     }
-    let values: Vec<Vec<&(dyn ToSql + Sync)>> = statements
+    let bound: Vec<Vec<&(dyn ToSql + Sync)>> = statements
         .iter()
         .map(|(_, params)| values(params))
         .collect();
     futures::future::try_join_all(
         prepared
             .iter()
-            .zip(&values)
-            .map(|(statement, values)| transaction.execute(statement, values)),
+            .zip(&bound)
+            .map(|(statement, bound)| transaction.execute(statement, bound)),
     )
     .await?;
     transaction.commit().await?;
@@ -201,11 +201,6 @@ const PRUNE: &str = "WITH doomed AS (
 const RELEASE: &str = "UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), lease_until = NULL, worker = NULL
     WHERE state = 'running' AND worker = $1";
 
-/// Each state counted in its own partial index (migration 0010), not by reading every job.
-const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
-        (SELECT COUNT(*) FROM jobs WHERE state = 'running'),
-        (SELECT COUNT(*) FROM jobs WHERE state = 'dead')";
-
 impl Store for PgStore {
     async fn schedule(
         &self,
@@ -273,7 +268,7 @@ impl Store for PgStore {
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        let row = query_opt(&self.pool, COUNTS, &[]).await?;
+        let row = query_opt(&self.pool, sql::COUNTS, &[]).await?;
         Ok(row.map_or_else(Counts::default, |row| Counts {
             queued: row.get(0),
             running: row.get(1),

@@ -277,10 +277,6 @@ const CLAIMED_DELIVERY: &str = "SELECT event, body, received_ms, encoding,
 
 /// Unfinished jobs by state, each counted in the partial index of its state: finished jobs are
 /// never read.
-const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued'),
-        (SELECT COUNT(*) FROM jobs WHERE state = 'running'),
-        (SELECT COUNT(*) FROM jobs WHERE state = 'dead')";
-
 fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
 }
@@ -538,7 +534,7 @@ impl Store for SqliteStore {
 
     async fn counts(&self) -> Result<Counts, StoreError> {
         let counts = self
-            .read(COUNTS, vec![], |row| {
+            .read(sql::COUNTS, vec![], |row| {
                 Ok(Counts {
                     queued: row.get(0)?,
                     running: row.get(1)?,
@@ -674,7 +670,7 @@ mod tests {
 
     #[test]
     fn claims_and_counts_read_only_unfinished_jobs_through_their_indexes() {
-        for sql in [CLAIM, COUNTS, sql::REQUEUE_DEAD] {
+        for sql in [CLAIM, sql::COUNTS, sql::REQUEUE_DEAD] {
             let details = query_plan(sql);
             let scans: Vec<_> = details
                 .iter()
