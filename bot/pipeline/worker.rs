@@ -94,6 +94,9 @@ fn below_intake_thread<F: std::future::Future<Output = ()>>(
             if let Err(error) = below_intake() {
                 tracing::warn!(%error, "the worker runs at intake's priority");
             }
+            // Nothing else runs here: the worker's reads may block this thread, and so run
+            // here, at the worker's priority, without a hop to the store's reader and back.
+            crate::store::mark_reads_in_place();
             runtime.block_on(make());
             let _ = stopped.send(());
         })?;
@@ -430,8 +433,9 @@ fn jitter(up_to: Duration) -> i64 {
 mod tests {
     use super::*;
 
-    /// The name of the thread this runs on, and (on Linux) its nice value.
-    fn this_thread() -> (Option<String>, Option<i64>) {
+    /// The name of the thread this runs on, (on Linux) its nice value, and whether it reads an
+    /// SQLite store in place.
+    fn this_thread() -> (Option<String>, Option<i64>, bool) {
         let name = std::thread::current().name().map(str::to_owned);
         let nice = std::fs::read_to_string("/proc/thread-self/stat")
             .ok()
@@ -440,7 +444,7 @@ mod tests {
                 let (_, fields) = stat.rsplit_once(')')?;
                 fields.split_whitespace().nth(16)?.parse().ok()
             });
-        (name, nice)
+        (name, nice, crate::store::reads_in_place())
     }
 
     #[tokio::test]
@@ -465,6 +469,8 @@ mod tests {
         let (own, spawned) = saw.await.unwrap();
         assert_eq!(own.0.as_deref(), Some(WORKER_THREAD));
         assert_ne!(spawned.0.as_deref(), Some(WORKER_THREAD));
+        assert!(own.2, "the worker's thread reads in place");
+        assert!(!spawned.2, "the runtime's threads hand reads to the reader");
         if cfg!(target_os = "linux") {
             assert_eq!(own.1, Some(i64::from(WORKER_NICE)));
             assert_eq!(spawned.1, Some(0));

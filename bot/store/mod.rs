@@ -14,7 +14,7 @@ mod sqlite;
 use std::future::Future;
 
 pub use postgres::PgStore;
-pub use sqlite::{ServeClaim, SqliteStore};
+pub use sqlite::{ServeClaim, SqliteStore, mark_reads_in_place, reads_in_place};
 
 use crate::memory::StateChange;
 use crate::memory::{Activity, ActivityKind, LabelMemory, ReviewState};

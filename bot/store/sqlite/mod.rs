@@ -3,14 +3,16 @@
 //! and a thread of their own beside it, and a third connection copies the WAL into the database
 //! in the background.
 
+mod in_place;
 mod thread;
 mod wal;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql};
+use rusqlite::{Connection, OptionalExtension, ToSql};
 use rusqlite_migration::{M, Migrations};
 
 use super::{Counts, Job, NewDelivery, Recorded, Store, StoreError, sql};
@@ -26,6 +28,19 @@ pub struct SqliteStore {
     reader: Option<ConnectionThread>,
     /// Dropped with the last clone of the store, which stops the background checkpoints.
     _checkpoints: Option<wal::Stop>,
+    /// The file, for the threads that read it in place ([`mark_reads_in_place`]).
+    file: Option<Arc<Path>>,
+}
+
+/// Marks the calling thread as one that runs nothing but one task (the worker's): its reads of an
+/// SQLite store are made on it, not handed to the reader's thread and back ([`in_place`]).
+pub fn mark_reads_in_place() {
+    in_place::mark();
+}
+
+/// Whether the calling thread reads SQLite stores in place ([`mark_reads_in_place`]).
+pub fn reads_in_place() -> bool {
+    in_place::marked()
 }
 
 /// Where a `sqlite:` URL points.
@@ -151,6 +166,7 @@ impl SqliteStore {
             writer: ConnectionThread::start("sqlite-writer", writer, Mode::Writes(restarts))?,
             reader,
             _checkpoints: checkpoints,
+            file: file.map(Arc::from),
         })
     }
 
@@ -184,29 +200,44 @@ impl SqliteStore {
         values: Vec<Value>,
         row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<T>, StoreError> {
-        let work = move |connection: &Connection| {
+        self.on_reader(move |connection: &Connection| {
             connection
                 .prepare_cached(sql)?
                 .query_row(numbered(&values).as_slice(), row)
                 .optional()
+        })
+        .await
+    }
+
+    /// Runs `work` where this store reads: in place on a thread marked for it, else on the
+    /// reader's thread (on the writer's for an in-memory database).
+    async fn on_reader<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let work = match (&self.reader, &self.file) {
+            (Some(_), Some(file)) => match in_place::read(file, work) {
+                Ok(read) => return Ok(read?),
+                Err(work) => work,
+            },
+            _ => work,
         };
+        // The threads' calls take work they may run twice (a write's, see `thread::commit`).
+        let mut work = Some(work);
+        let once =
+            move |connection: &Connection| (work.take().expect("a read runs once"))(connection);
         match &self.reader {
-            Some(reader) => reader.call(work).await,
-            None => self.writer.call(work).await,
+            Some(reader) => reader.call(once).await,
+            None => self.writer.call(once).await,
         }
     }
 }
 
 /// A read-only connection to the file, on a thread of its own.
 fn start_reader(path: &Path) -> Result<ConnectionThread, StoreError> {
-    let reader = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    reader.busy_timeout(Duration::from_secs(5))?;
     Ok(ConnectionThread::start(
         "sqlite-reader",
-        reader,
+        in_place::open(path)?,
         Mode::Reads,
     )?)
 }
@@ -520,10 +551,7 @@ impl Store for SqliteStore {
             })?;
             rows.collect()
         };
-        let rows = match &self.reader {
-            Some(reader) => reader.call(work).await?,
-            None => self.writer.call(work).await?,
-        };
+        let rows = self.on_reader(work).await?;
         Ok(rows
             .into_iter()
             .filter_map(|(kind, number, detail, at)| {
@@ -757,5 +785,79 @@ mod tests {
             )
             .unwrap();
         assert_eq!((second, first), (2, 1));
+    }
+
+    /// Holds the reader's thread until the answer is sent on the channel returned.
+    fn hold_reader(store: &SqliteStore) -> std::sync::mpsc::Sender<()> {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let reader = store.reader.clone().expect("a file has a reader");
+        tokio::spawn(async move {
+            reader
+                .call(move |_| {
+                    let _ = held.recv();
+                    Ok(())
+                })
+                .await
+        });
+        release
+    }
+
+    /// Reads the label memory of `repo#1` on a new thread, marked to read in place or not, and
+    /// answers it if it came within a second.
+    fn read_from_a_thread(store: &SqliteStore, marked: bool) -> Option<LabelMemory> {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            if marked {
+                mark_reads_in_place();
+            }
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                tokio::time::timeout(
+                    Duration::from_secs(1),
+                    store.label_memory("o/r", 1, "area/mesh"),
+                )
+                .await
+                .ok()
+                .map(Result::unwrap)
+            })
+        })
+        .join()
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_thread_marked_to_read_in_place_reads_what_is_committed_without_the_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in-place.db");
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store
+            .apply(&[StateChange::LabelOn {
+                repo: "o/r".into(),
+                number: 1,
+                label: "area/mesh".into(),
+            }])
+            .await
+            .unwrap();
+        // A slow read holds the reader's thread (a dashboard's, say).
+        let release = hold_reader(&store);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let in_place = read_from_a_thread(&store, true);
+        assert_eq!(
+            in_place.map(|memory| memory.on),
+            Some(true),
+            "the marked thread read the committed label without waiting for the reader"
+        );
+        assert_eq!(
+            read_from_a_thread(&store, false),
+            None,
+            "an unmarked thread's read waits for the reader's thread"
+        );
+        release.send(()).unwrap();
+        assert_eq!(read_from_a_thread(&store, false).map(|m| m.on), Some(true));
     }
 }
