@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite file in WAL mode. Every write goes through one connection
 //! whose thread commits what is waiting in one transaction ([`thread`]); reads have a connection
-//! and a thread of their own beside it, and a third connection copies the WAL into the database
-//! in the background.
+//! and a thread of their own beside it (except the worker's, made on its own thread:
+//! [`in_place`]), and a third connection copies the WAL into the database in the background.
 
 mod in_place;
 mod thread;
@@ -33,7 +33,7 @@ pub struct SqliteStore {
 }
 
 /// Marks the calling thread as one that runs nothing but one task (the worker's): its reads of an
-/// SQLite store are made on it, not handed to the reader's thread and back ([`in_place`]).
+/// SQLite store are made on it, not handed to the reader's thread and back.
 pub fn mark_reads_in_place() {
     in_place::mark();
 }
@@ -213,7 +213,8 @@ impl SqliteStore {
     /// reader's thread (on the writer's for an in-memory database).
     async fn on_reader<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        // `FnMut`: on the writer (an in-memory database's) a call may run twice (`thread::commit`).
+        work: impl FnMut(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let work = match (&self.reader, &self.file) {
             (Some(_), Some(file)) => match in_place::read(file, work) {
@@ -222,13 +223,9 @@ impl SqliteStore {
             },
             _ => work,
         };
-        // The threads' calls take work they may run twice (a write's, see `thread::commit`).
-        let mut work = Some(work);
-        let once =
-            move |connection: &Connection| (work.take().expect("a read runs once"))(connection);
         match &self.reader {
-            Some(reader) => reader.call(once).await,
-            None => self.writer.call(once).await,
+            Some(reader) => reader.call(work).await,
+            None => self.writer.call(work).await,
         }
     }
 }
