@@ -14,7 +14,9 @@ mod sqlite;
 use std::future::Future;
 
 pub use postgres::PgStore;
-pub use sqlite::{ServeClaim, SqliteStore, mark_reads_in_place, reads_in_place};
+#[cfg(test)]
+pub use sqlite::reads_in_place;
+pub use sqlite::{ServeClaim, SqliteStore, mark_reads_in_place};
 
 use crate::memory::StateChange;
 use crate::memory::{Activity, ActivityKind, LabelMemory, ReviewState};

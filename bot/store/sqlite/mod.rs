@@ -39,6 +39,7 @@ pub fn mark_reads_in_place() {
 }
 
 /// Whether the calling thread reads SQLite stores in place ([`mark_reads_in_place`]).
+#[cfg(test)]
 pub fn reads_in_place() -> bool {
     in_place::marked()
 }
@@ -216,12 +217,13 @@ impl SqliteStore {
         // `FnMut`: on the writer (an in-memory database's) a call may run twice (`thread::commit`).
         work: impl FnMut(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let work = match (&self.reader, &self.file) {
-            (Some(_), Some(file)) => match in_place::read(file, work) {
+        // Only a file has a reader's thread; an in-memory database exists in the writer alone.
+        let work = match &self.file {
+            Some(file) => match in_place::read(file, work) {
                 Ok(read) => return Ok(read?),
                 Err(work) => work,
             },
-            _ => work,
+            None => work,
         };
         match &self.reader {
             Some(reader) => reader.call(work).await,
@@ -303,8 +305,6 @@ const CLAIMED_DELIVERY: &str = "SELECT event, body, received_ms, encoding,
         (SELECT keys FROM done_actions WHERE job_id = $2)
     FROM deliveries WHERE id = $1";
 
-/// Unfinished jobs by state, each counted in the partial index of its state: finished jobs are
-/// never read.
 fn text(value: &str) -> Value {
     Value::Text(value.to_owned())
 }
@@ -652,13 +652,19 @@ mod tests {
         assert_eq!(job.delivery_id, "old");
     }
 
-    #[tokio::test]
-    async fn bodies_are_stored_compressed_and_claimed_as_received() {
+    /// A store on a new file `name` in a folder of its own (removed when the folder is dropped).
+    async fn file_store(name: &str) -> (tempfile::TempDir, PathBuf, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bodies.db");
+        let path = dir.path().join(name);
         let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
             .await
             .unwrap();
+        (dir, path, store)
+    }
+
+    #[tokio::test]
+    async fn bodies_are_stored_compressed_and_claimed_as_received() {
+        let (_dir, path, store) = file_store("bodies.db").await;
         let body = br#"{"action":"opened","issue":{"body":"the mesh, the mesh"}}"#.repeat(200);
         let delivery = NewDelivery {
             id: "big",
@@ -827,11 +833,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_thread_marked_to_read_in_place_reads_what_is_committed_without_the_reader() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in-place.db");
-        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let (_dir, _, store) = file_store("in-place.db").await;
         store
             .apply(&[StateChange::LabelOn {
                 repo: "o/r".into(),
