@@ -37,8 +37,36 @@ pub struct Bot {
     /// The store's address (for a command run on it).
     pub database_url: String,
     stop: watch::Sender<bool>,
-    worker: tokio::task::JoinHandle<()>,
+    /// The worker's thread: `serve`'s worker runs on a thread of its own, where it reads the
+    /// store in place, and so does this one (on a runtime of its own, since the tests' runtimes
+    /// have one thread).
+    worker: Option<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for Bot {
+    /// A bot dropped without [`Bot::stop`] stops its worker all the same.
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Runs `worker` as `serve` does, on a thread marked to read the store in place.
+fn worker_thread(
+    worker: Worker<SqliteStore>,
+    stopped: watch::Receiver<bool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name(gep_bot::pipeline::worker::WORKER_THREAD.into())
+        .spawn(move || {
+            gep_bot::store::mark_reads_in_place();
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(worker.run(stopped));
+        })
+        .unwrap()
 }
 
 impl Bot {
@@ -86,12 +114,11 @@ impl Bot {
             observer: None,
         };
         let (stop, stopped) = watch::channel(false);
-        let worker = tokio::spawn(worker.run(stopped));
         Bot {
             intake,
             database_url: url,
             stop,
-            worker,
+            worker: Some(worker_thread(worker, stopped)),
             _dir: dir,
         }
     }
@@ -128,8 +155,11 @@ impl Bot {
         }
     }
 
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.stop.send(true).unwrap();
-        self.worker.await.unwrap();
+        let worker = self.worker.take().expect("stopped once");
+        tokio::task::spawn_blocking(move || worker.join().unwrap())
+            .await
+            .unwrap();
     }
 }
