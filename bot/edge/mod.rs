@@ -54,7 +54,7 @@ impl Default for Limits {
 }
 
 /// Serves `app` on `listener` within `limits` until `shutdown` resolves, then lets in-flight
-/// requests finish (at most [`DRAIN`]).
+/// requests finish (at most 20 s, `DRAIN`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,

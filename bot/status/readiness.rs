@@ -215,7 +215,7 @@ impl<'a> Facts<'a> {
 }
 
 /// Whether a GEP's text says it is exempt from the probationary period ("This GEP is also
-/// exempt from the [Probationary Period][expprob] rules").
+/// exempt from the \[Probationary Period\]\[expprob\] rules", as Markdown).
 pub fn states_probation_exempt(index: &str) -> bool {
     let text = index.to_lowercase();
     text.match_indices("probationary period").any(|(at, _)| {
