@@ -259,24 +259,43 @@ async fn throughput(target: &Target, connections: usize, duration: Duration) -> 
 /// Latencies at a fixed rate (open loop: requests start on schedule whatever the answers do).
 async fn latencies(target: &Target, per_second: u64, duration: Duration) -> Vec<Duration> {
     let client = reqwest::Client::new();
+    let target = target.clone();
+    open_loop(per_second, duration, move |_| {
+        let (client, target) = (client.clone(), target.clone());
+        async move { Some(send(&client, &target).await) }
+    })
+    .await
+    .expect("every request is timed")
+}
+
+/// Starts `timed(i)` for i = 0, 1, ... at `per_second` for `duration`, each on schedule whatever
+/// the ones before did, and answers what they timed, sorted: `None` if any answered `None`.
+async fn open_loop<F>(
+    per_second: u64,
+    duration: Duration,
+    timed: impl Fn(u64) -> F,
+) -> Option<Vec<Duration>>
+where
+    F: std::future::Future<Output = Option<Duration>> + Send + 'static,
+{
     let count = per_second * duration.as_secs();
     let interval = Duration::from_secs(1) / per_second as u32;
     let start = tokio::time::Instant::now();
     let tasks: Vec<_> = (0..count)
         .map(|i| {
-            let (client, target) = (client.clone(), target.clone());
+            let timed = timed(i);
             tokio::spawn(async move {
                 tokio::time::sleep_until(start + interval * i as u32).await;
-                send(&client, &target).await
+                timed.await
             })
         })
         .collect();
     let mut all = Vec::with_capacity(count as usize);
     for task in tasks {
-        all.push(task.await.unwrap());
+        all.push(task.await.ok()??);
     }
     all.sort();
-    all
+    Some(all)
 }
 
 fn start_bot(db: &str, port: u16) -> Child {
@@ -357,26 +376,18 @@ fn measure(
         peak_rss_kb: status_kb(&server.id().to_string(), "VmHWM:"),
         ..figures
     };
-    stop(&mut server);
-    Some(figures)
-}
-
-/// Stops a server as a deployment does: SIGTERM, and SIGKILL if it has not exited within 10 s.
-/// A bot stopped so gives back the jobs its worker still holds. Killed outright, it left them
-/// claimed until their lease ran out (2 minutes), and the next row on the same PostgreSQL
-/// schema waited that long for its backlog to run (measured: 115 s instead of 15).
-fn stop(server: &mut Child) {
-    // SAFETY: kill(2) takes plain integers; the pid is our child's, not yet waited for.
-    unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGTERM) };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if server.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    // As a deployment stops it: a bot stopped so gives back the jobs its worker still holds.
+    // Killed outright, it left them claimed until their lease ran out (2 minutes), and the next
+    // row on the same PostgreSQL schema waited that long for its backlog to run (measured: 115 s
+    // instead of 15).
+    if runtime
+        .block_on(serve::terminate(&mut server, Duration::from_secs(10)))
+        .is_none()
+    {
+        server.kill().ok();
     }
-    server.kill().ok();
     server.wait().ok();
+    Some(figures)
 }
 
 const WINDOW: Duration = Duration::from_secs(5);
@@ -564,9 +575,9 @@ struct Run {
     threads_per_request: Vec<(String, Duration)>,
     /// Bytes the server passed to `write` and its kin per request in the same window.
     written_per_request: f64,
-    /// How long the bot's worker took to run what the throughput window left queued (see
-    /// [`drain`]).
-    drained: Option<Duration>,
+    /// What the throughput window left queued, and how long the bot's worker took to run it
+    /// (see [`drain`]).
+    drained: Option<Drained>,
     /// Ack latencies at 2,000 deliveries/s, once that backlog has run.
     p50: Duration,
     p99: Duration,
@@ -612,21 +623,35 @@ async fn rate_and_latencies(target: &Target, pid: u32, port: u16) -> Run {
 /// The longest [`drain`] waits.
 const DRAIN_AT_MOST: Duration = Duration::from_secs(180);
 
-/// Waits until the bot on `port` has no job waiting or running (its `/metrics`), and says how
-/// long that took: the backlog the throughput window left, run by its worker alone. `None` for
-/// a server with no queue (the references) or one that has not emptied it in [`DRAIN_AT_MOST`].
-async fn drain(port: u16) -> Option<Duration> {
+/// A backlog a bot's worker ran.
+struct Drained {
+    /// Jobs queued or running when [`drain`] began.
+    jobs: f64,
+    /// Until none was left; `None` if some still were after [`DRAIN_AT_MOST`].
+    took: Option<Duration>,
+}
+
+/// Waits until the bot on `port` has no job waiting or running (its `/metrics`): the backlog
+/// the throughput window left, run by its worker alone. `None` for a server with no queue
+/// (the references).
+async fn drain(port: u16) -> Option<Drained> {
     let client = reqwest::Client::new();
     let started = Instant::now();
+    let mut jobs = None;
     while started.elapsed() < DRAIN_AT_MOST {
         let queued = serve::metric(&client, port, "gep_bot_queue_depth").await?;
         let running = serve::metric(&client, port, "gep_bot_jobs_running").await?;
-        if queued + running == 0.0 {
-            return Some(started.elapsed());
+        let left = queued + running;
+        let jobs = *jobs.get_or_insert(left);
+        if left == 0.0 {
+            return Some(Drained {
+                jobs,
+                took: Some(started.elapsed()),
+            });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    None
+    jobs.map(|jobs| Drained { jobs, took: None })
 }
 
 /// A connection to `url` of the bench's own, outside the bot (plain, as the server on this
@@ -753,27 +778,16 @@ async fn commit_floor(url: &str, schema: &str, per_second: u64) -> Option<Vec<Du
         statements.push(client.prepare(&insert).await.ok()?);
     }
     let connections: Arc<Vec<_>> = Arc::new(clients.into_iter().zip(statements).collect());
-    let count = per_second * WINDOW.as_secs();
-    let interval = Duration::from_secs(1) / per_second as u32;
-    let start = tokio::time::Instant::now();
-    let tasks: Vec<_> = (0..count)
-        .map(|i| {
-            let connections = connections.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep_until(start + interval * i as u32).await;
-                let (client, insert) = &connections[i as usize % connections.len()];
-                let started = Instant::now();
-                client.execute(insert, &[&(i as i64)]).await.ok()?;
-                Some(started.elapsed())
-            })
-        })
-        .collect();
-    let mut all = Vec::with_capacity(count as usize);
-    for task in tasks {
-        all.push(task.await.ok()??);
-    }
-    all.sort();
-    Some(all)
+    open_loop(per_second, WINDOW, move |i| {
+        let connections = connections.clone();
+        async move {
+            let (client, insert) = &connections[i as usize % connections.len()];
+            let started = Instant::now();
+            client.execute(insert, &[&(i as i64)]).await.ok()?;
+            Some(started.elapsed())
+        }
+    })
+    .await
 }
 
 /// The database of `url` through the server's Unix socket, when the server (asked over TCP)
@@ -856,31 +870,21 @@ fn main() {
             // second in each pair gained 9-16% from its place alone.) Even so, the same build
             // against itself measured 1.19x once: on this 2-core VM a ratio within ~20% of 1 is
             // not a finding; the CPU per request by thread, printed below, moves less.
-            for (run, this_first) in [(0, true), (1, false)] {
-                let this = |results: &mut Vec<Figures>| {
+            let builds = [
+                ("sqlite", process::bin()),
+                ("sqlite base", program.as_str()),
+            ];
+            for (run, order) in [[0, 1], [1, 0]].into_iter().enumerate() {
+                for build in order {
+                    let (name, program) = builds[build];
+                    let db = sqlite(2 * run + build);
                     results.extend(measure(
                         &runtime,
-                        "sqlite",
-                        |port| start_bot(&sqlite(2 * run), port),
+                        name,
+                        |port| start_bot_from(program, &db, port),
                         &body,
                         &signature,
-                    ))
-                };
-                let other = |results: &mut Vec<Figures>| {
-                    results.extend(measure(
-                        &runtime,
-                        "sqlite base",
-                        |port| start_bot_from(&program, &sqlite(2 * run + 1), port),
-                        &body,
-                        &signature,
-                    ))
-                };
-                if this_first {
-                    this(&mut results);
-                    other(&mut results);
-                } else {
-                    other(&mut results);
-                    this(&mut results);
+                    ));
                 }
             }
         }
@@ -1038,13 +1042,16 @@ fn main() {
         .iter()
         .filter(|f| f.run.jobs.is_some_and(|jobs| jobs > 0.0))
     {
-        let queued = (f.run.throughput - f.run.jobs.unwrap_or(0.0)) * WINDOW.as_secs_f64();
+        let Some(drained) = &f.run.drained else {
+            continue;
+        };
         println!(
-            "  {:<11} {}",
+            "  {:<11} {:.0} jobs {}",
             f.name,
-            match f.run.drained {
-                Some(took) => format!("~{queued:.0} jobs in {:.1} s", took.as_secs_f64()),
-                None => format!("not run in {} s", DRAIN_AT_MOST.as_secs()),
+            drained.jobs,
+            match drained.took {
+                Some(took) => format!("in {:.1} s", took.as_secs_f64()),
+                None => format!("not all run in {} s", DRAIN_AT_MOST.as_secs()),
             }
         );
     }

@@ -224,12 +224,6 @@ async fn measure_other_replica(
     let port = free_port();
     let mut bot = start_bot(&PgStore::url_in_schema(url, schema), port, github_port);
     listening(port, "gep-bot").await;
-    let now_ms = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64
-    };
     let mut number = MEASURED + 10_000 * NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let mut samples = Vec::new();
     // The first 20 warm the bot's connections and statements, as in `measure`.
@@ -237,7 +231,7 @@ async fn measure_other_replica(
         number += 1;
         let body = issue(fixture, number, true);
         let id = format!("other-replica-{number}");
-        let now = now_ms();
+        let now = gep_bot::pipeline::now_ms();
         let delivery = NewDelivery {
             id: &id,
             event: "issues",

@@ -7,7 +7,6 @@ mod common;
 use common::serve;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -150,19 +149,9 @@ async fn sigterm_stops_cleanly_and_gives_claimed_jobs_back() {
     );
     // The worker has claimed the job and waits on GitHub's held answer.
     first_call_reached(&labels).await;
-    let status = Command::new("kill")
-        .args(["-TERM", &bot.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = bot.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "gep-bot did not stop on SIGTERM");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = serve::terminate(&mut bot, Duration::from_secs(10))
+        .await
+        .expect("gep-bot stops on SIGTERM");
     assert!(exit.success(), "{exit:?}");
     let store = SqliteStore::open(&db).await.unwrap();
     let counts = store.counts().await.unwrap();

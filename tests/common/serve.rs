@@ -21,6 +21,26 @@ pub struct Running {
     pub dir: tempfile::TempDir,
 }
 
+/// Stops `child` as a deployment does, with SIGTERM, and waits for it to exit (at most
+/// `limit`): its exit status, or `None` if it is still running then.
+pub async fn terminate(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .is_ok_and(|status| status.success());
+    let deadline = Instant::now() + limit;
+    while sent && Instant::now() < deadline {
+        if let Some(exit) = child.try_wait().ok().flatten() {
+            return Some(exit);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
