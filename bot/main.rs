@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // SAFETY: nothing has used SQLite yet, and no other thread runs.
+    unsafe { gep_bot::store::without_memory_statistics() };
     // `serve` logs what it does (a migration applied included); a command run by a person says
     // its result on stdout and brings only warnings here, not a library's info lines.
     let serving = std::env::args().nth(1).as_deref() == Some("serve");

@@ -16,7 +16,7 @@ use std::future::Future;
 pub use postgres::PgStore;
 #[cfg(test)]
 pub use sqlite::reads_in_place;
-pub use sqlite::{ServeClaim, SqliteStore, mark_reads_in_place};
+pub use sqlite::{ServeClaim, SqliteStore, mark_reads_in_place, without_memory_statistics};
 
 use crate::memory::StateChange;
 use crate::memory::{Activity, ActivityKind, LabelMemory, ReviewState};

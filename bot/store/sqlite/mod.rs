@@ -44,6 +44,25 @@ pub fn reads_in_place() -> bool {
     in_place::marked()
 }
 
+/// Turns SQLite's count of the memory it holds off, for the whole process. With it on, every
+/// allocation SQLite makes takes and lets go of one global mutex: a tenth of the writer's CPU in
+/// a profile of the intake bench, and the reader, worker and checkpoint connections take the same
+/// mutex. Nothing here reads the count (`sqlite3_memory_used`); SQLite itself recommends building
+/// with `SQLITE_DEFAULT_MEMSTATUS=0` ("Recommended Compile-time Options"), which the bundled build
+/// does not set.
+///
+/// # Safety
+///
+/// Call it before any thread uses SQLite (`sqlite3_config` is not thread-safe): first thing in
+/// `main`. After SQLite has started it changes nothing, and says so in its answer.
+pub unsafe fn without_memory_statistics() -> bool {
+    // SAFETY: the caller makes sure no other thread is in SQLite; the option takes an int.
+    let code = unsafe {
+        rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int)
+    };
+    code == rusqlite::ffi::SQLITE_OK
+}
+
 /// Where a `sqlite:` URL points.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Location {
@@ -346,9 +365,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    /// One call to the writer for all of it: the completions and the claims go in the same
-    /// group commit, and the worker waits for one answer. The claim runs once per job, each
-    /// time on the indexes alone: no round trip separates them here.
+    /// One call to the writer for the completions and the claims: they go in the same group
+    /// commit, and the claim runs once per job, each time on the indexes alone. The claimed
+    /// deliveries are read after it, where this store reads (in place, on the worker's thread):
+    /// the writer, which every delivery waits for, neither reads nor copies their bodies.
     async fn claim_after(
         &self,
         finished: &[(i64, i64)],
@@ -383,39 +403,55 @@ impl Store for SqliteStore {
                             ))
                         })
                         .optional()?;
-                    let Some((id, delivery_id, attempts)) = job else {
+                    let Some(job) = job else {
                         break;
                     };
-                    let (event, stored, received_ms, encoding, done) =
-                        connection.prepare_cached(CLAIMED_DELIVERY)?.query_row(
-                            numbered(&[text(&delivery_id), Value::Integer(id)]).as_slice(),
-                            |row| {
-                                Ok((
-                                    row.get(0)?,
-                                    row.get(1)?,
-                                    row.get(2)?,
-                                    row.get::<_, String>(3)?,
-                                    row.get::<_, Option<String>>(4)?,
-                                ))
-                            },
-                        )?;
-                    let job = Job {
-                        id,
-                        delivery_id,
-                        event,
-                        body: stored,
-                        attempts,
-                        received_ms,
-                        done_actions: super::done_actions_of(done.as_deref()),
-                    };
-                    claimed.push((job, encoding));
+                    claimed.push(job);
                 }
                 Ok(claimed)
             })
             .await?;
-        // Unpacked here, off the writer's thread.
-        claimed
-            .into_iter()
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let read = self
+            .on_reader(move |connection| {
+                let mut statement = connection.prepare_cached(CLAIMED_DELIVERY)?;
+                let mut jobs = Vec::with_capacity(claimed.len());
+                for (id, delivery_id, attempts) in &claimed {
+                    let delivery = statement
+                        .query_row(
+                            numbered(&[text(delivery_id), Value::Integer(*id)]).as_slice(),
+                            |row| {
+                                Ok((
+                                    row.get::<_, String>(0)?,
+                                    row.get::<_, Vec<u8>>(1)?,
+                                    row.get::<_, i64>(2)?,
+                                    row.get::<_, String>(3)?,
+                                    row.get::<_, Option<String>>(4)?,
+                                ))
+                            },
+                        )
+                        .optional()?;
+                    // Gone since the claim: pruned, and its job with it.
+                    let Some((event, stored, received_ms, encoding, done)) = delivery else {
+                        continue;
+                    };
+                    let job = Job {
+                        id: *id,
+                        delivery_id: delivery_id.clone(),
+                        event,
+                        body: stored,
+                        attempts: *attempts,
+                        received_ms,
+                        done_actions: super::done_actions_of(done.as_deref()),
+                    };
+                    jobs.push((job, encoding));
+                }
+                Ok(jobs)
+            })
+            .await?;
+        read.into_iter()
             .map(|(job, encoding)| {
                 let body = super::body::unpack(&encoding, job.body)?;
                 Ok(Job { body, ..job })
