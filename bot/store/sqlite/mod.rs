@@ -252,6 +252,32 @@ impl SqliteStore {
     }
 }
 
+/// Runs `work` in one read transaction, so that its statements take the file's locks once (each
+/// statement in autocommit takes and lets go of them: ~6 `fcntl` calls) and read one snapshot;
+/// the pages it read stay in the connection's cache from one statement to the next. In a
+/// transaction already (an in-memory database's reads run in the writer's), `work` runs in it.
+fn in_one_snapshot<T>(
+    connection: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    if !connection.is_autocommit() {
+        return work(connection);
+    }
+    connection.prepare_cached("BEGIN")?.execute([])?;
+    let outcome = work(connection);
+    // A read has nothing to keep or undo: COMMIT ends it either way. Failing that, ROLLBACK, so
+    // that no snapshot stays open to hold the WAL back from starting over.
+    let ended = connection
+        .prepare_cached("COMMIT")
+        .and_then(|mut end| end.execute([]));
+    if ended.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    let value = outcome?;
+    ended?;
+    Ok(value)
+}
+
 /// A read-only connection to the file, on a thread of its own.
 fn start_reader(path: &Path) -> Result<ConnectionThread, StoreError> {
     Ok(ConnectionThread::start(
@@ -417,35 +443,37 @@ impl Store for SqliteStore {
         }
         let read = self
             .on_reader(move |connection| {
-                let mut statement = connection.prepare_cached(CLAIMED_DELIVERY)?;
-                let mut jobs = Vec::with_capacity(claimed.len());
-                for (id, delivery_id, attempts) in &claimed {
-                    // Pruning keeps the delivery of a queued or running job (`sql::PRUNE`): a
-                    // claimed job's is there, and one missing is an error, as it was in the claim.
-                    let (event, stored, received_ms, encoding, done) = statement.query_row(
-                        numbered(&[text(delivery_id), Value::Integer(*id)]).as_slice(),
-                        |row| {
-                            Ok((
-                                row.get::<_, String>(0)?,
-                                row.get::<_, Vec<u8>>(1)?,
-                                row.get::<_, i64>(2)?,
-                                row.get::<_, String>(3)?,
-                                row.get::<_, Option<String>>(4)?,
-                            ))
-                        },
-                    )?;
-                    let job = Job {
-                        id: *id,
-                        delivery_id: delivery_id.clone(),
-                        event,
-                        body: stored,
-                        attempts: *attempts,
-                        received_ms,
-                        done_actions: super::done_actions_of(done.as_deref()),
-                    };
-                    jobs.push((job, encoding));
-                }
-                Ok(jobs)
+                in_one_snapshot(connection, |connection| {
+                    let mut statement = connection.prepare_cached(CLAIMED_DELIVERY)?;
+                    let mut jobs = Vec::with_capacity(claimed.len());
+                    for (id, delivery_id, attempts) in &claimed {
+                        // Pruning keeps the delivery of a queued or running job (`sql::PRUNE`): a
+                        // claimed job's is there, and one missing is an error, as it was in the claim.
+                        let (event, stored, received_ms, encoding, done) = statement.query_row(
+                            numbered(&[text(delivery_id), Value::Integer(*id)]).as_slice(),
+                            |row| {
+                                Ok((
+                                    row.get::<_, String>(0)?,
+                                    row.get::<_, Vec<u8>>(1)?,
+                                    row.get::<_, i64>(2)?,
+                                    row.get::<_, String>(3)?,
+                                    row.get::<_, Option<String>>(4)?,
+                                ))
+                            },
+                        )?;
+                        let job = Job {
+                            id: *id,
+                            delivery_id: delivery_id.clone(),
+                            event,
+                            body: stored,
+                            attempts: *attempts,
+                            received_ms,
+                            done_actions: super::done_actions_of(done.as_deref()),
+                        };
+                        jobs.push((job, encoding));
+                    }
+                    Ok(jobs)
+                })
             })
             .await?;
         read.into_iter()
@@ -632,6 +660,73 @@ mod tests {
             event: "issues",
             body: b"{}",
         }
+    }
+
+    /// A file in WAL mode with one table, a writer and a read-only connection to it.
+    fn wal_file() -> (tempfile::TempDir, Connection, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.db");
+        let writer = Connection::open(&path).unwrap();
+        configure_writer(&writer).unwrap();
+        writer.execute_batch("CREATE TABLE t (n INTEGER)").unwrap();
+        let reader = in_place::open(&path).unwrap();
+        (dir, writer, reader)
+    }
+
+    fn rows(connection: &Connection) -> rusqlite::Result<i64> {
+        connection.query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+    }
+
+    #[test]
+    fn the_statements_of_one_snapshot_read_the_file_as_it_was_at_the_first() {
+        let (_dir, writer, reader) = wal_file();
+        let (first, second) = in_one_snapshot(&reader, |reader| {
+            let first = rows(reader)?;
+            writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
+            Ok((first, rows(reader)?))
+        })
+        .unwrap();
+        assert_eq!(
+            (first, second),
+            (0, 0),
+            "a commit between two reads was seen"
+        );
+        assert!(reader.is_autocommit(), "the read transaction was left open");
+        // Each statement alone sees every commit before it.
+        writer.execute("INSERT INTO t VALUES (2)", []).unwrap();
+        assert_eq!(rows(&reader).unwrap(), 2);
+    }
+
+    #[test]
+    fn a_snapshot_that_fails_ends_its_transaction() {
+        let (_dir, writer, reader) = wal_file();
+        let failed = in_one_snapshot(&reader, |reader| {
+            rows(reader)?;
+            reader.query_row("SELECT n FROM missing", [], |row| row.get::<_, i64>(0))
+        });
+        assert!(failed.is_err());
+        assert!(
+            reader.is_autocommit(),
+            "the failed read left its transaction open"
+        );
+        writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        assert_eq!(rows(&reader).unwrap(), 1, "the reader kept an old snapshot");
+    }
+
+    #[test]
+    fn a_snapshot_inside_a_transaction_reads_in_it() {
+        let (_dir, writer, _reader) = wal_file();
+        writer
+            .execute_batch("BEGIN IMMEDIATE; INSERT INTO t VALUES (1)")
+            .unwrap();
+        // As an in-memory database's reads run in the writer's open transaction: no BEGIN of its
+        // own (which would fail), and what the transaction wrote is seen.
+        assert_eq!(in_one_snapshot(&writer, rows).unwrap(), 1);
+        assert!(
+            !writer.is_autocommit(),
+            "the writer's transaction was ended"
+        );
+        writer.execute_batch("COMMIT").unwrap();
     }
 
     #[tokio::test]
