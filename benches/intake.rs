@@ -33,10 +33,15 @@
 //! - "append": over a store that only writes each body (LZ4, one `pwrite` into a file that starts
 //!   over every 64 MiB): no dedupe, no job, no index. No store that keeps deliveries does less,
 //!   so its ratio bounds what any durable intake reaches on the machine the bench runs on.
+//! - "append+jobs": "append" with the bot's own worker (`Worker::spawn`, its thread and priority,
+//!   dry-run, no GitHub) running a job for every body, handed to it from memory: a store that
+//!   costs nothing but the write, under the same jobs as the bot's. Its ratio to "append" is what
+//!   running the jobs beside intake leaves of the ceiling, whatever the store; the rest of the
+//!   gap between it and a bot row is the store's. (Its RSS is the queue of bodies in memory.)
 //!
 //! Every server runs in a process of its own with tokio's default runtime, as `gep-bot serve`
 //! does: the references are this benchmark run again with
-//! `INTAKE_BENCH_SERVE=hello|nothing|append:PORT`.
+//! `INTAKE_BENCH_SERVE=hello|nothing|append|append+jobs:PORT`.
 //!
 //! Under the table, each server's CPU per request by kind of thread (the bot's: tokio's, the
 //! SQLite writer, checkpointer and reader, the worker) and the bytes it wrote per request.
@@ -399,6 +404,17 @@ const WINDOW: Duration = Duration::from_secs(5);
 /// deliveries must do, so its ratio is the most a durable intake can reach on this machine.
 struct Reference {
     bodies: Option<std::sync::Mutex<Bodies>>,
+    /// "append + worker": each body appended is queued for the bot's real worker as well, kept
+    /// (compressed) in memory, so the worker reads nothing back.
+    jobs: Option<std::sync::Mutex<Queue>>,
+}
+
+/// The jobs of "append + worker": queued in arrival order, claimed from the front.
+#[derive(Default)]
+struct Queue {
+    waiting: std::collections::VecDeque<Job>,
+    running: i64,
+    next_id: i64,
 }
 
 struct Bodies {
@@ -417,7 +433,11 @@ impl Store for Reference {
     ) -> Result<Recorded, StoreError> {
         self.record(delivery, now_ms).await
     }
-    async fn record(&self, delivery: NewDelivery<'_>, _: i64) -> Result<Recorded, StoreError> {
+    async fn record(
+        &self,
+        delivery: NewDelivery<'_>,
+        received_ms: i64,
+    ) -> Result<Recorded, StoreError> {
         use std::os::unix::fs::FileExt;
         if let Some(bodies) = &self.bodies {
             let packed = lz4_flex::compress_prepend_size(delivery.body);
@@ -431,18 +451,51 @@ impl Store for Reference {
                 .write_all_at(&packed, at)
                 .map_err(|error| StoreError::Write(error.to_string()))?;
             bodies.at += packed.len() as u64;
+            drop(bodies);
+            if let Some(jobs) = &self.jobs {
+                let mut jobs = jobs.lock().unwrap();
+                jobs.next_id += 1;
+                let job = Job {
+                    id: jobs.next_id,
+                    delivery_id: delivery.id.to_owned(),
+                    event: delivery.event.to_owned(),
+                    body: packed,
+                    attempts: 1,
+                    received_ms,
+                    done_actions: Vec::new(),
+                };
+                jobs.waiting.push_back(job);
+            }
         }
         Ok(Recorded::New)
     }
     async fn claim_after(
         &self,
-        _: &[(i64, i64)],
+        finished: &[(i64, i64)],
         _: &str,
         _: i64,
         _: i64,
-        _: usize,
+        most: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        Ok(Vec::new())
+        let Some(jobs) = &self.jobs else {
+            return Ok(Vec::new());
+        };
+        let claimed: Vec<Job> = {
+            let mut jobs = jobs.lock().unwrap();
+            jobs.running -= finished.len() as i64;
+            let take = most.min(jobs.waiting.len());
+            jobs.running += take as i64;
+            jobs.waiting.drain(..take).collect()
+        };
+        // Unpacked here, as a store's claim unpacks what it read.
+        claimed
+            .into_iter()
+            .map(|job| {
+                let body = lz4_flex::decompress_size_prepended(&job.body)
+                    .map_err(|error| StoreError::Body(error.to_string()))?;
+                Ok(Job { body, ..job })
+            })
+            .collect()
     }
     async fn retry(&self, _: i64, _: i64, _: &str) -> Result<(), StoreError> {
         Ok(())
@@ -477,7 +530,14 @@ impl Store for Reference {
         Ok(Vec::new())
     }
     async fn counts(&self) -> Result<Counts, StoreError> {
-        Ok(Counts::default())
+        Ok(self.jobs.as_ref().map_or_else(Counts::default, |jobs| {
+            let jobs = jobs.lock().unwrap();
+            Counts {
+                queued: jobs.waiting.len() as i64,
+                running: jobs.running,
+                dead: 0,
+            }
+        }))
     }
     async fn prune(&self, _: i64, _: u32) -> Result<u64, StoreError> {
         Ok(0)
@@ -492,38 +552,71 @@ impl Store for Reference {
 const BASELINE: &str = "INTAKE_BENCH_BASELINE";
 
 /// Names the reference server a child process of this benchmark is to be: `hello:PORT`,
-/// `nothing:PORT` or `append:PORT`.
+/// `nothing:PORT`, `append:PORT` or `append+jobs:PORT`.
 const SERVE: &str = "INTAKE_BENCH_SERVE";
 
 /// The child's side: serves a reference until killed.
 fn serve_reference(spec: &str) {
     let (kind, port) = spec.split_once(':').expect("KIND:PORT");
     let dir = tempfile::tempdir().unwrap();
-    let webhook_route = |bodies: Option<Bodies>| {
-        gep_bot::pipeline::router(Arc::new(Intake {
-            store: Arc::new(Reference {
-                bodies: bodies.map(std::sync::Mutex::new),
-            }),
+    let bodies = || Bodies {
+        file: std::fs::File::create(dir.path().join("bodies")).unwrap(),
+        at: 0,
+    };
+    let store = |bodies: Option<Bodies>, worker: bool| {
+        Arc::new(Reference {
+            bodies: bodies.map(std::sync::Mutex::new),
+            jobs: worker.then(Default::default),
+        })
+    };
+    let (store, worker) = match kind {
+        "hello" => (None, false),
+        "nothing" => (Some(store(None, false)), false),
+        "append" => (Some(store(Some(bodies()), false)), false),
+        "append+jobs" => (Some(store(Some(bodies()), true)), true),
+        other => panic!("unknown reference server {other}"),
+    };
+    let queued = Arc::new(tokio::sync::Notify::new());
+    let app = match &store {
+        None => axum::Router::new().route("/webhook", axum::routing::post(|| async { "hello" })),
+        Some(store) => gep_bot::pipeline::router(Arc::new(Intake {
+            store: store.clone(),
             secrets: Secrets::parse(SECRET),
-            queued: Arc::new(tokio::sync::Notify::new()),
+            queued: queued.clone(),
             clock: gep_bot::pipeline::now_ms,
             bodies: Default::default(),
             last_failure: Default::default(),
-        }))
-    };
-    let app = match kind {
-        "hello" => axum::Router::new().route("/webhook", axum::routing::post(|| async { "hello" })),
-        "nothing" => webhook_route(None),
-        "append" => webhook_route(Some(Bodies {
-            file: std::fs::File::create(dir.path().join("bodies")).unwrap(),
-            at: 0,
         })),
-        other => panic!("unknown reference server {other}"),
     };
     let port: u16 = port.parse().expect("port");
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(async move {
+            // The bot's own worker as `gep-bot serve --dry-run` runs it (its thread, its
+            // priority), with nothing to read from GitHub.
+            let (_stop, stopped) = tokio::sync::watch::channel(false);
+            if let (Some(store), true) = (store, worker) {
+                let handlers = gep_bot::pipeline::capabilities::Handlers::new(
+                    Default::default(),
+                    Default::default(),
+                    Default::default(),
+                    Default::default(),
+                )
+                .unwrap()
+                .publishing_with(None);
+                gep_bot::pipeline::worker::Worker {
+                    store,
+                    executor: Arc::new(gep_bot::github::Executor::DryRun),
+                    github: None,
+                    handlers: Arc::new(handlers),
+                    settings: Default::default(),
+                    queued,
+                    clock: gep_bot::pipeline::now_ms,
+                    observer: None,
+                }
+                .spawn(stopped)
+                .expect("the worker's thread starts");
+            }
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
                 .unwrap();
@@ -850,6 +943,13 @@ fn main() {
             &body,
             &signature,
         ),
+        measure(
+            &runtime,
+            "append+jobs",
+            |port| start_reference("append+jobs", port),
+            &body,
+            &signature,
+        ),
     ]
     .into_iter()
     .flatten()
@@ -1013,6 +1113,7 @@ fn main() {
         "hello = axum hello-world, measured first and last; ratios are to the mean of the two \
          ({baseline:.0}/s, p99 {:.0} us); no store = the webhook route storing nothing (intake's ceiling); \
          append = the route writing each compressed body and nothing else (a durable store's ceiling); \
+         append+jobs = append, with the bot's worker running a job for each body (the ceiling with the jobs run beside intake); \
          jobs/s = jobs the bot's workers finished while throughput was measured; \
          CPU/req = the server's CPU time (all its threads) per request while measuring throughput; \
          db CPU/req = PostgreSQL's processes' in the same window",
@@ -1075,6 +1176,17 @@ fn main() {
         println!(
             "sqlite / append: {:.2}x throughput (target >= 0.8x)",
             sqlite / append
+        );
+    }
+    if let (Some(jobs), Some(append)) = (mean("append+jobs"), mean("append")) {
+        // What a store that cost nothing would reach with the bot's worker beside it: the
+        // throughput the SQLite row gives up to its worker is at most this share.
+        let sqlite = mean("sqlite").map_or_else(String::new, |sqlite| {
+            format!("; sqlite / append+jobs: {:.2}x", sqlite / jobs)
+        });
+        println!(
+            "append+jobs / append: {:.2}x throughput (the worker's share, with a store that costs nothing){sqlite}",
+            jobs / append
         );
     }
     if let (Some(sqlite), Some(base)) = (mean("sqlite"), mean("sqlite base")) {
