@@ -422,6 +422,23 @@ async fn a_claim_takes_up_to_most_due_jobs_oldest_first(store: impl Store) {
     );
 }
 
+async fn a_claim_takes_due_jobs_before_expired_leases_and_both_when_asked(store: impl Store) {
+    store.record(delivery("abandoned"), 1).await.unwrap();
+    let held = store.claim("died", 2, 10).await.unwrap().unwrap();
+    store.record(delivery("due"), 3).await.unwrap();
+    // At 20 the first job's lease (to 12) has run out, and the second is due.
+    let one = store.claim_after(&[], "w", 20, 60_000, 1).await.unwrap();
+    let ids: Vec<&str> = one.iter().map(|job| job.delivery_id.as_str()).collect();
+    assert_eq!(ids, ["due"], "a due job comes before an expired lease");
+    let two = store.claim_after(&[], "w2", 20, 60_000, 2).await.unwrap();
+    let ids: Vec<&str> = two.iter().map(|job| job.delivery_id.as_str()).collect();
+    assert_eq!(ids, ["abandoned"], "the expired lease, once no job is due");
+    assert_eq!((two[0].id, two[0].attempts), (held.id, 2));
+    assert_eq!(two[0].body, b"{\"action\":\"opened\"}");
+    let again = store.claim_after(&[], "w3", 20, 60_000, 16).await.unwrap();
+    assert!(again.is_empty(), "claimed twice: {again:?}");
+}
+
 async fn a_finished_job_whose_lease_ran_out_is_completed_not_claimed_again(store: impl Store) {
     store.record(delivery("slow"), 1).await.unwrap();
     let job = store.claim("w", 2, 10).await.unwrap().unwrap();
@@ -474,6 +491,7 @@ contract!(
     activity_is_kept_at_its_earliest_time_and_read_by_period,
     a_finished_job_is_completed_by_the_next_claim,
     a_claim_takes_up_to_most_due_jobs_oldest_first,
+    a_claim_takes_due_jobs_before_expired_leases_and_both_when_asked,
     a_finished_job_whose_lease_ran_out_is_completed_not_claimed_again,
 );
 

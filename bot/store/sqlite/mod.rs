@@ -338,12 +338,18 @@ fn numbered(values: &[Value]) -> Vec<(&'static str, &dyn ToSql)> {
 /// Takes the next due job, or one whose lease ran out, for a worker: one statement, on the one
 /// writer, so no two workers can take the same row. Each subquery searches its own index, so a
 /// claim costs the same with a million finished jobs as with ten.
-const CLAIM: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
-     WHERE id = COALESCE(
-         (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT 1),
-         (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 LIMIT 1)
-     )
-     RETURNING id, delivery_id, attempts";
+/// Claims up to `$4` due queued jobs, oldest first (`$1`: the lease's end, `$2`: the worker, `$3`:
+/// now): one statement for the whole claim, not one for each job. SQLite returns the rows in no
+/// set order, so `run_after` comes back to put them in order.
+const CLAIM_QUEUED: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
+     WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT $4)
+     RETURNING id, delivery_id, attempts, run_after";
+
+/// Claims up to `$4` running jobs whose lease has ended (their worker died), once no queued job
+/// is due.
+const CLAIM_EXPIRED: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
+     WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 ORDER BY lease_until, id LIMIT $4)
+     RETURNING id, delivery_id, attempts, lease_until";
 
 /// What a claimed job's delivery holds (`$1`: its id), and the actions an earlier attempt did
 /// (`$2`: the job's id).
@@ -419,21 +425,21 @@ impl Store for SqliteStore {
                     )?;
                 }
                 let mut claimed = Vec::new();
-                while claimed.len() < most {
-                    let job = connection
-                        .prepare_cached(CLAIM)?
-                        .query_row(numbered(&values).as_slice(), |row| {
-                            Ok((
-                                row.get::<_, i64>(0)?,
-                                row.get::<_, String>(1)?,
-                                row.get::<_, i64>(2)?,
-                            ))
-                        })
-                        .optional()?;
-                    let Some(job) = job else {
+                for statement in [CLAIM_QUEUED, CLAIM_EXPIRED] {
+                    let left = most - claimed.len();
+                    if left == 0 {
                         break;
-                    };
-                    claimed.push(job);
+                    }
+                    let mut values = values.clone();
+                    values.push(Value::Integer(left as i64));
+                    let mut some: Vec<(i64, (i64, String, i64))> = connection
+                        .prepare_cached(statement)?
+                        .query_map(numbered(&values).as_slice(), |row| {
+                            Ok((row.get(3)?, (row.get(0)?, row.get(1)?, row.get(2)?)))
+                        })?
+                        .collect::<rusqlite::Result<_>>()?;
+                    some.sort_by_key(|&(order, (id, _, _))| (order, id));
+                    claimed.extend(some.into_iter().map(|(_, job)| job));
                 }
                 Ok(claimed)
             })
@@ -829,7 +835,7 @@ mod tests {
 
     #[test]
     fn claims_and_counts_read_only_unfinished_jobs_through_their_indexes() {
-        for sql in [CLAIM, sql::COUNTS, sql::REQUEUE_DEAD] {
+        for sql in [CLAIM_QUEUED, CLAIM_EXPIRED, sql::COUNTS, sql::REQUEUE_DEAD] {
             let details = query_plan(sql);
             let scans: Vec<_> = details
                 .iter()
