@@ -39,7 +39,11 @@ def client(k):
 threads = [threading.Thread(target=client, args=(n // 16,)) for _ in range(16)]
 for t in threads: t.start()
 for t in threads: t.join()
-if failed: sys.exit(f"{len(failed)} deliveries not accepted: {sorted(set(failed))}")
+if failed:
+    # Under valgrind a delivery can wait past the bot's 5 s store timeout: counted, not fatal
+    # (answered 503, it may be stored all the same, so the jobs done can pass those accepted).
+    print(f"{len(failed)} of {n} deliveries not accepted: {sorted(set(failed))}", file=sys.stderr)
+print(n - len(failed))
 PY
 }
 
@@ -59,11 +63,12 @@ measure() { # $1 name, $2 binary: prints "thread instructions-per-delivery" line
     kill -0 "$pid" 2>/dev/null || { cat "$out/log" >&2; exit 1; }
     sleep 0.5
   done
-  drive 800
-  until [ "$(done_jobs)" = 800 ]; do sleep 0.5; done
+  local warm sent
+  warm=$(drive 800)
+  until [ "$(done_jobs)" -ge "$warm" ]; do sleep 0.5; done
   callgrind_control -z "$pid" >/dev/null 2>&1
-  drive 4000
-  until [ "$(done_jobs)" = 4800 ]; do sleep 0.5; done
+  sent=$(drive 4000)
+  until [ "$(done_jobs)" -ge "$((warm + sent))" ]; do sleep 0.5; done
   callgrind_control -d "$pid" >/dev/null 2>&1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   # One file per thread; each thread is named by the functions only it runs.
@@ -79,11 +84,11 @@ measure() { # $1 name, $2 binary: prints "thread instructions-per-delivery" line
       *github::event::Event::parse*) thread=worker ;;
     esac
     echo "$thread $total"
-  done | awk '{sum[$1] += $2} END {for (t in sum) printf "%s %.0f\n", t, sum[t] / 4000}' | sort >"$out/per-delivery"
+  done | awk -v n="$sent" '{sum[$1] += $2} END {for (t in sum) printf "%s %.0f\n", t, sum[t] / n}' | sort >"$out/per-delivery"
 }
 
-measure base "$base"
-measure this "$this"
+echo "base: $base" >&2; measure base "$base"
+echo "this: $this" >&2; measure this "$this"
 printf '%-11s %14s %14s %8s\n' thread "base instr/dl" "this instr/dl" ratio
 join "$work/base/per-delivery" "$work/this/per-delivery" |
   awk '{printf "%-11s %14.0f %14.0f %7.3fx\n", $1, $2, $3, ($2 > 0 ? $3 / $2 : 0)}'
