@@ -404,12 +404,12 @@ const WINDOW: Duration = Duration::from_secs(5);
 /// deliveries must do, so its ratio is the most a durable intake can reach on this machine.
 struct Reference {
     bodies: Option<std::sync::Mutex<Bodies>>,
-    /// "append + worker": each body appended is queued for the bot's real worker as well, kept
+    /// "append+jobs": each body appended is queued for the bot's real worker as well, kept
     /// (compressed) in memory, so the worker reads nothing back.
     jobs: Option<std::sync::Mutex<Queue>>,
 }
 
-/// The jobs of "append + worker": queued in arrival order, claimed from the front.
+/// The jobs of "append+jobs": queued in arrival order, claimed from the front.
 #[derive(Default)]
 struct Queue {
     waiting: std::collections::VecDeque<Job>,
