@@ -563,17 +563,17 @@ fn serve_reference(spec: &str) {
         file: std::fs::File::create(dir.path().join("bodies")).unwrap(),
         at: 0,
     };
-    let store = |bodies: Option<Bodies>, worker: bool| {
-        Arc::new(Reference {
+    let store = |bodies: Option<Bodies>, jobs: bool| {
+        Some(Arc::new(Reference {
             bodies: bodies.map(std::sync::Mutex::new),
-            jobs: worker.then(Default::default),
-        })
+            jobs: jobs.then(Default::default),
+        }))
     };
-    let (store, worker) = match kind {
-        "hello" => (None, false),
-        "nothing" => (Some(store(None, false)), false),
-        "append" => (Some(store(Some(bodies()), false)), false),
-        "append+jobs" => (Some(store(Some(bodies()), true)), true),
+    let store = match kind {
+        "hello" => None,
+        "nothing" => store(None, false),
+        "append" => store(Some(bodies()), false),
+        "append+jobs" => store(Some(bodies()), true),
         other => panic!("unknown reference server {other}"),
     };
     let queued = Arc::new(tokio::sync::Notify::new());
@@ -595,7 +595,7 @@ fn serve_reference(spec: &str) {
             // The bot's own worker as `gep-bot serve --dry-run` runs it (its thread, its
             // priority), with nothing to read from GitHub.
             let (_stop, stopped) = tokio::sync::watch::channel(false);
-            if let (Some(store), true) = (store, worker) {
+            if let Some(store) = store.filter(|store| store.jobs.is_some()) {
                 let handlers = gep_bot::pipeline::capabilities::Handlers::new(
                     Default::default(),
                     Default::default(),

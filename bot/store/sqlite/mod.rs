@@ -48,9 +48,9 @@ pub fn reads_in_place() -> bool {
 /// allocation SQLite makes takes and lets go of one global mutex, which the reader, worker and
 /// checkpoint connections share with the writer: in a profile of the writer under the intake
 /// bench, turning it off took `sqlite3MemSize` out and pthread mutex lock and unlock from 10.5% to
-/// 8.3% of its samples (the rest are SQLite's other mutexes). Nothing here reads the count (`sqlite3_memory_used`); SQLite itself recommends building
-/// with `SQLITE_DEFAULT_MEMSTATUS=0` ("Recommended Compile-time Options"), which the bundled build
-/// does not set.
+/// 8.3% of its samples (the rest are SQLite's other mutexes). Nothing here reads the count
+/// (`sqlite3_memory_used`); SQLite itself recommends building with `SQLITE_DEFAULT_MEMSTATUS=0`
+/// ("Recommended Compile-time Options"), which the bundled build does not set.
 ///
 /// # Safety
 ///
@@ -264,15 +264,13 @@ fn in_one_snapshot<T>(
     if !connection.is_autocommit() {
         return work(connection);
     }
-    connection.prepare_cached("BEGIN")?.execute([])?;
+    thread::run(connection, "BEGIN")?;
     let outcome = work(connection);
     // A read has nothing to keep or undo: COMMIT ends it either way. Failing that, ROLLBACK, so
     // that no snapshot stays open to hold the WAL back from starting over.
-    let ended = connection
-        .prepare_cached("COMMIT")
-        .and_then(|mut end| end.execute([]));
+    let ended = thread::run(connection, "COMMIT");
     if ended.is_err() && !connection.is_autocommit() {
-        let _ = connection.execute_batch("ROLLBACK");
+        let _ = thread::run(connection, "ROLLBACK");
     }
     let value = outcome?;
     ended?;
@@ -400,8 +398,8 @@ impl Store for SqliteStore {
     }
 
     /// One call to the writer for the completions and the claims: they go in the same group
-    /// commit, and the claim runs once per job, each time on the indexes alone. The claimed
-    /// deliveries are read after it, where this store reads (in place, on the worker's thread):
+    /// commit, and the claim is two statements on the indexes alone (the due jobs, then expired
+    /// leases for what is left of `most`). The claimed deliveries are read after it, where this store reads (in place, on the worker's thread):
     /// the writer, which every delivery waits for, neither reads nor copies their bodies.
     async fn claim_after(
         &self,

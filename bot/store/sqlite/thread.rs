@@ -258,7 +258,7 @@ fn run_alone<T>(
 }
 
 /// Runs a statement without parameters or rows, prepared once per connection.
-fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+pub(super) fn run(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
     connection.prepare_cached(sql)?.execute([])?;
     Ok(())
 }

@@ -81,10 +81,15 @@ struct Pass {
 }
 
 impl Pass {
+    /// Whether the WAL is long enough to start over.
+    fn long(&self) -> bool {
+        self.frames >= RESTART_FRAMES
+    }
+
     /// The WAL is long and this pass copied all of it: the writer's turn to checkpoint the few
     /// commits since, so that the log starts over.
     fn caught_up(&self) -> bool {
-        self.frames >= RESTART_FRAMES && self.all_copied
+        self.long() && self.all_copied
     }
 
     /// How long to wait before the next pass. While the WAL is long and not all copied, none: each
@@ -94,7 +99,7 @@ impl Pass {
     /// the intake bench (943 of 943 tries in one run), and the WAL never started over under load,
     /// growing to 80-175 MB; with the pause 36 of 44 tries started it over.
     fn next_wait(&self) -> Duration {
-        if self.frames >= RESTART_FRAMES && !self.all_copied {
+        if self.long() && !self.all_copied {
             Duration::ZERO
         } else {
             INTERVAL
