@@ -41,7 +41,8 @@ pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND num
 /// `received_ms` index: a prune that finds nothing reads nothing, and a large one goes in batches
 /// that other writes can come between. Whether a delivery's job is unfinished is looked up by
 /// the job's delivery (its unique index), not in the indexes of unfinished jobs, which index one
-/// state each. (PostgreSQL, whose jobs have no foreign key to cascade
+/// state each. The LIMIT is cast for the reason the SQLite claim's is: a bare bound LIMIT voids
+/// the prepared statement each time it is bound. (PostgreSQL, whose jobs have no foreign key to cascade
 /// from, runs its own that deletes the jobs too.)
 pub const PRUNE: &str = "DELETE FROM deliveries WHERE id IN (
     SELECT id FROM deliveries
@@ -49,7 +50,7 @@ pub const PRUNE: &str = "DELETE FROM deliveries WHERE id IN (
        AND NOT EXISTS (SELECT 1 FROM jobs
                         WHERE jobs.delivery_id = deliveries.id AND jobs.state IN ('queued', 'running'))
      ORDER BY received_ms
-     LIMIT $2)";
+     LIMIT CAST($2 AS INTEGER))";
 
 /// A value for a `$n` placeholder, bound by each store its own way.
 #[derive(Debug, Clone, PartialEq)]

@@ -142,21 +142,38 @@ impl ServeClaim {
     }
 }
 
+/// The schema's migrations, in order.
+const MIGRATIONS: [&str; 11] = [
+    include_str!("../migrations/sqlite/0001_pipeline.sql"),
+    include_str!("../migrations/sqlite/0002_claim_indexes.sql"),
+    include_str!("../migrations/sqlite/0003_reviews.sql"),
+    include_str!("../migrations/sqlite/0004_body_encoding.sql"),
+    include_str!("../migrations/sqlite/0005_received_index.sql"),
+    include_str!("../migrations/sqlite/0006_done_actions.sql"),
+    include_str!("../migrations/sqlite/0007_health.sql"),
+    include_str!("../migrations/sqlite/0008_labels_on.sql"),
+    include_str!("../migrations/sqlite/0009_activity.sql"),
+    include_str!("../migrations/sqlite/0010_partial_job_indexes.sql"),
+    include_str!("../migrations/sqlite/0011_jobs_state_check.sql"),
+];
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../migrations/sqlite/0001_pipeline.sql")),
-        M::up(include_str!("../migrations/sqlite/0002_claim_indexes.sql")),
-        M::up(include_str!("../migrations/sqlite/0003_reviews.sql")),
-        M::up(include_str!("../migrations/sqlite/0004_body_encoding.sql")),
-        M::up(include_str!("../migrations/sqlite/0005_received_index.sql")),
-        M::up(include_str!("../migrations/sqlite/0006_done_actions.sql")),
-        M::up(include_str!("../migrations/sqlite/0007_health.sql")),
-        M::up(include_str!("../migrations/sqlite/0008_labels_on.sql")),
-        M::up(include_str!("../migrations/sqlite/0009_activity.sql")),
-        M::up(include_str!(
-            "../migrations/sqlite/0010_partial_job_indexes.sql"
-        )),
-    ])
+    Migrations::new(
+        MIGRATIONS
+            .iter()
+            .map(|sql| M::up(sql).foreign_key_check())
+            .collect(),
+    )
+}
+
+/// Runs the migrations not yet applied with foreign keys off, as SQLite wants a table copied
+/// (migration 0011: dropping the old `jobs` would otherwise delete every `done_actions` row of
+/// it), each checked for broken references before it commits; then turns them on again.
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    connection.pragma_update(None, "foreign_keys", "off")?;
+    let migrated = migrations().to_latest(connection);
+    connection.pragma_update(None, "foreign_keys", "on")?;
+    Ok(migrated?)
 }
 
 impl SqliteStore {
@@ -180,7 +197,7 @@ impl SqliteStore {
             writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         }
         adopt_sqlx_history(&writer)?;
-        migrations().to_latest(&mut writer)?;
+        migrate(&mut writer)?;
         let reader = file.map(start_reader).transpose()?;
         let (checkpoints, restarts) = file.map(wal::start).transpose()?.unzip();
         Ok(SqliteStore {
@@ -340,15 +357,23 @@ fn numbered(values: &[Value]) -> Vec<(&'static str, &dyn ToSql)> {
 /// 12-14% so). The subquery searches the partial index of queued jobs, so a claim costs the same
 /// with a million finished jobs as with ten. SQLite returns the rows in no set order, so
 /// `run_after` comes back to put them in order.
+///
+/// The LIMIT is an expression, not the bare `$4`: SQLite (3.51) plans with a bare bound LIMIT's
+/// value, so binding it again voids the prepared statement, and every claim was compiled anew
+/// (10.6% of the writer's instructions under `benches/support/callgrind.sh`).
 const CLAIM_QUEUED: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
-     WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT $4)
+     WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_after <= $3 ORDER BY run_after, id LIMIT CAST($4 AS INTEGER))
      RETURNING id, delivery_id, attempts, run_after";
 
 /// Claims up to `$4` running jobs whose lease has ended (their worker died), once no queued job
 /// is due.
 const CLAIM_EXPIRED: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = $1, worker = $2
-     WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 ORDER BY lease_until, id LIMIT $4)
+     WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3 ORDER BY lease_until, id LIMIT CAST($4 AS INTEGER))
      RETURNING id, delivery_id, attempts, lease_until";
+
+/// A new delivery's job (`$1`: the delivery, `$2`: when it may run).
+const INSERT_JOB: &str =
+    "INSERT INTO jobs (delivery_id, state, run_after) VALUES ($1, 'queued', $2)";
 
 /// What a claimed job's delivery holds (`$1`: its id), and the actions an earlier attempt did
 /// (`$2`: the job's id).
@@ -388,9 +413,7 @@ impl Store for SqliteStore {
                     return Ok(Recorded::Duplicate);
                 }
                 connection
-                    .prepare_cached(
-                        "INSERT INTO jobs (delivery_id, state, run_after) VALUES ($1, 'queued', $2)",
-                    )?
+                    .prepare_cached(INSERT_JOB)?
                     .execute(numbered(&[values[0].clone(), values[5].clone()]).as_slice())?;
                 Ok(Recorded::New)
             })
@@ -761,11 +784,7 @@ mod tests {
                  INSERT INTO _sqlx_migrations VALUES (1, TRUE), (2, TRUE), (3, TRUE);",
             )
             .unwrap();
-            for migration in [
-                include_str!("../migrations/sqlite/0001_pipeline.sql"),
-                include_str!("../migrations/sqlite/0002_claim_indexes.sql"),
-                include_str!("../migrations/sqlite/0003_reviews.sql"),
-            ] {
+            for migration in &MIGRATIONS[..3] {
                 old.execute_batch(migration).unwrap();
             }
             old.execute_batch(
@@ -850,6 +869,142 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A connection to a new in-memory database with the whole schema.
+    fn migrated() -> Connection {
+        let mut connection = Connection::open_in_memory().unwrap();
+        migrate(&mut connection).unwrap();
+        connection
+    }
+
+    #[test]
+    fn statements_run_with_a_new_limit_each_time_are_compiled_once() {
+        let connection = migrated();
+        for sql in [CLAIM_QUEUED, CLAIM_EXPIRED, sql::PRUNE] {
+            let mut statement = connection.prepare(sql).unwrap();
+            for limit in 1..=3 {
+                let mut values = vec![Value::Integer(limit); statement.parameter_count()];
+                values[0] = Value::Integer(limit * 1000);
+                let mut rows = statement.query(numbered(&values).as_slice()).unwrap();
+                while rows.next().unwrap().is_some() {}
+            }
+            assert_eq!(
+                statement.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "{sql}\nwas compiled again on being bound a new limit"
+            );
+        }
+    }
+
+    #[test]
+    fn writing_a_job_builds_no_temporary_index_for_its_state_check() {
+        let connection = migrated();
+        for sql in [INSERT_JOB, sql::COMPLETE, sql::RETRY, sql::BURY] {
+            let mut program = connection.prepare(&format!("EXPLAIN {sql}")).unwrap();
+            let nulls = vec![Value::Null; program.parameter_count()];
+            let opcodes: Vec<String> = program
+                .query_map(numbered(&nulls).as_slice(), |row| row.get(1))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                !opcodes.iter().any(|op| op == "OpenEphemeral"),
+                "{sql}\nbuilds a temporary table or index: {opcodes:?}"
+            );
+        }
+        // The check is still there: a state outside the four is refused.
+        connection
+            .execute_batch(
+                "INSERT INTO deliveries (id, event, received_ms, body) VALUES ('a', 'issues', 0, x'7b7d');
+                 INSERT INTO jobs (delivery_id, state, run_after) VALUES ('a', 'queued', 0);",
+            )
+            .unwrap();
+        let refused = connection.execute("UPDATE jobs SET state = 'lost'", []);
+        assert!(
+            refused
+                .unwrap_err()
+                .to_string()
+                .contains("CHECK constraint failed"),
+        );
+    }
+
+    #[tokio::test]
+    async fn copying_the_jobs_table_keeps_every_job_its_done_actions_and_the_next_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v10.db");
+        {
+            let old = Connection::open(&path).unwrap();
+            for migration in &MIGRATIONS[..10] {
+                old.execute_batch(migration).unwrap();
+            }
+            old.pragma_update(None, "user_version", 10).unwrap();
+            // Job 3, the newest, was pruned: its id is not to be given out again.
+            old.execute_batch(
+                "PRAGMA foreign_keys = on;
+                 INSERT INTO deliveries (id, event, received_ms, body)
+                     VALUES ('a', 'issues', 0, x'7b7d'), ('b', 'issues', 0, x'7b7d'), ('c', 'issues', 0, x'7b7d');
+                 INSERT INTO jobs (delivery_id, state, run_after, attempts)
+                     VALUES ('a', 'done', 0, 1), ('b', 'queued', 5, 0), ('c', 'dead', 0, 3);
+                 INSERT INTO done_actions (job_id, keys) VALUES (1, 'label:a');
+                 DELETE FROM deliveries WHERE id = 'c';",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.record(delivery("d"), 10).await.unwrap();
+        let look = Connection::open(&path).unwrap();
+        let jobs: Vec<(i64, String, String, i64, i64)> = look
+            .prepare("SELECT id, delivery_id, state, attempts, run_after FROM jobs ORDER BY id")
+            .unwrap()
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let job = |id, delivery: &str, state: &str, attempts, run_after| {
+            (
+                id,
+                delivery.to_owned(),
+                state.to_owned(),
+                attempts,
+                run_after,
+            )
+        };
+        assert_eq!(
+            jobs,
+            [
+                job(1, "a", "done", 1, 0),
+                job(2, "b", "queued", 0, 5),
+                job(4, "d", "queued", 0, 10)
+            ]
+        );
+        let done: String = look
+            .query_row(
+                "SELECT keys FROM done_actions WHERE job_id = 1",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(done, "label:a");
+        // The cascade from a delivery to its job and on to its done actions still holds.
+        store
+            .write("DELETE FROM deliveries WHERE id = 'a'", vec![])
+            .await
+            .unwrap();
+        let left: i64 = look
+            .query_row("SELECT count(*) FROM done_actions", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]
