@@ -839,8 +839,7 @@ mod tests {
 
     /// How SQLite runs `sql` on the migrated schema (each step's detail), its `$n` bound to 0.
     fn query_plan(sql: &str) -> Vec<String> {
-        let mut connection = Connection::open_in_memory().unwrap();
-        migrations().to_latest(&mut connection).unwrap();
+        let connection = migrated();
         let mut plan = connection
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap();
@@ -1009,8 +1008,7 @@ mod tests {
 
     #[test]
     fn finished_jobs_are_in_no_index_of_the_claim_or_the_counts() {
-        let mut connection = Connection::open_in_memory().unwrap();
-        migrations().to_latest(&mut connection).unwrap();
+        let connection = migrated();
         for (index, state) in [
             ("jobs_ready", "queued"),
             ("jobs_leases", "running"),
