@@ -37,7 +37,8 @@ pub fn unpack(encoding: &str, stored: Vec<u8>) -> Result<Vec<u8>, StoreError> {
                     "says {length} bytes, over the {MAX_BODY}-byte limit"
                 )));
             }
-            let body = lz4_flex::decompress_size_prepended(&stored)
+            // Decoded with the length just checked, not the prefix read a second time.
+            let body = lz4_flex::block::decompress(&stored[4..], length)
                 .map_err(|error| unreadable(error.to_string()))?;
             // A damaged block can decode to fewer bytes than it says, without an error.
             if body.len() != length {

@@ -42,8 +42,8 @@ pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND num
 /// that other writes can come between. Whether a delivery's job is unfinished is looked up by
 /// the job's delivery (its unique index), not in the indexes of unfinished jobs, which index one
 /// state each. The LIMIT is cast for the reason the SQLite claim's is: a bare bound LIMIT voids
-/// the prepared statement each time it is bound. (PostgreSQL, whose jobs have no foreign key to cascade
-/// from, runs its own that deletes the jobs too.)
+/// the prepared statement each time it is bound. (PostgreSQL, whose jobs have no foreign key to
+/// cascade from, runs its own that deletes the jobs too.)
 pub const PRUNE: &str = "DELETE FROM deliveries WHERE id IN (
     SELECT id FROM deliveries
      WHERE received_ms < $1
