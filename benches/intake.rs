@@ -49,7 +49,11 @@
 //! Run: `cargo bench --bench intake`; `INTAKE_BENCH_ONLY=sqlite,pg tcp` measures those rows
 //! only (with hello-world, for the ratios): what a profiling run wants.
 //! `INTAKE_BENCH_BASELINE=PATH` (another build's `gep-bot`, e.g. of the last commit) measures it
-//! on SQLite by turns with this one and prints the ratio: what a change to the store did.
+//! on SQLite (and PostgreSQL over TCP) by turns with this one and prints the ratio: what a change
+//! to the store did. Name its rows ("sqlite base", "pg tcp base") in `INTAKE_BENCH_ONLY` too.
+//! `INTAKE_BENCH_TURNS=N` measures the store rows (append, append+jobs, SQLite, PostgreSQL) N
+//! times in turns, every second turn in the reverse order, and prints each turn's ratios and
+//! their means: a ratio between rows measured once each moves with this VM's drift (`TURNS`).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -334,6 +338,8 @@ fn database_cpu() -> Duration {
 /// What one backend measured.
 struct Figures {
     name: &'static str,
+    /// The turn it was measured in (see [`TURNS`]).
+    turn: usize,
     run: Run,
     peak_rss_kb: u64,
     /// Requests refused or cut off while measuring (the connection cap answers 503 when a
@@ -372,6 +378,7 @@ fn measure(
         listening(port, name).await;
         Figures {
             name,
+            turn: 0,
             run: rate_and_latencies(&target, server.id(), port).await,
             peak_rss_kb: 0,
             refused: REFUSED.load(Ordering::Relaxed),
@@ -547,9 +554,28 @@ impl Store for Reference {
     }
 }
 
-/// Another build of `gep-bot` (its path) to measure beside this one on SQLite: rows "sqlite" and
-/// "sqlite base" by turns, and the ratio of the two.
+/// Another build of `gep-bot` (its path) to measure beside this one: rows "sqlite" and "sqlite
+/// base" (and "pg tcp" and "pg tcp base") by turns, and the ratio of each pair.
 const BASELINE: &str = "INTAKE_BENCH_BASELINE";
+
+/// How many times the store rows (append, append+jobs, SQLite, PostgreSQL, a baseline build) are
+/// measured, in turns: each turn runs them all, every second turn in the reverse order, and each
+/// row counts by its mean over the turns. This VM's speed drifts within a run (hello-world moved
+/// from 52k/s first to 36k/s last in one run), so a ratio between two rows measured once each is
+/// partly the drift between their places; in turns, each row has the same places on average.
+/// (Measured with builds taking turns in the order this, other, this, other, the last row was
+/// the fastest in 5 runs of 5, whichever build it was: a row measured second in each pair gained
+/// 9-16% from its place alone.) One turn unless set, two with [`BASELINE`]: the order this,
+/// other, other, this.
+const TURNS: &str = "INTAKE_BENCH_TURNS";
+
+/// A row measured in each turn: how its server starts (given the turn, for a file of its own,
+/// and a port), and, for a PostgreSQL row, the server's URL (a `CHECKPOINT` before each measure).
+struct Row<'a> {
+    name: &'static str,
+    start: Box<dyn Fn(usize, u16) -> Child + 'a>,
+    postgres: Option<&'a str>,
+}
 
 /// Names the reference server a child process of this benchmark is to be: `hello:PORT`,
 /// `nothing:PORT`, `append:PORT` or `append+jobs:PORT`.
@@ -921,149 +947,140 @@ fn main() {
         .build()
         .unwrap();
 
-    let mut results: Vec<Figures> = [
-        measure(
-            &runtime,
-            "hello",
-            |port| start_reference("hello", port),
-            &body,
-            &signature,
-        ),
-        measure(
-            &runtime,
-            "no store",
-            |port| start_reference("nothing", port),
-            &body,
-            &signature,
-        ),
-        measure(
-            &runtime,
-            "append",
-            |port| start_reference("append", port),
-            &body,
-            &signature,
-        ),
-        measure(
-            &runtime,
-            "append+jobs",
-            |port| start_reference("append+jobs", port),
-            &body,
-            &signature,
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut results: Vec<Figures> = [("hello", "hello"), ("no store", "nothing")]
+        .into_iter()
+        .filter_map(|(name, kind)| {
+            measure(
+                &runtime,
+                name,
+                |port| start_reference(kind, port),
+                &body,
+                &signature,
+            )
+        })
+        .collect();
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = |run: usize| {
+    // Each row and turn on a file of its own.
+    let sqlite = |row: usize, turn: usize| {
         format!(
             "sqlite://{}",
-            dir.path().join(format!("bench-{run}.db")).display()
+            dir.path().join(format!("bench-{row}-{turn}.db")).display()
         )
     };
-    match std::env::var(BASELINE) {
-        Ok(program) if !program.is_empty() => {
-            // This build and the other one by turns, twice each, each on a new file, in the
-            // order this, other, other, this: the ratio of their means is what a change did, on
-            // a machine whose speed drifts. (In the order this, other, this, other, the last
-            // row was the fastest in 5 runs of 5, whichever build it was: a build measured
-            // second in each pair gained 9-16% from its place alone.) Even so, the same build
-            // against itself measured 1.19x once: on this 2-core VM a ratio within ~20% of 1 is
-            // not a finding; the CPU per request by thread, printed below, moves less.
-            let builds = [
-                ("sqlite", process::bin()),
-                ("sqlite base", program.as_str()),
-            ];
-            for (run, order) in [[0, 1], [1, 0]].into_iter().enumerate() {
-                for build in order {
-                    let (name, program) = builds[build];
-                    let db = sqlite(2 * run + build);
-                    results.extend(measure(
-                        &runtime,
-                        name,
-                        |port| start_bot_from(program, &db, port),
-                        &body,
-                        &signature,
-                    ));
-                }
-            }
-        }
-        _ => results.extend(measure(
-            &runtime,
-            "sqlite",
-            |port| start_bot(&sqlite(0), port),
-            &body,
-            &signature,
-        )),
+    let postgres = std::env::var("GEP_BOT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty());
+    let schema = format!("bench_{}", std::process::id());
+    let base_build = std::env::var(BASELINE).ok().filter(|path| !path.is_empty());
+    let mut rows: Vec<Row> = ["append", "append+jobs"]
+        .into_iter()
+        .map(|kind| Row {
+            name: kind,
+            start: Box::new(move |_, port| start_reference(kind, port)),
+            postgres: None,
+        })
+        .collect();
+    rows.push(Row {
+        name: "sqlite",
+        start: Box::new(|turn, port| start_bot(&sqlite(0, turn), port)),
+        postgres: None,
+    });
+    if let Some(program) = &base_build {
+        rows.push(Row {
+            name: "sqlite base",
+            start: Box::new(move |turn, port| start_bot_from(program, &sqlite(1, turn), port)),
+            postgres: None,
+        });
     }
     // What the PostgreSQL server did around its rows, printed under the table.
     let mut server_notes = Vec::new();
     // The server's one-row commits at 2,000/s, sorted: the floor of the PostgreSQL rows' p99.
     let mut floor: Option<Vec<Duration>> = None;
-    match std::env::var("GEP_BOT_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => {
-            let schema = format!("bench_{}", std::process::id());
-            runtime
-                .block_on(gep_bot::store::PgStore::open_in_schema(&url, &schema))
-                .expect("PostgreSQL schema");
-            let db = gep_bot::store::PgStore::url_in_schema(&url, &schema);
-            if wants("pg tcp") || wants("pg unix") {
-                server_notes.push(runtime.block_on(warm_wal(&url, &schema)));
-            }
-            if wants("pg tcp") {
-                floor = runtime.block_on(commit_floor(&url, &schema, 2000));
-                server_notes.push(match &floor {
-                    Some(all) => format!(
-                        "  {:<11} a one-row INSERT committed alone at 2000/s over TCP from the bench \
-                         (the server's floor for a row's p99): p50 {:.2?}, p99 {:.2?}, max {:.2?}",
-                        "pg commit",
-                        percentile(all, 0.50),
-                        percentile(all, 0.99),
-                        all[all.len() - 1]
-                    ),
-                    None => "  pg commit   not measured (the bench could not write in its schema)"
-                        .to_owned(),
+    if let Some(url) = &postgres {
+        runtime
+            .block_on(gep_bot::store::PgStore::open_in_schema(url, &schema))
+            .expect("PostgreSQL schema");
+        if wants("pg tcp") || wants("pg unix") {
+            server_notes.push(runtime.block_on(warm_wal(url, &schema)));
+        }
+        if wants("pg tcp") {
+            floor = runtime.block_on(commit_floor(url, &schema, 2000));
+            server_notes.push(match &floor {
+                Some(all) => format!(
+                    "  {:<11} a one-row INSERT committed alone at 2000/s over TCP from the bench \
+                     (the server's floor for a row's p99): p50 {:.2?}, p99 {:.2?}, max {:.2?}",
+                    "pg commit",
+                    percentile(all, 0.50),
+                    percentile(all, 0.99),
+                    all[all.len() - 1]
+                ),
+                None => "  pg commit   not measured (the bench could not write in its schema)"
+                    .to_owned(),
+            });
+        }
+        let tcp = gep_bot::store::PgStore::url_in_schema(url, &schema);
+        if let Some(program) = &base_build {
+            let tcp = tcp.clone();
+            rows.push(Row {
+                name: "pg tcp base",
+                start: Box::new(move |_, port| start_bot_from(program, &tcp, port)),
+                postgres: Some(url),
+            });
+        }
+        rows.push(Row {
+            name: "pg tcp",
+            start: Box::new(move |_, port| start_bot(&tcp, port)),
+            postgres: Some(url),
+        });
+        match runtime.block_on(unix_socket_url(url)) {
+            Some(unix) => {
+                let unix = gep_bot::store::PgStore::url_in_schema(&unix, &schema);
+                rows.push(Row {
+                    name: "pg unix",
+                    start: Box::new(move |_, port| start_bot(&unix, port)),
+                    postgres: Some(url),
                 });
             }
-            let (figures, wal) = measure_postgres(
-                &runtime,
-                "pg tcp",
-                &url,
-                |port| start_bot(&db, port),
-                &body,
-                &signature,
-            );
-            results.extend(figures);
-            server_notes.extend(wal);
-            match runtime.block_on(unix_socket_url(&url)) {
-                Some(unix) => {
-                    let db = gep_bot::store::PgStore::url_in_schema(&unix, &schema);
-                    let (figures, wal) = measure_postgres(
-                        &runtime,
-                        "pg unix",
-                        &url,
-                        |port| start_bot(&db, port),
-                        &body,
-                        &signature,
-                    );
-                    results.extend(figures);
-                    server_notes.extend(wal);
-                }
-                None => println!(
-                    "pg unix: skipped (the server names no Unix socket folder this machine has)"
-                ),
-            }
-            // The deliveries stored while measuring are of no use to anyone: leave the
-            // database as it was.
-            runtime
-                .block_on(gep_bot::store::PgStore::drop_schema(&url, &schema))
-                .expect("the benchmark's schema is dropped");
+            None => println!(
+                "pg unix: skipped (the server names no Unix socket folder this machine has)"
+            ),
         }
-        _ => println!(
+    } else {
+        println!(
             "postgres: skipped (set GEP_BOT_TEST_DATABASE_URL=postgres://... to measure it too)"
-        ),
+        );
     }
-
+    let turns = std::env::var(TURNS)
+        .ok()
+        .map(|turns| turns.parse::<usize>().expect("INTAKE_BENCH_TURNS: a count"))
+        .unwrap_or(if base_build.is_some() { 2 } else { 1 })
+        .max(1);
+    for turn in 0..turns {
+        let mut order: Vec<&Row> = rows.iter().collect();
+        if turn % 2 == 1 {
+            order.reverse();
+        }
+        for row in order {
+            let start = |port| (row.start)(turn, port);
+            let figures = match row.postgres {
+                Some(url) => {
+                    let (figures, note) =
+                        measure_postgres(&runtime, row.name, url, start, &body, &signature);
+                    server_notes.extend(note);
+                    figures
+                }
+                None => measure(&runtime, row.name, start, &body, &signature),
+            };
+            results.extend(figures.map(|figures| Figures { turn, ..figures }));
+        }
+    }
+    if let Some(url) = &postgres {
+        // The deliveries stored while measuring are of no use to anyone: leave the database
+        // as it was.
+        runtime
+            .block_on(gep_bot::store::PgStore::drop_schema(url, &schema))
+            .expect("the benchmark's schema is dropped");
+    }
     // Hello-world again, last: between runs on this VM it moved by half (40k-60k/s), so the
     // ratios are taken against the mean of a first and a last measure, both printed.
     results.extend(measure(
@@ -1162,19 +1179,47 @@ fn main() {
             println!("{note}");
         }
     }
-    // A row measured more than once (with a baseline build) counts by its mean.
-    let mean = |name: &str| {
+    // A row measured more than once (in turns) counts by its mean: of all turns, or of one.
+    let mean_in = |name: &str, turn: Option<usize>| {
         let rows: Vec<f64> = results
             .iter()
-            .filter(|f| f.name == name)
+            .filter(|f| f.name == name && turn.is_none_or(|turn| f.turn == turn))
             .map(|f| f.run.throughput)
             .collect();
         (!rows.is_empty()).then(|| rows.iter().sum::<f64>() / rows.len() as f64)
     };
-    let by = |name: &str| results.iter().find(|f| f.name == name);
+    let mean = |name: &str| mean_in(name, None);
+    // The ratios between rows the targets name, as (what, of what).
+    const RATIOS: [(&str, &str); 6] = [
+        ("sqlite", "append"),
+        ("append+jobs", "append"),
+        ("sqlite", "sqlite base"),
+        ("pg tcp", "pg tcp base"),
+        ("pg tcp", "sqlite"),
+        ("pg unix", "sqlite"),
+    ];
+    if turns > 1 {
+        // Each turn's own ratios: how far apart the turns are is how far a ratio can be trusted.
+        for turn in 0..turns {
+            let ratios: Vec<String> = RATIOS
+                .iter()
+                .filter_map(|&(this, of)| {
+                    let (this_rate, of_rate) =
+                        (mean_in(this, Some(turn))?, mean_in(of, Some(turn))?);
+                    Some(format!("{this} / {of} {:.2}x", this_rate / of_rate))
+                })
+                .collect();
+            println!("turn {}: {}", turn + 1, ratios.join(", "));
+        }
+    }
+    let over = if turns > 1 {
+        format!(" (the means of {turns} turns)")
+    } else {
+        String::new()
+    };
     if let (Some(sqlite), Some(append)) = (mean("sqlite"), mean("append")) {
         println!(
-            "sqlite / append: {:.2}x throughput (target >= 0.8x)",
+            "sqlite / append: {:.2}x throughput{over} (target >= 0.8x)",
             sqlite / append
         );
     }
@@ -1185,27 +1230,33 @@ fn main() {
             format!("; sqlite / append+jobs: {:.2}x", sqlite / jobs)
         });
         println!(
-            "append+jobs / append: {:.2}x throughput (the worker's share, with a store that costs nothing){sqlite}",
+            "append+jobs / append: {:.2}x throughput{over} (the worker's share, with a store that costs nothing){sqlite}",
             jobs / append
         );
     }
-    if let (Some(sqlite), Some(base)) = (mean("sqlite"), mean("sqlite base")) {
-        println!(
-            "sqlite / sqlite base: {:.2}x throughput (this build against {})",
-            sqlite / base,
-            std::env::var(BASELINE).unwrap_or_default()
-        );
+    for (this, base) in [("sqlite", "sqlite base"), ("pg tcp", "pg tcp base")] {
+        if let (Some(this_rate), Some(base_rate)) = (mean(this), mean(base)) {
+            println!(
+                "{this} / {base}: {:.2}x throughput{over} (this build against {})",
+                this_rate / base_rate,
+                base_build.as_deref().unwrap_or_default()
+            );
+        }
     }
     for postgres in ["pg tcp", "pg unix"] {
-        if let (Some(postgres), Some(sqlite)) = (by(postgres), mean("sqlite")) {
+        if let (Some(rate), Some(sqlite)) = (mean(postgres), mean("sqlite")) {
             let floor = floor.as_deref().map_or_else(String::new, |all| {
                 format!("; a commit alone: p99 {:.2?}", percentile(all, 0.99))
             });
+            let p99s: Vec<String> = results
+                .iter()
+                .filter(|f| f.name == postgres)
+                .map(|f| format!("{:.2?}", f.run.p99))
+                .collect();
             println!(
-                "{} / sqlite: {:.2}x throughput (target >= 0.8x); p99 at 2000/s {:.2?} (target <= 5 ms{floor})",
-                postgres.name,
-                postgres.run.throughput / sqlite,
-                postgres.run.p99
+                "{postgres} / sqlite: {:.2}x throughput{over} (target >= 0.8x); p99 at 2000/s {} (target <= 5 ms{floor})",
+                rate / sqlite,
+                p99s.join(", ")
             );
         }
     }
