@@ -18,11 +18,11 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::Request;
-use gep_bot::calendar::{Schedule, ics};
-use gep_bot::github::Event;
-use gep_bot::pipeline::{self, Intake, Secrets, sign};
-use gep_bot::store::SqliteStore;
-use gep_bot::validate::{GepFiles, GepSet, Options, SourceText, Template, validate};
+use gep_bot::core::Event;
+use gep_bot::domain::validate::{GepFiles, GepSet, Options, SourceText, Template, validate};
+use gep_bot::machinery::pipeline::{self, Intake, Secrets, sign};
+use gep_bot::machinery::store::SqliteStore;
+use gep_bot::products::calendar::{Schedule, ics};
 use tower::ServiceExt;
 
 const ROW: &str = "BOUNDED_WORK_ROW";

@@ -13,12 +13,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use gep_bot::cli::repository::conformance_reports;
-use gep_bot::dashboard::build::{self, History, Inputs};
-use gep_bot::gep::Features;
-use gep_bot::mesh::{Matcher, MeshRules};
-use gep_bot::status::readiness::Conformance;
-use gep_bot::validate::{self, GepSet, Template};
+use gep_bot::capabilities::mesh::{Matcher, MeshRules};
+use gep_bot::domain::gep::Features;
+use gep_bot::domain::standing::readiness::Conformance;
+use gep_bot::domain::validate::{self, GepSet, Template};
+use gep_bot::machinery::cli::repository::conformance_reports;
+use gep_bot::products::dashboard::build::{self, History, Inputs};
 
 #[path = "support/process.rs"]
 mod process;

@@ -60,10 +60,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gep_bot::memory::StateChange;
-use gep_bot::memory::{LabelMemory, ReviewState};
-use gep_bot::pipeline::{Intake, Secrets, sign};
-use gep_bot::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
+use gep_bot::core::state::StateChange;
+use gep_bot::core::state::{LabelMemory, ReviewState};
+use gep_bot::machinery::pipeline::{Intake, Secrets, sign};
+use gep_bot::machinery::store::{Counts, Job, NewDelivery, Recorded, Store, StoreError};
 
 #[path = "support/process.rs"]
 mod process;
@@ -533,7 +533,7 @@ impl Store for Reference {
         _: &str,
         _: i64,
         _: i64,
-    ) -> Result<Vec<gep_bot::memory::Activity>, StoreError> {
+    ) -> Result<Vec<gep_bot::core::state::Activity>, StoreError> {
         Ok(Vec::new())
     }
     async fn counts(&self) -> Result<Counts, StoreError> {
@@ -607,11 +607,11 @@ fn serve_reference(spec: &str) {
     let queued = Arc::new(tokio::sync::Notify::new());
     let app = match &store {
         None => axum::Router::new().route("/webhook", axum::routing::post(|| async { "hello" })),
-        Some(store) => gep_bot::pipeline::router(Arc::new(Intake {
+        Some(store) => gep_bot::machinery::pipeline::router(Arc::new(Intake {
             store: store.clone(),
             secrets: Secrets::parse(SECRET),
             queued: queued.clone(),
-            clock: gep_bot::pipeline::now_ms,
+            clock: gep_bot::machinery::pipeline::now_ms,
             bodies: Default::default(),
             last_failure: Default::default(),
         })),
@@ -624,22 +624,19 @@ fn serve_reference(spec: &str) {
             // priority), with nothing to read from GitHub.
             let (_stop, stopped) = tokio::sync::watch::channel(false);
             if let Some(store) = store.filter(|store| store.jobs.is_some()) {
-                let handlers = gep_bot::pipeline::capabilities::Handlers::new(
-                    Default::default(),
-                    Default::default(),
-                    Default::default(),
-                    Default::default(),
+                let config = gep_bot::machinery::config::Config::default();
+                let capabilities = gep_bot::capabilities::Capabilities::new(
+                    &gep_bot::capabilities::Setup::new(&config, None),
                 )
-                .unwrap()
-                .publishing_with(None);
-                gep_bot::pipeline::worker::Worker {
+                .unwrap();
+                gep_bot::machinery::pipeline::worker::Worker {
                     store,
-                    executor: Arc::new(gep_bot::github::Executor::DryRun),
+                    executor: Arc::new(gep_bot::machinery::github::Executor::DryRun),
                     github: None,
-                    handlers: Arc::new(handlers),
+                    capabilities: Arc::new(capabilities),
                     settings: Default::default(),
                     queued,
-                    clock: gep_bot::pipeline::now_ms,
+                    clock: gep_bot::machinery::pipeline::now_ms,
                     observer: None,
                 }
                 .spawn(stopped)
@@ -649,10 +646,10 @@ fn serve_reference(spec: &str) {
                 .await
                 .unwrap();
             // The accept loop `gep-bot serve` uses, so every row pays the same for connections.
-            gep_bot::edge::serve(
+            gep_bot::machinery::edge::serve(
                 listener,
                 app,
-                gep_bot::edge::Limits::default(),
+                gep_bot::machinery::edge::Limits::default(),
                 std::future::pending(),
             )
             .await
@@ -1000,7 +997,9 @@ fn main() {
     let mut floor: Option<Vec<Duration>> = None;
     if let Some(url) = &postgres {
         runtime
-            .block_on(gep_bot::store::PgStore::open_in_schema(url, &schema))
+            .block_on(gep_bot::machinery::store::PgStore::open_in_schema(
+                url, &schema,
+            ))
             .expect("PostgreSQL schema");
         if wants("pg tcp") || wants("pg unix") {
             server_notes.push(runtime.block_on(warm_wal(url, &schema)));
@@ -1020,7 +1019,7 @@ fn main() {
                     .to_owned(),
             });
         }
-        let tcp = gep_bot::store::PgStore::url_in_schema(url, &schema);
+        let tcp = gep_bot::machinery::store::PgStore::url_in_schema(url, &schema);
         if let Some(program) = &base_build {
             let tcp = tcp.clone();
             rows.push(Row {
@@ -1036,7 +1035,7 @@ fn main() {
         });
         match runtime.block_on(unix_socket_url(url)) {
             Some(unix) => {
-                let unix = gep_bot::store::PgStore::url_in_schema(&unix, &schema);
+                let unix = gep_bot::machinery::store::PgStore::url_in_schema(&unix, &schema);
                 rows.push(Row {
                     name: "pg unix",
                     start: Box::new(move |_, port| start_bot(&unix, port)),
@@ -1085,7 +1084,9 @@ fn main() {
         // The deliveries stored while measuring are of no use to anyone: leave the database
         // as it was.
         runtime
-            .block_on(gep_bot::store::PgStore::drop_schema(url, &schema))
+            .block_on(gep_bot::machinery::store::PgStore::drop_schema(
+                url, &schema,
+            ))
             .expect("the benchmark's schema is dropped");
     }
     // Hello-world again, last: between runs on this VM it moved by half (40k-60k/s), so the

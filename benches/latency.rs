@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
-use gep_bot::pipeline::sign;
+use gep_bot::machinery::pipeline::sign;
 use serde_json::Value;
 
 #[path = "support/process.rs"]
@@ -216,7 +216,7 @@ async fn measure_other_replica(
     fixture: &Value,
     calls: Arc<Calls>,
 ) -> Vec<Duration> {
-    use gep_bot::store::{NewDelivery, PgStore, Store};
+    use gep_bot::machinery::store::{NewDelivery, PgStore, Store};
     let other = PgStore::open_in_schema(url, schema)
         .await
         .expect("the other replica's store");
@@ -231,7 +231,7 @@ async fn measure_other_replica(
         number += 1;
         let body = issue(fixture, number, true);
         let id = format!("other-replica-{number}");
-        let now = gep_bot::pipeline::now_ms();
+        let now = gep_bot::machinery::pipeline::now_ms();
         let delivery = NewDelivery {
             id: &id,
             event: "issues",
@@ -293,10 +293,10 @@ fn main() {
         match std::env::var("GEP_BOT_TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => {
                 let schema = format!("latency_{}", std::process::id());
-                gep_bot::store::PgStore::open_in_schema(&url, &schema)
+                gep_bot::machinery::store::PgStore::open_in_schema(&url, &schema)
                     .await
                     .expect("PostgreSQL schema");
-                let db = gep_bot::store::PgStore::url_in_schema(&url, &schema);
+                let db = gep_bot::machinery::store::PgStore::url_in_schema(&url, &schema);
                 results.push(measure("postgres", &db, &fixture, calls.clone()).await);
                 // A schema of its own: no job left by the bot before in it.
                 let replicas = format!("{schema}_replicas");
@@ -304,7 +304,7 @@ fn main() {
                     measure_other_replica(&url, &replicas, &fixture, calls.clone()).await,
                 );
                 for schema in [&schema, &replicas] {
-                    gep_bot::store::PgStore::drop_schema(&url, schema)
+                    gep_bot::machinery::store::PgStore::drop_schema(&url, schema)
                         .await
                         .expect("the benchmark's schema is dropped");
                 }

@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use gep_bot::validate::{self, Options, Template};
+use gep_bot::domain::validate::{self, Options, Template};
 
 #[path = "support/process.rs"]
 mod process;

@@ -1,26 +1,18 @@
 //! gep-bot: the GitHub App, calendar publisher and command-line tool of the Gateway API GEP process.
 //!
-//! One module per capability. Each capability keeps a pure core (inputs in, findings or actions out)
-//! and leaves IO to its edge, so the command line, the server and the tests all drive the same code.
+//! Five folders, by what a module is:
+//! - [`core`]: the pure language the rest speaks (events, actions, plans, state changes, the read
+//!   traits, errors). No IO, no clock.
+//! - [`capabilities`]: what reacts to events, one folder each, all of one shape
+//!   ([`capabilities::Capability`]), listed once.
+//! - [`products`]: what the bot publishes for people (the calendar, the dashboard, the report).
+//! - [`domain`]: the GEP process itself (GEP documents and statuses, validation, comment commands),
+//!   used by capabilities, products and the command line alike.
+//! - [`machinery`]: IO at the edge (the webhook pipeline, the stores, the GitHub client, the HTTP
+//!   edge, the command line, configuration).
 
-pub mod agenda;
-pub mod calendar;
-pub mod checks;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod dashboard;
-pub mod edge;
-pub mod gep;
-pub mod github;
-pub mod help;
-pub mod lifecycle;
-pub mod memory;
-pub mod mesh;
-pub mod pipeline;
-pub mod report;
-pub mod review;
-pub mod status;
-pub mod store;
-pub mod text;
-pub mod validate;
+pub mod capabilities;
+pub mod core;
+pub mod domain;
+pub mod machinery;
+pub mod products;

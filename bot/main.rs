@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // SAFETY: nothing has used SQLite yet, and no other thread runs.
-    unsafe { gep_bot::store::without_memory_statistics() };
+    unsafe { gep_bot::machinery::store::without_memory_statistics() };
     // `serve` logs what it does (a migration applied included); a command run by a person says
     // its result on stdout and brings only warnings here, not a library's info lines.
     let serving = std::env::args().nth(1).as_deref() == Some("serve");
@@ -30,5 +30,5 @@ fn main() -> ExitCode {
     } else {
         logs.with_ansi(std::io::stderr().is_terminal()).init();
     }
-    gep_bot::cli::run()
+    gep_bot::machinery::cli::run()
 }

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use chrono::DateTime;
 use common::github::{FakeGitHub, requests_to};
-use gep_bot::agenda::{AgendaRules, Scheduler, Target};
-use gep_bot::calendar::{BUILTIN, Schedule};
-use gep_bot::github::{Credentials, Executor, GitHub};
-use gep_bot::memory::{Activity, ActivityKind, StateChange};
-use gep_bot::pipeline::worker::{Settings, Worker};
-use gep_bot::store::{PgStore, SqliteStore, Store};
+use gep_bot::capabilities::agenda::{AgendaRules, Scheduler, Target};
+use gep_bot::core::state::{Activity, ActivityKind, StateChange};
+use gep_bot::machinery::github::{Credentials, Executor, GitHub};
+use gep_bot::machinery::pipeline::worker::{Settings, Worker};
+use gep_bot::machinery::store::{PgStore, SqliteStore, Store};
+use gep_bot::products::calendar::{BUILTIN, Schedule};
 use tokio::sync::{Notify, watch};
 
 const REPO: &str = "kubernetes-sigs/gateway-api";
@@ -59,7 +59,7 @@ fn replica_writing_to<S: Store>(id: &str, store: Arc<S>, api: &str, target: Targ
         store: store.clone(),
         executor: Arc::new(Executor::GitHub(client.clone())),
         github: Some(client),
-        handlers: common::bot::handlers(&credentials),
+        capabilities: common::bot::capabilities(&credentials),
         settings: Settings {
             id: id.into(),
             backoff: Duration::from_millis(20),

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gep_bot::calendar::{Schedule, ics, meetings, occurrences};
-use gep_bot::github::{Event, EventError};
-use gep_bot::pipeline::{self, Intake, Secrets, sign};
-use gep_bot::store::{SqliteStore, Store};
-use gep_bot::validate::{GepFiles, GepSet, Options, SourceText, Template, validate};
+use gep_bot::core::{Event, EventError};
+use gep_bot::domain::validate::{GepFiles, GepSet, Options, SourceText, Template, validate};
+use gep_bot::machinery::pipeline::{self, Intake, Secrets, sign};
+use gep_bot::machinery::store::{SqliteStore, Store};
+use gep_bot::products::calendar::{Schedule, ics, meetings, occurrences};
 use tower::ServiceExt;
 
 const SECRET: &str = "bounded";
@@ -65,7 +65,7 @@ async fn a_one_megabyte_comment_of_ten_thousand_gep_lines() {
     let event = Event::parse("issue_comment", &body).unwrap();
     assert_eq!(
         event.comment.unwrap().commands.len(),
-        gep_bot::commands::MAX_PER_COMMENT
+        gep_bot::domain::commands::MAX_PER_COMMENT
     );
 }
 
@@ -171,6 +171,6 @@ fn a_schedule_of_one_hundred_thousand_exceptions() {
     assert!(
         listed
             .iter()
-            .all(|m| m.status == gep_bot::calendar::Status::Cancelled)
+            .all(|m| m.status == gep_bot::products::calendar::Status::Cancelled)
     );
 }

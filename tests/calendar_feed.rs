@@ -10,7 +10,7 @@ use std::process::Command;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use gep_bot::calendar::{Schedule, ics, meetings};
+use gep_bot::products::calendar::{Schedule, ics, meetings};
 use proptest::prelude::*;
 
 fn utc(text: &str) -> DateTime<Utc> {
@@ -405,7 +405,7 @@ proptest! {
         // no monthly one.
         let zone = schedule.timezone;
         let all = meetings(&schedule, from, to);
-        let local = |m: &gep_bot::calendar::Occurrence| m.start.with_timezone(&zone).date_naive();
+        let local = |m: &gep_bot::products::calendar::Occurrence| m.start.with_timezone(&zone).date_naive();
         let monthly: Vec<NaiveDate> = all.iter().filter(|m| m.series == "m").map(local).collect();
         let weekly: Vec<NaiveDate> = all.iter().filter(|m| m.series == "w").map(local).collect();
         for d in &monthly {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, Utc};
-use gep_bot::calendar::{Schedule, http};
+use gep_bot::products::calendar::{Schedule, http};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 

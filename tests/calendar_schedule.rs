@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{DateTime, Utc};
-use gep_bot::calendar::{Schedule, Status, meetings, occurrences};
+use gep_bot::products::calendar::{Schedule, Status, meetings, occurrences};
 
 fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::bot::Bot;
 use common::github::{FakeGitHub, requests_to};
-use gep_bot::github::Credentials;
-use gep_bot::store::Store;
+use gep_bot::machinery::github::Credentials;
+use gep_bot::machinery::store::Store;
 
 const PR: u64 = 12;
 
@@ -79,7 +79,10 @@ async fn a_gep_pull_request_gets_one_check_run_per_head_with_annotations_on_the_
         ("GEP template", "h1", "failure")
     );
     // 62 findings, annotated up to the cap in one request; the summary lists the rest.
-    assert_eq!(run.annotations.len(), gep_bot::checks::MAX_ANNOTATIONS);
+    assert_eq!(
+        run.annotations.len(),
+        gep_bot::capabilities::checks::MAX_ANNOTATIONS
+    );
     assert_eq!(run.writes, 1, "50 annotations a request");
     let skip = run
         .annotations

@@ -12,8 +12,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gep_bot::checks;
-use gep_bot::github::{Action, MemoryRepo};
+use gep_bot::capabilities::checks;
+use gep_bot::core::{Action, MemoryRepo};
 use serde_json::Value;
 
 struct Repo {

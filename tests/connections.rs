@@ -147,7 +147,7 @@ async fn at_the_connection_cap_healthz_answers_and_the_rest_is_503_then_closed()
     std::thread::sleep(Duration::from_millis(50));
 
     // The spare connections taken too, a new one is closed at once: no descriptor is kept.
-    let spare: Vec<TcpStream> = (0..gep_bot::edge::SPARE)
+    let spare: Vec<TcpStream> = (0..gep_bot::machinery::edge::SPARE)
         .map(|_| {
             let mut s = connect(served.port);
             s.write_all(b"GET /").unwrap();

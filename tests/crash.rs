@@ -132,7 +132,7 @@ async fn a_killed_process_loses_nothing_and_repeats_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_cleanly_and_gives_claimed_jobs_back() {
-    use gep_bot::store::{SqliteStore, Store};
+    use gep_bot::machinery::store::{SqliteStore, Store};
     let (github, labels) = held_github().await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("term.db").display());

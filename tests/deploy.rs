@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gep_bot::calendar::{Schedule, http};
-use gep_bot::config::Config;
-use gep_bot::dashboard::served::Served;
-use gep_bot::pipeline::{Intake, Secrets};
-use gep_bot::store::SqliteStore;
+use gep_bot::machinery::config::Config;
+use gep_bot::machinery::pipeline::{Intake, Secrets};
+use gep_bot::machinery::store::SqliteStore;
+use gep_bot::products::calendar::{Schedule, http};
+use gep_bot::products::dashboard::served::Served;
 use serde_yaml_ng::Value;
 use tower::ServiceExt;
 
@@ -51,7 +51,7 @@ async fn served(path: &str, method: &str) -> StatusCode {
         Arc::new(chrono::Utc::now),
     ));
     let dashboard = Served::new("kubernetes-sigs/gateway-api", "geps/", "area/mesh");
-    let app = gep_bot::cli::serve::routes(intake, calendar, Some(dashboard));
+    let app = gep_bot::machinery::cli::serve::routes(intake, calendar, Some(dashboard));
     let request = Request::builder()
         .method(method)
         .uri(path)
@@ -306,17 +306,17 @@ fn the_container_runs_as_a_non_root_user_with_a_health_check() {
 #[test]
 fn the_readmes_command_table_is_the_one_gep_help_answers_with() {
     let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
-    let table = gep_bot::help::table(gep_bot::pipeline::capabilities::HELP);
+    let table = gep_bot::capabilities::help::table(gep_bot::capabilities::Capabilities::HELP);
     assert!(
         readme.contains(&table),
         "README.md's command table is out of date; it should read:\n{table}"
     );
 }
 
-/// The README's example `bot.toml` is one the binary accepts, and says what it says.
+/// The operator's guide's example `bot.toml` is one the binary accepts, and says what it says.
 #[test]
 fn the_readmes_example_configuration_parses() {
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(common::repo().join("docs/operations.md")).unwrap();
     let blocks: Vec<&str> = readme
         .split("```toml\n")
         .skip(1)
@@ -325,9 +325,9 @@ fn the_readmes_example_configuration_parses() {
     let example = blocks
         .iter()
         .find(|b| b.contains("[lifecycle]"))
-        .expect("the README's example bot.toml");
-    let config =
-        Config::parse(example, std::path::Path::new("README.md")).unwrap_or_else(|e| panic!("{e}"));
+        .expect("the operator guide's example bot.toml");
+    let config = Config::parse(example, std::path::Path::new("docs/operations.md"))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.lifecycle.frozen_label, "lifecycle/frozen");
     assert_eq!(config.review.quorum, 2);
     assert_eq!(config.retention_days, 14);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::bot::Bot;
 use common::github::{FakeGitHub, requests_to};
-use gep_bot::github::Credentials;
+use gep_bot::machinery::github::Credentials;
 
 const MARKER: &str = "<!-- gep-bot:lifecycle-frozen -->";
 

@@ -193,7 +193,7 @@ fn doctor_says_in_one_line_each_what_is_wrong() {
 /// configured database, and leaves the others alone.
 #[tokio::test]
 async fn requeue_queues_the_dead_jobs_again() {
-    use gep_bot::store::{NewDelivery, SqliteStore, Store};
+    use gep_bot::machinery::store::{NewDelivery, SqliteStore, Store};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("bot.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
@@ -233,7 +233,7 @@ async fn requeue_queues_the_dead_jobs_again() {
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.queued, counts.dead), (2, 0));
     // Queued to run now (the real clock), after the job that was waiting all along.
-    let later = gep_bot::pipeline::now_ms() + 1;
+    let later = gep_bot::machinery::pipeline::now_ms() + 1;
     let first = store.claim("w", later, 60_000).await.unwrap().unwrap();
     let second = store.claim("w", later, 60_000).await.unwrap().unwrap();
     assert_eq!(first.delivery_id, "d-queued");

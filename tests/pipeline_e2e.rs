@@ -9,9 +9,9 @@ use common::bot::Bot;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use gep_bot::github::Credentials;
-use gep_bot::pipeline::now_ms;
-use gep_bot::store::Store;
+use gep_bot::machinery::github::Credentials;
+use gep_bot::machinery::pipeline::now_ms;
+use gep_bot::machinery::store::Store;
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

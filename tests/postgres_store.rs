@@ -6,7 +6,7 @@ mod common;
 
 use std::os::fd::BorrowedFd;
 
-use gep_bot::store::{NewDelivery, PgStore, Recorded, Store};
+use gep_bot::machinery::store::{NewDelivery, PgStore, Recorded, Store};
 use sha2::{Digest, Sha384};
 
 /// An admin connection to `url` (outside the store), for what the test reads and sets up.
@@ -211,8 +211,8 @@ async fn migrate_as_sqlx_did(client: &tokio_postgres::Client, up_to: i64) {
         )
         .await
         .unwrap();
-    let folder =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot/store/migrations/postgres");
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("bot/machinery/store/migrations/postgres");
     let mut files: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -278,7 +278,8 @@ async fn a_database_sqlx_migrated_goes_on_with_its_data() {
         .map(|row| row.get(0))
         .collect();
     let files = std::fs::read_dir(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bot/store/migrations/postgres"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("bot/machinery/store/migrations/postgres"),
     )
     .unwrap()
     .count() as i64;
@@ -315,7 +316,7 @@ async fn a_database_sqlx_migrated_goes_on_with_its_data() {
             hex::encode(Sha384::digest(
                 std::fs::read(
                     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join("bot/store/migrations/postgres/0002_reviews.sql")
+                        .join("bot/machinery/store/migrations/postgres/0002_reviews.sql")
                 )
                 .unwrap()
             ))

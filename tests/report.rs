@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::bot::Bot;
 use common::github::FakeGitHub;
-use gep_bot::github::Credentials;
+use gep_bot::machinery::github::Credentials;
 use serde_json::{Value, json};
 
 const REPO: &str = "Codertocat/Hello-World";

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use common::bot::Bot;
 use common::github::{FakeGitHub, requests_to};
-use gep_bot::github::Credentials;
-use gep_bot::store::Store;
+use gep_bot::machinery::github::Credentials;
+use gep_bot::machinery::store::Store;
 use serde_json::{Value, json};
 
 const PR: u64 = 3949;

@@ -2,7 +2,7 @@
 //! `without_memory_statistics` first). A file of its own: the setting is the whole process's and
 //! takes effect only before SQLite's first use, so no other test may run SQLite beside it.
 
-use gep_bot::store::without_memory_statistics;
+use gep_bot::machinery::store::without_memory_statistics;
 
 #[test]
 fn sqlite_keeps_no_memory_statistics_once_turned_off_before_its_first_use() {

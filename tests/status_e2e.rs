@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::bot::Bot;
 use common::github::FakeGitHub;
-use gep_bot::github::Credentials;
+use gep_bot::machinery::github::Credentials;
 
 fn corpus_file(path: &str) -> String {
     std::fs::read_to_string(common::corpus().join(path)).unwrap()

@@ -3,8 +3,8 @@
 
 mod common;
 
-use gep_bot::memory::{LabelMemory, StateChange};
-use gep_bot::store::{Counts, NewDelivery, PgStore, Recorded, SqliteStore, Store};
+use gep_bot::core::state::{LabelMemory, StateChange};
+use gep_bot::machinery::store::{Counts, NewDelivery, PgStore, Recorded, SqliteStore, Store};
 
 fn delivery(id: &str) -> NewDelivery<'_> {
     NewDelivery {
@@ -192,14 +192,14 @@ async fn pruning_goes_oldest_first_in_batches_of_the_size_asked(store: impl Stor
     );
     // d1 and d2 came back as new deliveries; the old d3 and d4 go, in batches of one.
     assert_eq!(
-        gep_bot::store::prune_in_batches(&store, 45, 1)
+        gep_bot::machinery::store::prune_in_batches(&store, 45, 1)
             .await
             .unwrap(),
         2
     );
     assert_eq!(store.prune(45, 10).await.unwrap(), 0);
     // A batch of 0 is taken as 1, not as a loop that never ends.
-    let zero = gep_bot::store::prune_in_batches(&store, 60, 0);
+    let zero = gep_bot::machinery::store::prune_in_batches(&store, 60, 0);
     let pruned = tokio::time::timeout(std::time::Duration::from_secs(5), zero).await;
     assert_eq!(pruned.expect("it ends").unwrap(), 1, "d5 goes");
     assert_eq!(
@@ -274,7 +274,7 @@ async fn label_suppression_is_remembered_and_lifted(store: impl Store) {
 }
 
 async fn a_review_state_is_saved_replaced_and_loaded(store: impl Store) {
-    use gep_bot::review::{ReviewState, Vote};
+    use gep_bot::capabilities::review::{ReviewState, Vote};
     assert_eq!(store.review("o/r", 7).await.unwrap(), None);
     let mut state = ReviewState::default();
     state.votes.insert("howardjohn".into(), Vote::Approved);
@@ -307,7 +307,7 @@ async fn the_actions_a_job_did_are_remembered_for_its_retry(store: impl Store) {
 }
 
 async fn activity_is_kept_at_its_earliest_time_and_read_by_period(store: impl Store) {
-    use gep_bot::memory::{Activity, ActivityKind};
+    use gep_bot::core::state::{Activity, ActivityKind};
     let seen = |kind, number, at| {
         StateChange::Record(Activity {
             repo: "o/r".into(),
@@ -538,7 +538,7 @@ async fn replicas_recording_the_same_redeliveries_at_once_refuse_none() {
 /// A plan's state changes are kept together or not at all: here the second fails (its table is
 /// gone, as a database broken under the bot would have it), and the first is undone with it.
 async fn a_plan_whose_second_change_fails_keeps_neither(store: impl Store) {
-    use gep_bot::memory::{Activity, ActivityKind};
+    use gep_bot::core::state::{Activity, ActivityKind};
     let label_on = StateChange::LabelOn {
         repo: "o/r".into(),
         number: 7,

@@ -8,8 +8,10 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use gep_bot::gep::Status;
-use gep_bot::validate::{self, Code, GepFiles, GepSet, Options, Severity, SourceText, Template};
+use gep_bot::domain::gep::Status;
+use gep_bot::domain::validate::{
+    self, Code, GepFiles, GepSet, Options, Severity, SourceText, Template,
+};
 
 /// GEPs the corpus's relationships name that exist upstream but are not in this partial copy
 /// (each one checked in the upstream repository's `geps/` folder).
@@ -217,15 +219,15 @@ fn our_template_left_unfilled_is_reported_at_each_required_section() {
 /// validator says which are which, on their lines.
 #[test]
 fn real_feature_names_are_checked_against_the_real_pkg_features() {
-    let set = gep_bot::validate::load(&[common::corpus()]).unwrap();
-    let features = gep_bot::validate::features_beside(&set)
+    let set = gep_bot::domain::validate::load(&[common::corpus()]).unwrap();
+    let features = gep_bot::domain::validate::features_beside(&set)
         .unwrap()
         .expect("the copy has pkg/features beside geps/");
     assert!(features.len() > 50, "{}", features.len());
-    let findings = gep_bot::validate::validate(
+    let findings = gep_bot::domain::validate::validate(
         &set,
-        &gep_bot::validate::Template::builtin(),
-        &gep_bot::validate::Options {
+        &gep_bot::domain::validate::Template::builtin(),
+        &gep_bot::domain::validate::Options {
             features: Some(features),
             ..Default::default()
         },

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gep_bot::github::Event;
-use gep_bot::pipeline::{self, Intake, Secrets, sign};
-use gep_bot::store::{SqliteStore, Store};
+use gep_bot::core::Event;
+use gep_bot::machinery::pipeline::{self, Intake, Secrets, sign};
+use gep_bot::machinery::store::{SqliteStore, Store};
 use tokio::sync::Notify;
 use tower::ServiceExt;
 
@@ -402,7 +402,7 @@ async fn a_signed_unknown_event_name_is_counted_as_other_not_by_its_text() {
 async fn every_metric_the_readme_lists_is_declared_from_the_start() {
     let intake = intake().await;
     let (_, metrics) = get(&intake, "/metrics").await;
-    let readme = std::fs::read_to_string(common::repo().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(common::repo().join("docs/operations.md")).unwrap();
     let row = readme
         .lines()
         .find(|l| l.starts_with("| `GET /metrics`"))

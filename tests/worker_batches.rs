@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use gep_bot::github::{Credentials, Executor};
-use gep_bot::pipeline::worker::{Settings, Worker};
-use gep_bot::store::{NewDelivery, SqliteStore, Store};
+use gep_bot::machinery::github::{Credentials, Executor};
+use gep_bot::machinery::pipeline::worker::{Settings, Worker};
+use gep_bot::machinery::store::{NewDelivery, SqliteStore, Store};
 use tokio::sync::{Notify, watch};
 
 const LEASE_MS: i64 = 1_000;
@@ -56,7 +56,7 @@ async fn run(
     let seen = Arc::new(Mutex::new(Vec::new()));
     let observer = {
         let (seen, path) = (seen.clone(), path.clone());
-        Arc::new(move |_: &gep_bot::github::Event| {
+        Arc::new(move |_: &gep_bot::core::Event| {
             let file = rusqlite::Connection::open(&path).unwrap();
             let held = file
                 .prepare(
@@ -76,7 +76,7 @@ async fn run(
         store: store.clone(),
         executor: Arc::new(Executor::DryRun),
         github: None,
-        handlers: common::bot::handlers(&Credentials::Token("t".into())),
+        capabilities: common::bot::capabilities(&Credentials::Token("t".into())),
         settings: Settings {
             id: "w".into(),
             lease: Duration::from_millis(LEASE_MS as u64),

@@ -2,7 +2,7 @@
 //! (markdown with YAML front matter, YAML with aliases), validated as one GEP beside none.
 #![no_main]
 
-use gep_bot::validate::{GepFiles, GepSet, Options, SourceText, Template, validate};
+use gep_bot::domain::validate::{GepFiles, GepSet, Options, SourceText, Template, validate};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use chrono::{TimeZone, Utc};
-use gep_bot::calendar::{Schedule, ics, meetings};
+use gep_bot::products::calendar::{Schedule, ics, meetings};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -25,5 +25,5 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let name = EVENTS[pick as usize % EVENTS.len()];
-    let _ = gep_bot::github::Event::parse(name, body);
+    let _ = gep_bot::core::Event::parse(name, body);
 });

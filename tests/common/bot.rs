@@ -5,13 +5,12 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gep_bot::github::{Credentials, Executor, GitHub};
-use gep_bot::mesh::MeshRules;
-use gep_bot::pipeline::capabilities::Handlers;
-use gep_bot::pipeline::worker::{Settings, Worker};
-use gep_bot::pipeline::{self, Intake, Secrets, now_ms, sign};
-use gep_bot::review::ReviewRules;
-use gep_bot::store::{SqliteStore, Store};
+use gep_bot::capabilities::{Capabilities, Setup};
+use gep_bot::machinery::config::Config;
+use gep_bot::machinery::github::{Credentials, Executor, GitHub};
+use gep_bot::machinery::pipeline::worker::{Settings, Worker};
+use gep_bot::machinery::pipeline::{self, Intake, Secrets, now_ms, sign};
+use gep_bot::machinery::store::{SqliteStore, Store};
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
 use wiremock::MockServer;
@@ -19,17 +18,8 @@ use wiremock::MockServer;
 pub const SECRET: &[u8] = b"e2e-secret";
 
 /// The capabilities with their default rules, publishing as `credentials` can.
-pub fn handlers(credentials: &Credentials) -> Arc<Handlers> {
-    Arc::new(
-        Handlers::new(
-            MeshRules::default(),
-            ReviewRules::default(),
-            Default::default(),
-            Default::default(),
-        )
-        .unwrap()
-        .publishing_with(Some(credentials)),
-    )
+pub fn capabilities(credentials: &Credentials) -> Arc<Capabilities> {
+    Arc::new(Capabilities::new(&Setup::new(&Config::default(), Some(credentials))).unwrap())
 }
 
 pub struct Bot {
@@ -57,9 +47,9 @@ fn worker_thread(
     stopped: watch::Receiver<bool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
-        .name(gep_bot::pipeline::worker::WORKER_THREAD.into())
+        .name(gep_bot::machinery::pipeline::worker::WORKER_THREAD.into())
         .spawn(move || {
-            gep_bot::store::mark_reads_in_place();
+            gep_bot::machinery::store::mark_reads_in_place();
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -101,7 +91,7 @@ impl Bot {
             store,
             executor: Arc::new(Executor::GitHub(client.clone())),
             github: Some(client),
-            handlers: handlers(&credentials),
+            capabilities: capabilities(&credentials),
             settings: Settings {
                 id: "e2e".into(),
                 backoff: Duration::from_millis(20),

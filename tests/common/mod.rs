@@ -118,10 +118,12 @@ pub fn postgres_url(test: &str) -> Option<String> {
 
 /// A store in a schema of its own on `GEP_BOT_TEST_DATABASE_URL`, with the URL and the schema
 /// (to open a second store on it, or drop it), or `None` as [`postgres_url`] says.
-pub async fn postgres_store(test: &str) -> Option<(String, String, gep_bot::store::PgStore)> {
+pub async fn postgres_store(
+    test: &str,
+) -> Option<(String, String, gep_bot::machinery::store::PgStore)> {
     let url = postgres_url(test)?;
     let schema = unique_schema(test);
-    let store = gep_bot::store::PgStore::open_in_schema(&url, &schema)
+    let store = gep_bot::machinery::store::PgStore::open_in_schema(&url, &schema)
         .await
         .unwrap();
     Some((url, schema, store))
@@ -171,7 +173,7 @@ pub fn git_dated(dir: &std::path::Path, args: &[&str], date: Option<&str>) -> St
 }
 
 /// The fake GitHub's App (id 12345) with a throwaway RSA key, made once per test binary.
-pub fn app_credentials() -> gep_bot::github::Credentials {
+pub fn app_credentials() -> gep_bot::machinery::github::Credentials {
     static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     let pem = KEY.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
@@ -190,7 +192,7 @@ pub fn app_credentials() -> gep_bot::github::Credentials {
         assert!(status.success());
         std::fs::read(key).unwrap()
     });
-    gep_bot::github::Credentials::App {
+    gep_bot::machinery::github::Credentials::App {
         app_id: 12345,
         key: jsonwebtoken::EncodingKey::from_rsa_pem(pem).unwrap(),
     }

@@ -113,7 +113,7 @@ pub async fn deliver(
     id: &str,
     body: Vec<u8>,
 ) -> u16 {
-    let signature = gep_bot::pipeline::sign(secret.as_bytes(), &body);
+    let signature = gep_bot::machinery::pipeline::sign(secret.as_bytes(), &body);
     client
         .post(format!("http://127.0.0.1:{port}/webhook"))
         .header("x-github-event", event)

@@ -1,0 +1,118 @@
+//! The capabilities: what reacts to events. Each owns a folder and implements [`Capability`]
+//! (a trigger, a gathering through the narrow read seams, a pure plan, its commands' help); this
+//! file lists them once. Serve, replay, the tests and the benches build them all through
+//! [`Capabilities::new`] and plan through [`Capabilities::plan`]; nothing else names them.
+//!
+//! Not here: what the bot publishes without an event (`products`), the GEP process's own rules
+//! (`domain`), and the IO that runs the plans (`machinery`).
+
+pub mod capability;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use capability::Capability;
+
+use crate::core::{Action, Event, ExecError, Memo, Plan, Reads, Remembered};
+use crate::domain::commands::HelpEntry;
+use crate::machinery::config::Config;
+use crate::machinery::github::Credentials;
+use crate::products::dashboard::served::Served;
+
+/// What the capabilities are built from: the configuration, and what the running bot adds to it.
+pub struct Setup<'a> {
+    pub config: &'a Config,
+    /// Whether check runs can be written (a GitHub App, or none, planning as one would); with a
+    /// token the check's result is a commit status and a comment instead.
+    pub check_runs: bool,
+    /// The served dashboard, when there is one: `/gep status` takes the conformance reports and
+    /// the history it read (not read per request).
+    pub dashboard: Option<Arc<Served>>,
+}
+
+impl<'a> Setup<'a> {
+    /// As `config` says, publishing as `credentials` can, with no dashboard.
+    pub fn new(config: &'a Config, credentials: Option<&Credentials>) -> Setup<'a> {
+        Setup {
+            config,
+            check_runs: credentials.is_none_or(Credentials::can_write_check_runs),
+            dashboard: None,
+        }
+    }
+
+    pub fn with_dashboard(mut self, dashboard: Option<Arc<Served>>) -> Setup<'a> {
+        self.dashboard = dashboard;
+        self
+    }
+}
+
+/// The list: each line a capability's field, its type, and how it is built from the [`Setup`].
+/// The order is the order their actions are planned in, and `/gep help` lists their commands.
+macro_rules! capabilities {
+    ($setup:ident => $($field:ident: $module:ident::$kind:ident = $build:expr),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// Every capability, built from the configuration.
+        pub struct Capabilities {
+            $(pub $field: $module::$kind,)*
+        }
+
+        impl Capabilities {
+            /// Every command's help, by capability, in the order `/gep help` lists them.
+            pub const HELP: &'static [&'static [HelpEntry]] =
+                &[$(<$module::$kind as Capability>::HELP),*];
+
+            /// The names of the capabilities, in the order they plan.
+            pub const NAMES: &'static [&'static str] = &[$(<$module::$kind as Capability>::NAME),*];
+
+            pub fn new($setup: &Setup<'_>) -> anyhow::Result<Capabilities> {
+                Ok(Capabilities { $($field: $build,)* })
+            }
+
+            /// Every capability's plan for one event, at `now`. Reads only: nothing is executed.
+            pub async fn plan(
+                &self,
+                event: &Event,
+                reads: impl Reads,
+                memory: &impl Remembered,
+                now: DateTime<Utc>,
+            ) -> Result<Plan, ExecError> {
+                // Several capabilities need the same pull request's files: read once for the job.
+                let reads = Memo::new(reads);
+                let mut plan = Plan::default();
+                $(plan.extend(self.$field.run(event, &reads, memory, now).await?);)*
+                merge_replies(&mut plan);
+                Ok(plan)
+            }
+        }
+    };
+}
+
+capabilities! { setup =>
+    mesh: mesh::Mesh = mesh::Mesh::new(&setup.config.mesh)?,
+    status: status::GepStatus = status::GepStatus::new(&setup.config.review, setup.dashboard.clone()),
+    checks: checks::TemplateCheck = checks::TemplateCheck::new(&setup.config.review, &setup.config.checks, setup.check_runs),
+    review: review::LeadReview = review::LeadReview::new(&setup.config.review),
+    help: help::Help = help::Help::new(&setup.config.review, Capabilities::HELP),
+    lifecycle: lifecycle::Lifecycle = lifecycle::Lifecycle::new(&setup.config.lifecycle, &setup.config.review),
+    agenda: agenda::AgendaComment = agenda::AgendaComment::new(&setup.config.review),
+}
+
+/// One comment gets at most one reply: what several capabilities answer to it is said together.
+fn merge_replies(plan: &mut Plan) {
+    let mut merged: Vec<Action> = Vec::with_capacity(plan.actions.len());
+    for action in plan.actions.drain(..) {
+        if let Action::Reply { repo, issue, body } = &action
+            && let Some(Action::Reply { body: earlier, .. }) = merged.iter_mut().find(
+                |a| matches!(a, Action::Reply { repo: r, issue: i, .. } if r == repo && i == issue),
+            )
+        {
+            earlier.push_str("\n\n");
+            earlier.push_str(body);
+            continue;
+        }
+        merged.push(action);
+    }
+    plan.actions = merged;
+}

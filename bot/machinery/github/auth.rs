@@ -1,0 +1,62 @@
+//! Who the bot is to GitHub: a token, or a GitHub App whose JWT buys installation tokens
+//! (cached until five minutes before they expire).
+
+use chrono::{DateTime, Utc};
+
+use crate::core::ExecError;
+
+/// How the bot authenticates to GitHub.
+#[derive(Clone)]
+pub enum Credentials {
+    /// A token (development, or a GitHub Actions token).
+    Token(String),
+    /// A GitHub App: a JWT signed with the App's key buys installation tokens.
+    App {
+        app_id: u64,
+        key: jsonwebtoken::EncodingKey,
+    },
+}
+
+impl Credentials {
+    /// Only an App's installation token may create or update check runs (a personal access
+    /// token gets 403).
+    pub fn can_write_check_runs(&self) -> bool {
+        matches!(self, Credentials::App { .. })
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Token(_) => f.write_str("Token(<redacted>)"),
+            Credentials::App { app_id, .. } => {
+                write!(f, "App {{ app_id: {app_id}, key: <redacted> }}")
+            }
+        }
+    }
+}
+
+/// A JWT for the App, valid ten minutes (GitHub's maximum), issued a minute in the past for clock drift.
+pub fn app_jwt(
+    app_id: u64,
+    key: &jsonwebtoken::EncodingKey,
+    now: DateTime<Utc>,
+) -> Result<String, ExecError> {
+    #[derive(serde::Serialize)]
+    struct Claims {
+        iat: i64,
+        exp: i64,
+        iss: String,
+    }
+    let claims = Claims {
+        iat: now.timestamp() - 60,
+        exp: now.timestamp() + 540,
+        iss: app_id.to_string(),
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+        &claims,
+        key,
+    )
+    .map_err(|e| ExecError::Permanent(format!("cannot sign the App JWT: {e}")))
+}

@@ -1,0 +1,557 @@
+//! One request to GitHub: authentication, pacing of writes per installation, the answer sorted
+//! into what the worker does next (done, wait for a rate limit, retry, give up), and the paging of
+//! lists. Every read and write goes through here; nothing here knows what a capability wants.
+//!
+//! Plain `reqwest` rather than octocrab: every response's status and its `Retry-After` /
+//! `X-RateLimit-*` headers must be seen to honour rate limits, a POST must never be retried behind
+//! our back (octocrab's default retry duplicates comments), and few enough endpoints are used
+//! that typed models would only add ways to fail on an unexpected null. Retries are the worker's.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::auth::{Credentials, app_jwt};
+use crate::core::ExecError;
+
+/// The REST API version every request names (GitHub answers the oldest one without it).
+pub const API_VERSION: &str = "2022-11-28";
+/// JSON answers, GitHub's media type.
+pub const JSON: &str = "application/vnd.github+json";
+/// A file's own bytes from the contents API (the JSON form stops at 1 MB).
+pub const RAW: &str = "application/vnd.github.raw+json";
+/// What the ETag cache keeps at most, in bytes of answer bodies, and the largest answer it keeps:
+/// files are read raw now and may be many megabytes, so a count of entries bounds nothing.
+const ETAG_CACHE_BYTES: usize = 32 * 1024 * 1024;
+const ETAG_CACHE_LARGEST: usize = 1024 * 1024;
+
+/// One request's parts.
+pub(super) struct Exchange<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    /// How errors name the request.
+    pub what: &'a str,
+    pub body: Option<Value>,
+    pub write: bool,
+    pub accept: &'static str,
+}
+
+/// A successful answer (fresh, or the cached one a 304 confirmed).
+pub(super) struct Answer {
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        if self.text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&self.text).unwrap_or(Value::Null)
+        }
+    }
+}
+
+/// The `next` address of a `Link` header, if the list goes on.
+pub(super) fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                target
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_owned()
+            })
+    })
+}
+
+/// GitHub's GraphQL endpoint for a REST API base: `https://api.github.com/graphql`, but on GitHub
+/// Enterprise Server, whose REST base is `https://HOST/api/v3`, `https://HOST/api/graphql`.
+pub(super) fn graphql_endpoint(api: &str) -> String {
+    match api.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{api}/graphql"),
+    }
+}
+
+pub struct GitHub {
+    pub(super) http: reqwest::Client,
+    pub(super) api: String,
+    /// Where GraphQL queries go (not always `api` + `/graphql`: see `graphql_endpoint`).
+    pub(super) graphql: String,
+    pub(super) credentials: Credentials,
+    pub(super) write_interval: Duration,
+    /// When each installation last wrote: writes are paced per installation.
+    pub(super) last_write: Mutex<HashMap<u64, Instant>>,
+    pub(super) tokens: Mutex<HashMap<u64, (String, DateTime<Utc>)>>,
+    /// The validator and body of each GET answered with one, per installation, media type
+    /// and address.
+    pub(super) etags: EtagCache,
+    conditional: bool,
+}
+
+type EtagKey = (Option<u64>, &'static str, String);
+
+/// The validator and body of each GET answered with one, and the bytes they take.
+#[derive(Default)]
+pub(super) struct Etags {
+    entries: HashMap<EtagKey, (String, String)>,
+    bytes: usize,
+}
+
+type EtagCache = std::sync::Mutex<Etags>;
+
+impl GitHub {
+    /// The same client asking nothing conditionally (a benchmark's baseline).
+    pub fn without_conditional_requests(mut self) -> GitHub {
+        self.conditional = false;
+        self
+    }
+
+    pub fn new(api: &str, credentials: Credentials, write_interval: Duration) -> GitHub {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("gep-bot/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a TLS backend is compiled in");
+        let api = api.trim_end_matches('/');
+        GitHub {
+            http,
+            api: api.to_owned(),
+            graphql: graphql_endpoint(api),
+            credentials,
+            write_interval,
+            last_write: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+            etags: std::sync::Mutex::default(),
+            conditional: true,
+        }
+    }
+
+    pub async fn whoami(&self) -> Result<String, ExecError> {
+        match &self.credentials {
+            Credentials::Token(_) => {
+                let limits = self
+                    .send(None, Method::GET, "/rate_limit", None, false)
+                    .await?;
+                let core = &limits["resources"]["core"];
+                Ok(format!(
+                    "token accepted; {} of {} requests left this hour",
+                    core["remaining"], core["limit"]
+                ))
+            }
+            Credentials::App { app_id, .. } => {
+                let app = self.as_app("/app").await?;
+                Ok(format!(
+                    "App {} ({}) accepted the key",
+                    app["name"].as_str().unwrap_or("?"),
+                    app_id
+                ))
+            }
+        }
+    }
+
+    /// Whether the bot is a GitHub App (else a token).
+    pub fn is_app(&self) -> bool {
+        matches!(self.credentials, Credentials::App { .. })
+    }
+
+    /// A GET as the App itself (its JWT, not an installation's token), as JSON.
+    pub(super) async fn as_app(&self, path: &str) -> Result<Value, ExecError> {
+        let Credentials::App { app_id, key } = &self.credentials else {
+            return Err(ExecError::Permanent(format!(
+                "GET {path} needs a GitHub App"
+            )));
+        };
+        let jwt = app_jwt(*app_id, key, Utc::now())?;
+        let what = format!("GET {path}");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.api))
+            .bearer_auth(jwt)
+            .header("Accept", JSON)
+            .header("X-GitHub-Api-Version", API_VERSION)
+            .send()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{what}: {e}")))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(classify(status, &headers, &text, &what, Utc::now()));
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A GET of `what` (a path under the API) in the raw media type: a file's own bytes.
+    pub(super) async fn get_raw(
+        &self,
+        installation: Option<u64>,
+        what: &str,
+    ) -> Result<String, ExecError> {
+        let url = format!("{}{what}", self.api);
+        let request = Exchange {
+            method: Method::GET,
+            url: &url,
+            what,
+            body: None,
+            write: false,
+            accept: RAW,
+        };
+        Ok(self.exchange(installation, request).await?.text)
+    }
+
+    pub(super) async fn send_unless_missing(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        path: &str,
+        write: bool,
+    ) -> Result<Option<Value>, ExecError> {
+        match self.send(installation, method, path, None, write).await {
+            Err(ExecError::Permanent(message)) if message.starts_with("404") => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// Every item of a paginated list, up to `max_pages` pages of 100, following the `Link`
+    /// header's `next` as GitHub asks (page numbers are not every list's cursor).
+    pub(super) async fn pages(
+        &self,
+        installation: Option<u64>,
+        path: &str,
+        max_pages: u32,
+    ) -> Result<Vec<Value>, ExecError> {
+        let mut all = Vec::new();
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut url = format!("{}{path}{separator}per_page=100", self.api);
+        for _ in 0..max_pages {
+            let request = Exchange {
+                method: Method::GET,
+                url: &url,
+                what: path,
+                body: None,
+                write: false,
+                accept: JSON,
+            };
+            let answer = self.exchange(installation, request).await?;
+            let Value::Array(items) = answer.json() else {
+                break;
+            };
+            all.extend(items);
+            match next_link(&answer.headers) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(all)
+    }
+
+    pub(super) async fn send(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        write: bool,
+    ) -> Result<Value, ExecError> {
+        let url = format!("{}{path}", self.api);
+        self.send_to(installation, method, &url, path, body, write)
+            .await
+    }
+
+    /// One request to `url` (`what` in errors), as JSON.
+    pub(super) async fn send_to(
+        &self,
+        installation: Option<u64>,
+        method: Method,
+        url: &str,
+        what: &str,
+        body: Option<Value>,
+        write: bool,
+    ) -> Result<Value, ExecError> {
+        let request = Exchange {
+            method,
+            url,
+            what,
+            body,
+            write,
+            accept: JSON,
+        };
+        Ok(self.exchange(installation, request).await?.json())
+    }
+
+    /// One request: auth, pacing for writes, a conditional request for a GET answered before
+    /// (GitHub does not count a `304 Not Modified` against the rate limit), and the answer
+    /// sorted into what the worker does.
+    pub(super) async fn exchange(
+        &self,
+        installation: Option<u64>,
+        exchange: Exchange<'_>,
+    ) -> Result<Answer, ExecError> {
+        let Exchange {
+            method,
+            url,
+            what,
+            body,
+            write,
+            accept,
+        } = exchange;
+        let token = self.token(installation).await?;
+        if write {
+            self.pace(installation.unwrap_or(0)).await;
+        }
+        let cache_key = (self.conditional && method == Method::GET)
+            .then(|| (installation, accept, url.to_owned()));
+        let cached = cache_key.as_ref().and_then(|key| {
+            self.etags
+                .lock()
+                .expect("etag cache")
+                .entries
+                .get(key)
+                .cloned()
+        });
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(&token)
+            .header("Accept", accept)
+            .header("X-GitHub-Api-Version", API_VERSION);
+        if let Some((etag, _)) = &cached {
+            request = request.header("If-None-Match", etag.as_str());
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
+        let status = response.status();
+        metrics::counter!("gep_bot_github_calls_total", "status" => status.as_u16().to_string())
+            .increment(1);
+        let headers = response.headers().clone();
+        if let Some(remaining) = header_number(&headers, "x-ratelimit-remaining") {
+            metrics::gauge!("gep_bot_github_rate_limit_remaining").set(remaining as f64);
+        }
+        if status == StatusCode::NOT_MODIFIED
+            && let Some((_, text)) = cached
+        {
+            return Ok(Answer { text, headers });
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
+        if status.is_success() {
+            if let (Some(key), Some(etag)) = (cache_key, headers.get("etag"))
+                && let Ok(etag) = etag.to_str()
+            {
+                let mut etags = self.etags.lock().expect("etag cache");
+                // A bound, not an eviction policy: the reads that repeat are few and small.
+                if text.len() <= ETAG_CACHE_LARGEST {
+                    if etags.bytes + text.len() > ETAG_CACHE_BYTES {
+                        *etags = Etags::default();
+                    }
+                    etags.bytes += text.len() + etag.len();
+                    if let Some((old_tag, old)) =
+                        etags.entries.insert(key, (etag.to_owned(), text.clone()))
+                    {
+                        etags.bytes -= old.len() + old_tag.len();
+                    }
+                }
+            }
+            return Ok(Answer { text, headers });
+        }
+        if status == StatusCode::UNAUTHORIZED
+            && let Some(id) = installation
+        {
+            // The installation token may have been revoked early: fetch a new one next time.
+            self.tokens.lock().await.remove(&id);
+            return Err(ExecError::Transient(format!("401 {method} {what}")));
+        }
+        Err(classify(
+            status,
+            &headers,
+            &text,
+            &format!("{method} {what}"),
+            Utc::now(),
+        ))
+    }
+
+    /// Waits until this installation may write again.
+    pub(super) async fn pace(&self, installation: u64) {
+        if self.write_interval.is_zero() {
+            return;
+        }
+        let mut last = self.last_write.lock().await;
+        if let Some(previous) = last.get(&installation) {
+            tokio::time::sleep_until(*previous + self.write_interval).await;
+        }
+        last.insert(installation, Instant::now());
+    }
+}
+
+/// Sorts a failed response: rate limits (with how long to wait from `now`), server trouble, or
+/// a refusal.
+pub fn classify(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &str,
+    what: &str,
+    now: DateTime<Utc>,
+) -> ExecError {
+    let snippet: String = body.chars().take(200).collect();
+    if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
+        if let Some(seconds) = header_number(headers, "retry-after") {
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(seconds),
+                reason: format!("{status} {what}: Retry-After {seconds}s"),
+                secondary: true,
+            };
+        }
+        if header_number(headers, "x-ratelimit-remaining") == Some(0)
+            && let Some(reset) = header_number(headers, "x-ratelimit-reset")
+        {
+            let wait = (reset as i64 - now.timestamp()).max(1) as u64;
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(wait),
+                reason: format!("{status} {what}: rate limit until {reset}"),
+                secondary: false,
+            };
+        }
+        if body.to_lowercase().contains("secondary rate limit")
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
+            // GitHub asks for at least a minute when it gives no time.
+            return ExecError::RateLimited {
+                wait: Duration::from_secs(60),
+                reason: format!("{status} {what}: secondary rate limit"),
+                secondary: true,
+            };
+        }
+    }
+    if status.is_server_error() {
+        return ExecError::Transient(format!("{} {what}: {snippet}", status.as_u16()));
+    }
+    ExecError::Permanent(format!("{} {what}: {snippet}", status.as_u16()))
+}
+
+/// The `key` text of each object in a JSON list (empty when `list` is not a list).
+pub(super) fn strings(list: &Value, key: &str) -> Vec<String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item[key].as_str().map(String::from))
+        .collect()
+}
+
+pub(super) fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in a path segment or query value.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Data (a label, a file path's segment, a ref, a SHA) made one path segment or query value:
+/// it cannot add a segment, a query or a fragment, and `.` or `..` cannot climb out of the
+/// path (URL parsing would resolve them).
+pub(super) fn encode(text: &str) -> String {
+    if text == "." || text == ".." {
+        return text.replace('.', "%2E");
+    }
+    percent_encoding::utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_and_rate_limit_reset_become_waits() {
+        let e = classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("retry-after", "3")]),
+            "",
+            "x",
+            Utc::now(),
+        );
+        assert!(matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(3)));
+        // The wait is counted from the `now` given, not the machine's clock.
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let e = classify(
+            StatusCode::FORBIDDEN,
+            &headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "1700000030"),
+            ]),
+            "",
+            "x",
+            now,
+        );
+        assert!(
+            matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(30))
+        );
+        let e = classify(
+            StatusCode::FORBIDDEN,
+            &headers(&[]),
+            "You have exceeded a secondary rate limit",
+            "x",
+            Utc::now(),
+        );
+        assert!(
+            matches!(e, ExecError::RateLimited { wait, .. } if wait == Duration::from_secs(60))
+        );
+    }
+
+    #[test]
+    fn server_errors_are_transient_and_refusals_permanent() {
+        assert!(matches!(
+            classify(StatusCode::BAD_GATEWAY, &headers(&[]), "", "x", Utc::now()),
+            ExecError::Transient(_)
+        ));
+        assert!(matches!(
+            classify(
+                StatusCode::FORBIDDEN,
+                &headers(&[]),
+                "Resource not accessible",
+                "x",
+                Utc::now()
+            ),
+            ExecError::Permanent(_)
+        ));
+        assert!(matches!(
+            classify(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &headers(&[]),
+                "",
+                "x",
+                Utc::now()
+            ),
+            ExecError::Permanent(_)
+        ));
+    }
+}

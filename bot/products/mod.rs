@@ -1,0 +1,7 @@
+//! What the bot publishes for people to read: the meeting calendar (feed and page), the GEP
+//! dashboard, and the initiative's report. Products read the repository and the store; they do
+//! not react to events (capabilities do) and write nothing to GitHub themselves.
+
+pub mod calendar;
+pub mod dashboard;
+pub mod report;
