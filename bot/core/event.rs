@@ -93,80 +93,77 @@ pub struct Review {
     pub state: String,
 }
 
-/// What kind of event a delivery is: the `X-GitHub-Event` header typed once, here. Events the
-/// bot does not handle are kept as [`EventKind::Other`] with the name they came with.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    CheckRun,
-    CheckSuite,
-    Discussion,
-    DiscussionComment,
-    Installation,
-    InstallationRepositories,
-    IssueComment,
-    Issues,
-    Label,
-    Ping,
-    PullRequest,
-    PullRequestReview,
-    PullRequestReviewComment,
-    Push,
-    /// The bot's own timed work: an agenda pass before a meeting (never a webhook's: intake
-    /// refuses names starting `gep-bot.`).
-    Agenda,
-    Other(String),
+/// An enum of names, each variant with the text it is spelled as, and `Other` for every text
+/// that is none of them: the one place each name is written.
+macro_rules! named {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            Other(String),
+        }
+
+        impl $name {
+            /// The variant `text` names, else `Other(text)`.
+            pub fn of(text: &str) -> $name {
+                match text {
+                    $($text => $name::$variant,)*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+
+            /// The text as GitHub (or the bot's scheduler) spells it.
+            pub fn name(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other(text) => text,
+                }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::Other(String::new())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+named! {
+    /// What kind of event a delivery is: the `X-GitHub-Event` header typed once, here. Events the
+    /// bot does not handle are kept as `Other` with the name they came with.
+    pub enum EventKind {
+        CheckRun = "check_run",
+        CheckSuite = "check_suite",
+        Discussion = "discussion",
+        DiscussionComment = "discussion_comment",
+        Installation = "installation",
+        InstallationRepositories = "installation_repositories",
+        IssueComment = "issue_comment",
+        Issues = "issues",
+        Label = "label",
+        Ping = "ping",
+        PullRequest = "pull_request",
+        PullRequestReview = "pull_request_review",
+        PullRequestReviewComment = "pull_request_review_comment",
+        Push = "push",
+        /// The bot's own timed work: an agenda pass before a meeting (never a webhook's: intake
+        /// refuses names starting `gep-bot.`).
+        Agenda = "gep-bot.agenda",
+    }
 }
 
 impl EventKind {
-    /// Every kind with a name of its own, for [`EventKind::of`] and the metrics.
-    const NAMED: [EventKind; 15] = [
-        EventKind::CheckRun,
-        EventKind::CheckSuite,
-        EventKind::Discussion,
-        EventKind::DiscussionComment,
-        EventKind::Installation,
-        EventKind::InstallationRepositories,
-        EventKind::IssueComment,
-        EventKind::Issues,
-        EventKind::Label,
-        EventKind::Ping,
-        EventKind::PullRequest,
-        EventKind::PullRequestReview,
-        EventKind::PullRequestReviewComment,
-        EventKind::Push,
-        EventKind::Agenda,
-    ];
-
-    /// The kind a delivery's event name says.
-    pub fn of(name: &str) -> EventKind {
-        Self::NAMED
-            .into_iter()
-            .find(|kind| kind.name() == name)
-            .unwrap_or_else(|| EventKind::Other(name.to_owned()))
-    }
-
-    /// The name as GitHub (or the bot's scheduler) spells it.
-    pub fn name(&self) -> &str {
-        match self {
-            EventKind::CheckRun => "check_run",
-            EventKind::CheckSuite => "check_suite",
-            EventKind::Discussion => "discussion",
-            EventKind::DiscussionComment => "discussion_comment",
-            EventKind::Installation => "installation",
-            EventKind::InstallationRepositories => "installation_repositories",
-            EventKind::IssueComment => "issue_comment",
-            EventKind::Issues => "issues",
-            EventKind::Label => "label",
-            EventKind::Ping => "ping",
-            EventKind::PullRequest => "pull_request",
-            EventKind::PullRequestReview => "pull_request_review",
-            EventKind::PullRequestReviewComment => "pull_request_review_comment",
-            EventKind::Push => "push",
-            EventKind::Agenda => AGENDA_EVENT,
-            EventKind::Other(name) => name,
-        }
-    }
-
     /// Events about an issue, a pull request or a discussion itself (not a comment on it).
     pub fn is_about_subject(&self) -> bool {
         matches!(
@@ -181,89 +178,22 @@ impl EventKind {
     }
 }
 
-impl Default for EventKind {
-    fn default() -> Self {
-        EventKind::Other(String::new())
-    }
-}
-
-impl std::fmt::Display for EventKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// What happened, by the payload's `action`, typed once here. Actions the bot does not act on
-/// are kept as [`EventAction::Other`]; an event without one (a push) has `Other("")`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum EventAction {
-    Opened,
-    Edited,
-    Closed,
-    Reopened,
-    Labeled,
-    Unlabeled,
-    Synchronize,
-    ReadyForReview,
-    Created,
-    Deleted,
-    Submitted,
-    Dismissed,
-    Other(String),
-}
-
-impl EventAction {
-    const NAMED: [EventAction; 12] = [
-        EventAction::Opened,
-        EventAction::Edited,
-        EventAction::Closed,
-        EventAction::Reopened,
-        EventAction::Labeled,
-        EventAction::Unlabeled,
-        EventAction::Synchronize,
-        EventAction::ReadyForReview,
-        EventAction::Created,
-        EventAction::Deleted,
-        EventAction::Submitted,
-        EventAction::Dismissed,
-    ];
-
-    pub fn of(action: &str) -> EventAction {
-        Self::NAMED
-            .into_iter()
-            .find(|known| known.name() == action)
-            .unwrap_or_else(|| EventAction::Other(action.to_owned()))
-    }
-
-    /// The action as the payload spells it.
-    pub fn name(&self) -> &str {
-        match self {
-            EventAction::Opened => "opened",
-            EventAction::Edited => "edited",
-            EventAction::Closed => "closed",
-            EventAction::Reopened => "reopened",
-            EventAction::Labeled => "labeled",
-            EventAction::Unlabeled => "unlabeled",
-            EventAction::Synchronize => "synchronize",
-            EventAction::ReadyForReview => "ready_for_review",
-            EventAction::Created => "created",
-            EventAction::Deleted => "deleted",
-            EventAction::Submitted => "submitted",
-            EventAction::Dismissed => "dismissed",
-            EventAction::Other(action) => action,
-        }
-    }
-}
-
-impl Default for EventAction {
-    fn default() -> Self {
-        EventAction::Other(String::new())
-    }
-}
-
-impl std::fmt::Display for EventAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+named! {
+    /// What happened, by the payload's `action`, typed once here. Actions the bot does not act on
+    /// are kept as `Other`; an event without one (a push) has `Other("")`.
+    pub enum EventAction {
+        Opened = "opened",
+        Edited = "edited",
+        Closed = "closed",
+        Reopened = "reopened",
+        Labeled = "labeled",
+        Unlabeled = "unlabeled",
+        Synchronize = "synchronize",
+        ReadyForReview = "ready_for_review",
+        Created = "created",
+        Deleted = "deleted",
+        Submitted = "submitted",
+        Dismissed = "dismissed",
     }
 }
 
@@ -705,6 +635,29 @@ struct RawFrom {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_names_and_actions_are_typed_and_spelled_back_as_they_came() {
+        assert_eq!(EventKind::of("pull_request"), EventKind::PullRequest);
+        assert_eq!(EventKind::of(AGENDA_EVENT), EventKind::Agenda);
+        assert_eq!(EventKind::of("gollum"), EventKind::Other("gollum".into()));
+        assert_eq!(EventKind::of("gollum").name(), "gollum");
+        assert_eq!(EventKind::IssueComment.name(), "issue_comment");
+        assert_eq!(
+            EventAction::of("ready_for_review"),
+            EventAction::ReadyForReview
+        );
+        assert_eq!(EventAction::of(""), EventAction::default());
+        let event = Event::parse(
+            "pull_request_review",
+            br#"{"action": "submitted", "repository": {"full_name": "o/r"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (event.kind, event.action),
+            (EventKind::PullRequestReview, EventAction::Submitted)
+        );
+    }
 
     #[test]
     fn json_of_the_wrong_shape_is_not_called_not_json() {
