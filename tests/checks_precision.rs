@@ -159,24 +159,27 @@ impl Repo {
             .args(&folders)
             .output()
             .unwrap();
-        out.stdout
-            .split(|b| *b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| serde_json::from_slice::<Value>(l).unwrap())
-            .any(|f| {
-                f["severity"] == "error"
-                    || files
-                        .iter()
-                        .any(|changed| f["file"].as_str() == Some(changed))
-            })
+        findings_in(&out.stdout).into_iter().any(|f| {
+            f["severity"] == "error"
+                || files
+                    .iter()
+                    .any(|changed| f["file"].as_str() == Some(changed))
+        })
     }
 }
 
-fn errors_in(json_lines: &[u8]) -> Vec<String> {
+/// `validate --format json`'s findings, one JSON object a line.
+fn findings_in(json_lines: &[u8]) -> Vec<Value> {
     json_lines
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice::<Value>(l).unwrap())
+        .collect()
+}
+
+fn errors_in(json_lines: &[u8]) -> Vec<String> {
+    findings_in(json_lines)
+        .into_iter()
         .filter(|f| f["severity"] == "error")
         .map(|f| {
             format!(
@@ -280,7 +283,9 @@ const PULLS: &[Pull] = &[
     Pull {
         name: "GEP-3949 promoted to Experimental in both files, with no feature name or graduation criteria",
         defect: true,
-        must_name: &["GEP051", "GEP011"],
+        // The sections Experimental asks for were missing at Implementable too: warnings (the
+        // promotions test below); the missing feature name still fails it.
+        must_name: &["GEP051"],
         make: |repo| {
             repo.edit("geps/gep-3949/metadata.yaml", |t| {
                 t.replace("status: Implementable", "status: Experimental")
@@ -295,21 +300,36 @@ const PULLS: &[Pull] = &[
         defect: true,
         must_name: &["GEP005"],
         make: |repo| {
-            copy_dir(
-                &repo.root.join("geps/gep-3949"),
-                &repo.root.join("geps/gep-5999"),
-            );
-            repo.edit("geps/gep-5999/metadata.yaml", |t| {
-                t.replace("3949", "5999")
-                    .replace("status: Implementable", "status: Provisional")
-            });
+            copy_gep(repo, "3949", "5999", "Implementable", "Provisional");
             repo.edit("geps/gep-5999/index.md", |t| {
-                t.replace("3949", "5999").replace(
-                    "* Status: Implementable",
+                t.replace(
+                    "* Status: Provisional",
                     "* Status: Provisional\n\n# Mesh Resource",
                 )
             });
         },
+    },
+    Pull {
+        name: "a release-style promotion of GEP-1619, GEP-1748 and GEP-3388 from Experimental to Standard",
+        defect: false,
+        must_name: &[],
+        make: |repo| {
+            for gep in ["1619", "1748", "3388"] {
+                promote(repo, gep, "Experimental", "Standard");
+            }
+        },
+    },
+    Pull {
+        name: "an older GEP-2627 moved from Provisional to Implementable",
+        defect: false,
+        must_name: &[],
+        make: |repo| promote(repo, "2627", "Provisional", "Implementable"),
+    },
+    Pull {
+        name: "the same promotion to Standard of a GEP new in the pull request",
+        defect: true,
+        must_name: &["GEP050", "GEP011"],
+        make: |repo| copy_gep(repo, "1748", "5998", "Experimental", "Standard"),
     },
     Pull {
         name: "a `seeAlso` written at the top level of GEP-2907's metadata.yaml",
@@ -322,6 +342,143 @@ const PULLS: &[Pull] = &[
         },
     },
 ];
+
+/// A new GEP `to` made from GEP `from`'s files, its status moved from `was` to `status`.
+fn copy_gep(repo: &Repo, from: &str, to: &str, was: &str, status: &str) {
+    copy_dir(
+        &repo.root.join(format!("geps/gep-{from}")),
+        &repo.root.join(format!("geps/gep-{to}")),
+    );
+    repo.edit(&format!("geps/gep-{to}/metadata.yaml"), |t| {
+        t.replace(from, to)
+            .replace(&format!("status: {was}"), &format!("status: {status}"))
+    });
+    repo.edit(&format!("geps/gep-{to}/index.md"), |t| {
+        t.replace(from, to)
+            .replace(&format!("* Status: {was}"), &format!("* Status: {status}"))
+    });
+}
+
+/// Moves a GEP's status in both of its files, as a release manager does after a release.
+fn promote(repo: &Repo, gep: &str, from: &str, to: &str) {
+    repo.edit(&format!("geps/gep-{gep}/metadata.yaml"), |t| {
+        t.replace(&format!("status: {from}"), &format!("status: {to}"))
+    });
+    repo.edit(&format!("geps/gep-{gep}/index.md"), |t| {
+        t.replace(&format!("* Status: {from}"), &format!("* Status: {to}"))
+    });
+}
+
+/// The findings of `validate --base main` of one code and severity, as `CODE file`.
+fn findings_of(repo: &Repo, code: &str, severity: &str) -> Vec<String> {
+    let out = Command::new(common::bin())
+        .current_dir(&repo.root)
+        .args(["validate", "geps", "--base", "main", "--format", "json"])
+        .output()
+        .unwrap();
+    findings_in(&out.stdout)
+        .into_iter()
+        .filter(|f| f["code"] == code && f["severity"] == severity)
+        .map(|f| format!("{code} {}", f["file"].as_str().unwrap()))
+        .collect()
+}
+
+/// A release manager's promotion of GEPs written before the template's `[required_in]` rules
+/// passes: the sections the new status asks for that were missing before are warnings, named in
+/// the check run's summary. The sections' findings are errors for a GEP new in the pull request
+/// (the table above).
+#[test]
+fn a_promotion_of_older_geps_warns_of_the_sections_they_lacked_before_and_passes() {
+    let repo = Repo::new();
+    repo.branch("release-1-5-statuses");
+    for gep in ["1619", "1748", "3388"] {
+        promote(&repo, gep, "Experimental", "Standard");
+    }
+    let (fails, errors) = repo.judged();
+    assert!(!fails, "{errors:?}");
+    let warned = findings_of(&repo, "GEP011", "warning");
+    for gep in ["1619", "1748", "3388"] {
+        assert!(
+            warned
+                .iter()
+                .any(|w| w.contains(&format!("gep-{gep}/index.md"))),
+            "GEP-{gep}: {warned:?}"
+        );
+    }
+    let (conclusion, summary) = repo.app_check_run();
+    assert_eq!(conclusion, "success", "{summary}");
+    assert!(
+        summary.contains("GEP-1619 moves to Standard, which asks for")
+            && summary.contains("missing before this pull request too"),
+        "{summary}"
+    );
+    // A section the promotion deletes is the pull request's own doing: it fails.
+    repo.edit("geps/gep-1619/index.md", |t| {
+        t.replace("## Goals", "## Aims")
+    });
+    let (fails, errors) = repo.judged();
+    assert!(fails, "deleting a section passed");
+    assert!(errors.iter().any(|e| e.starts_with("GEP011")), "{errors:?}");
+}
+
+/// Upstream's template before front matter and before its `[required_in]` rules: an H1 title,
+/// no rules. A GEP written to it in a pull request whose base has it is judged by its form.
+fn old_style_template(text: String) -> String {
+    let body = text
+        .split_once("---\n")
+        .and_then(|(_, rest)| rest.split_once("---\n"))
+        .map_or(text.as_str(), |(_, body)| body);
+    let body: String = body
+        .lines()
+        .filter(|l| !l.starts_with("[required_in]") && !l.starts_with("( Required for"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    format!("# GEP-696: GEP template\n{body}")
+}
+
+#[test]
+fn a_new_gep_written_to_the_h1_titled_template_at_its_base_passes() {
+    let repo = Repo::new();
+    repo.edit("geps/gep-696/index.md", old_style_template);
+    repo.commit("the template as it stood before front matter");
+    repo.branch("new-gep-in-the-old-form");
+    std::fs::create_dir_all(repo.root.join("geps/gep-5997")).unwrap();
+    let section = |title: &str| format!("## {title}\n\nWhat this GEP says about {title}.\n\n");
+    let index = format!(
+        "# GEP-5997: Mesh Widgets\n\n* Issue: [#5997](https://github.com/kubernetes-sigs/gateway-api/issues/5997)\n\
+         * Status: Provisional\n\n{}",
+        [
+            "TLDR",
+            "Goals",
+            "Non-Goals",
+            "Introduction/Overview",
+            "Purpose (Why and Who)"
+        ]
+        .map(section)
+        .concat()
+    );
+    std::fs::write(repo.root.join("geps/gep-5997/index.md"), index).unwrap();
+    std::fs::write(
+        repo.root.join("geps/gep-5997/metadata.yaml"),
+        "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\nnumber: 5997\n\
+         name: Mesh Widgets\nstatus: Provisional\nauthors:\n  - octocat\n",
+    )
+    .unwrap();
+    let (fails, errors) = repo.judged();
+    assert!(!fails, "{errors:?}");
+    for code in ["GEP002", "GEP005", "GEP013"] {
+        assert!(
+            findings_of(&repo, code, "error").is_empty(),
+            "{code}: {errors:?}"
+        );
+    }
+    let (conclusion, summary) = repo.app_check_run();
+    assert_eq!(conclusion, "success", "{summary}");
+    assert!(
+        summary.contains("its title form and placeholders apply"),
+        "{summary}"
+    );
+}
 
 #[test]
 fn the_check_fails_only_the_pull_requests_that_introduce_a_defect() {
@@ -342,7 +499,8 @@ fn the_check_fails_only_the_pull_requests_that_introduce_a_defect() {
         );
         if !pull.defect {
             assert!(
-                summary.contains("existed before this pull request"),
+                summary.contains("existed before this pull request")
+                    || summary.contains("missing before this pull request too"),
                 "{}: {summary}",
                 pull.name
             );

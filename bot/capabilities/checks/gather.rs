@@ -41,22 +41,33 @@ impl CheckRules {
     /// The rules from a template's text read at the base (or the built-in ones where it is
     /// missing or says no rule), with the configured aliases.
     pub fn template(&self, path: &str, text: Option<String>) -> Template {
-        let template = match text {
-            Some(text) => {
-                let (mut template, _) = Template::parse(&SourceText::new(path, text));
-                template.origin = format!("`{path}` at the base commit");
-                Some(template).filter(Template::has_rules)
-            }
-            None => None,
-        };
-        let template = template.unwrap_or_else(|| {
-            let mut builtin = Template::builtin();
-            builtin.origin = format!(
-                "{} (the repository has no rules at `{path}`)",
-                builtin.origin
-            );
-            builtin
+        let at_base = text.map(|text| {
+            let (mut template, _) = Template::parse(&SourceText::new(path, text));
+            template.origin = format!("`{path}` at the base commit");
+            template
         });
+        let template = match at_base {
+            Some(template) if template.has_rules() => template,
+            // A template older than the rules (upstream's before `[required_in]`) still says
+            // how a GEP written to it looks: its title form and its placeholders.
+            Some(old) => {
+                let mut builtin = Template::builtin().with_form_of(&old);
+                builtin.origin = format!(
+                    "{} for the sections (`{path}` at the base commit has no rules; its title \
+                     form and placeholders apply)",
+                    builtin.origin
+                );
+                builtin
+            }
+            None => {
+                let mut builtin = Template::builtin();
+                builtin.origin = format!(
+                    "{} (the repository has no rules at `{path}`)",
+                    builtin.origin
+                );
+                builtin
+            }
+        };
         template.with_aliases(
             self.section_aliases
                 .iter()

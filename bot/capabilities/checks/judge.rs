@@ -5,8 +5,11 @@
 //! A check that blames a one-line fix for every old gap of the file it touches is red on every
 //! pull request and gets switched off (replayed over upstream's history, the strict-on-changed-
 //! files rule failed 59 of the 60 latest GEP changes; 21 really introduced a defect). So a finding
-//! fails the check only when the base did not have it: a finding the pull request's own status
-//! change newly requires is new too, since the base, at its lower status, did not owe it.
+//! fails the check only when the base did not have it. A section the pull request's own status
+//! promotion asks for is judged by the base too: one the GEP already lacked there (a GEP written
+//! before the template's rules, promoted after a release by someone who is not its author) is a
+//! warning that says what the new status asks for; one the pull request removes, or any section
+//! of a GEP new in the pull request, fails.
 //!
 //! Findings are matched by what they say, not by line (lines move when text is inserted above):
 //! code, GEP, file and message, with a renamed GEP's old number read as its new one. Where the
@@ -50,6 +53,10 @@ pub struct Judged {
     pub before: bool,
     /// The finding's line is one the pull request added or changed.
     pub on_changed_line: bool,
+    /// A section the pull request's status promotion asks for that the GEP already lacked at
+    /// the base: said as a warning, not failed (the release manager who promotes a GEP written
+    /// before the template's rules is not its author).
+    pub owed_before: bool,
 }
 
 /// What a pull request does to one GEP.
@@ -118,6 +125,9 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
 
     let mut geps = Vec::new();
     let mut transitions = Vec::new();
+    // Per promoted GEP's index.md: the sections its new status asks for that the base already
+    // lacked (missing or template text), by template section title.
+    let mut owed_at_base: BTreeMap<PathBuf, BTreeSet<String>> = BTreeMap::new();
     for gep in change.head.geps.iter().filter(|g| g.checked) {
         let Some(number) = gep.number else { continue };
         let before = base_of(gep);
@@ -138,6 +148,13 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
         };
         if before.is_some() && from.is_none() {
             continue;
+        }
+        if let (Some(from), Some(base_index), Some(index)) =
+            (from, before.and_then(|b| b.index.as_ref()), &gep.index)
+            && from != to
+        {
+            let owed = validate::sections_owed(base_index, change.template, to);
+            owed_at_base.insert(index.path().to_path_buf(), owed.into_iter().collect());
         }
         transitions.extend(check_transition(
             from,
@@ -172,6 +189,7 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
                 finding,
                 before: false,
                 on_changed_line,
+                owed_before: false,
             });
     }
     let mut findings = Vec::new();
@@ -188,8 +206,21 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
         on_changed_line: true,
         finding,
         before: false,
+        owed_before: false,
     }));
     for judged in &mut findings {
+        if !judged.before
+            && let Some(owed) = owed_at_base.get(&judged.finding.file)
+            && let Some(section) = section_of(&judged.finding, change.template)
+            && owed.contains(&section)
+        {
+            judged.owed_before = true;
+            judged.finding.severity = Severity::Warning;
+            judged.finding.message.push_str(
+                " (it was missing or unwritten before this pull request too: the promotion asks for it)",
+            );
+            continue;
+        }
         judged.finding.severity = match (judged.before, judged.finding.severity) {
             (true, _) | (false, Severity::Notice) => Severity::Notice,
             // A feature the repository does not define yet: the GEP may come before its
@@ -206,6 +237,20 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
         at(a).cmp(&at(b))
     });
     Evaluation { findings, geps }
+}
+
+/// The template section a section finding (GEP011 missing, GEP012 template text) is about: the
+/// name it quotes, read as the template's section.
+fn section_of(finding: &Finding, template: &Template) -> Option<String> {
+    if !matches!(finding.code, Code::MissingSection | Code::TemplateSection) {
+        return None;
+    }
+    let quoted = finding.message.split('`').nth(1)?;
+    Some(
+        template
+            .section_for(quoted)
+            .map_or_else(|| quoted.to_owned(), |s| s.title.clone()),
+    )
 }
 
 /// A finding by what it says: its code, GEP, file name and message, numbers of renamed GEPs

@@ -309,7 +309,8 @@ fn summary(evaluation: &Evaluation, annotated: &[&Judged], origin: &str) -> Stri
     out.push_str(&format!("\nRules: {origin}.\n\n"));
     out.push_str(
         "Only what this pull request introduces fails the check: a finding the base commit \
-         did not have, or a section this pull request's own status change newly requires. ",
+         did not have. Sections a status promotion asks for that were missing before are \
+         warnings. ",
     );
     let before = evaluation.before();
     if before > 0 {
@@ -319,6 +320,27 @@ fn summary(evaluation: &Evaluation, annotated: &[&Judged], origin: &str) -> Stri
             plural(before),
             if before == 1 { "it is" } else { "they are" }
         ));
+    }
+    for gep in &evaluation.geps {
+        let owed: Vec<String> = evaluation
+            .findings
+            .iter()
+            .filter(|j| j.owed_before && judge::gep_of(&j.finding.file) == Some(gep.number))
+            .filter_map(|j| j.finding.message.split('`').nth(1))
+            .map(|section| format!("`{section}`"))
+            .collect();
+        if let (false, Some(to)) = (owed.is_empty(), gep.to) {
+            out.push_str(&format!(
+                "\n\nGEP-{} moves to {to}, which asks for {} section{} that {} missing before \
+                 this pull request too: {}. They are warnings, not failures: write them when the \
+                 GEP is next revised.",
+                gep.number,
+                owed.len(),
+                plural(owed.len()),
+                if owed.len() == 1 { "was" } else { "were" },
+                owed.join(", ")
+            ));
+        }
     }
     let rest: Vec<&Judged> = evaluation
         .findings

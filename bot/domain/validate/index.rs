@@ -9,7 +9,7 @@ use super::finding::{Code, Finding};
 use super::markdown::{Block, Document, normalize};
 use super::metadata::nearest;
 use super::source::{Position, SourceText};
-use super::template::{Template, normalize_body};
+use super::template::{Template, TitleForm, normalize_body};
 
 /// What the other checks need from `index.md`.
 #[derive(Debug, Clone, Default)]
@@ -31,8 +31,12 @@ pub fn check(
     out: &mut Vec<Finding>,
 ) -> IndexFacts {
     let document = Document::parse(source.text());
+    let title_heading = match (&document.front_matter, template.title_form) {
+        (None, TitleForm::Heading) => document.headings.iter().position(|h| h.level == 1),
+        _ => None,
+    };
     let mut facts = IndexFacts {
-        title_name: title(source, &document, folder, out),
+        title_name: title(source, &document, folder, title_heading, out),
         ..IndexFacts::default()
     };
     let after_front_matter = document
@@ -41,7 +45,12 @@ pub fn check(
         .map_or(Position::START, |fm| {
             Position::line(source.position(fm.yaml.end).line + 1)
         });
-    for heading in document.headings.iter().filter(|h| h.level == 1) {
+    let title_at = title_heading.map(|i| document.headings[i].range.start);
+    for heading in document
+        .headings
+        .iter()
+        .filter(|h| h.level == 1 && Some(h.range.start) != title_at)
+    {
         out.push(Finding::new(
             Code::H1Title,
             source.path(),
@@ -109,16 +118,29 @@ pub fn check(
     facts
 }
 
+/// The GEP's title, without its `GEP-N: ` prefix: from the front matter, or (where the
+/// template at the base writes its title so, as upstream's did before front matter) from the
+/// level-1 heading at `heading`.
 fn title(
     source: &SourceText,
     document: &Document,
     folder: Option<u32>,
+    heading: Option<usize>,
     out: &mut Vec<Finding>,
 ) -> Option<String> {
-    let example = format!(
-        "GEP-{}: Title",
-        folder.map_or("N".to_owned(), |n| n.to_string())
-    );
+    let number = folder.map_or("N".to_owned(), |n| n.to_string());
+    if let Some(heading) = heading.map(|i| &document.headings[i]) {
+        let at = source.position(heading.range.start);
+        return judge_title(
+            source,
+            &heading.text,
+            at,
+            folder,
+            |t| format!("`# {t}`"),
+            out,
+        );
+    }
+    let example = format!("GEP-{number}: Title");
     let Some(front_matter) = &document.front_matter else {
         out.push(Finding::new(
             Code::MissingFrontMatter,
@@ -151,6 +173,26 @@ fn title(
         ));
         return None;
     };
+    judge_title(
+        source,
+        title,
+        title_line,
+        folder,
+        |t| format!("`title: \"{t}\"`"),
+        out,
+    )
+}
+
+/// A title of the form `GEP-N: Title`, N the folder's number; `written` says how the fix is
+/// written (in the front matter or as the heading).
+fn judge_title(
+    source: &SourceText,
+    title: &str,
+    at: Position,
+    folder: Option<u32>,
+    written: impl Fn(&str) -> String,
+    out: &mut Vec<Finding>,
+) -> Option<String> {
     let parsed = title
         .strip_prefix("GEP-")
         .and_then(|rest| rest.split_once(": "))
@@ -166,9 +208,9 @@ fn title(
             out.push(Finding::new(
                 Code::BadTitle,
                 source.path(),
-                title_line,
+                at,
                 format!("title `{title}` is not of the form `GEP-N: Title`"),
-                format!("write `title: \"{suggestion}\"`"),
+                format!("write {}", written(&suggestion)),
             ));
             None
         }
@@ -179,9 +221,9 @@ fn title(
                 out.push(Finding::new(
                     Code::TitleNumberMismatch,
                     source.path(),
-                    title_line,
+                    at,
                     format!("title says GEP-{number} but the folder is gep-{folder}"),
-                    format!("write `title: \"GEP-{folder}: {name}\"`"),
+                    format!("write {}", written(&format!("GEP-{folder}: {name}"))),
                 ));
             }
             Some(name.to_owned())
@@ -417,6 +459,42 @@ mod tests {
 
     fn codes(findings: &[Finding]) -> Vec<(Code, usize)> {
         findings.iter().map(|f| (f.code, f.line)).collect()
+    }
+
+    #[test]
+    fn a_template_titled_by_its_h1_lets_a_gep_be_titled_so_and_judges_that_title() {
+        let old = format!("# GEP-696: GEP template\n\n{TEMPLATE}");
+        let template = Template::parse(&SourceText::new("t.md", old)).0;
+        assert_eq!(template.title_form, TitleForm::Heading);
+        assert_eq!(self::template().title_form, TitleForm::FrontMatter);
+        let body = "* Issue: [#42](https://github.com/o/r/issues/42)\n* Status: Provisional\n\n\
+                    ## TLDR\n\nWe route mesh traffic.\n";
+        let judge = |text: &str, template: &Template| {
+            let mut out = Vec::new();
+            let facts = check(
+                &SourceText::new("gep-42/index.md", text),
+                Some(42),
+                template,
+                None,
+                &mut out,
+            );
+            (facts, out)
+        };
+        let (facts, findings) = judge(&format!("# GEP-42: Answer\n\n{body}"), &template);
+        assert_eq!(findings, []);
+        assert_eq!(facts.title_name.as_deref(), Some("Answer"));
+        let (_, findings) = judge(&format!("# GEP 42: Answer\n\n{body}"), &template);
+        assert_eq!(codes(&findings), [(Code::BadTitle, 1)]);
+        assert!(
+            findings[0].hint.contains("`# GEP-42: Answer`"),
+            "{findings:?}"
+        );
+        // The template of today asks for front matter, and the H1 is no title there.
+        let (_, findings) = judge(&format!("# GEP-42: Answer\n\n{body}"), &self::template());
+        assert_eq!(
+            codes(&findings),
+            [(Code::MissingFrontMatter, 1), (Code::H1Title, 1)]
+        );
     }
 
     #[test]

@@ -20,10 +20,21 @@ pub const BUILTIN_PATH: &str = "gep-templates/index.md";
 #[derive(Debug, Clone)]
 pub struct Template {
     pub sections: Vec<TemplateSection>,
+    /// How the template writes a GEP's title, and so how a GEP written to it may.
+    pub title_form: TitleForm,
     /// Normalized sentences a finished GEP must not contain.
     pub placeholders: Vec<String>,
     /// Where the rules come from, as hints and check runs name it.
     pub origin: String,
+}
+
+/// How a GEP's title is written: in the front matter (`title: "GEP-N: Title"`, upstream's
+/// template since it moved to front matter) or as a level-1 heading (`# GEP-N: Title`, before).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TitleForm {
+    #[default]
+    FrontMatter,
+    Heading,
 }
 
 /// Headings that real GEPs use for a template section, by one of the section's names: read in
@@ -162,9 +173,20 @@ impl Template {
         }
         placeholders.sort();
         placeholders.dedup();
+        let front_matter_title = document.front_matter.as_ref().is_some_and(|fm| {
+            text[fm.yaml.clone()]
+                .lines()
+                .any(|l| l.starts_with("title:"))
+        });
+        let title_form = if !front_matter_title && document.headings.iter().any(|h| h.level == 1) {
+            TitleForm::Heading
+        } else {
+            TitleForm::FrontMatter
+        };
         (
             Template {
                 sections,
+                title_form,
                 placeholders,
                 origin: source.path().display().to_string(),
             },
@@ -209,7 +231,20 @@ impl Template {
     /// Whether a normalized text holds a placeholder. Placeholders are parenthesised or say
     /// "please remove", so only those places are compared (real GEPs are long).
     pub fn has_placeholder(&self, text: &str) -> bool {
-        text.contains("please remove") || self.placeholder_spans(text).next().is_some()
+        let asks_removal = self
+            .placeholders
+            .iter()
+            .any(|p| p.contains("please remove"));
+        (asks_removal && text.contains("please remove"))
+            || self.placeholder_spans(text).next().is_some()
+    }
+
+    /// These rules, with the document's form (how the title is written, what is a placeholder)
+    /// taken from `form`: a template older than the rules still says how GEPs written to it look.
+    pub fn with_form_of(mut self, form: &Template) -> Template {
+        self.title_form = form.title_form;
+        self.placeholders = form.placeholders.clone();
+        self
     }
 
     /// A normalized text with its placeholders cut out.
@@ -370,6 +405,20 @@ mod tests {
 
     fn parse(text: &str) -> (Template, Vec<Finding>) {
         Template::parse(&SourceText::new("t.md", text))
+    }
+
+    #[test]
+    fn what_counts_as_a_placeholder_is_the_templates_word() {
+        let (plain, _) = parse("## TLDR\n\n(One line summary of it.)\n");
+        let (removing, _) = parse("## TLDR\n\n#### Example, please remove: X\n");
+        let text = "example scenario, please remove: x";
+        assert!(!plain.has_placeholder(text));
+        assert!(removing.has_placeholder(text));
+        assert!(plain.has_placeholder("(one line summary of it.)"));
+        // Rules of one template, form of another: the older template's placeholders judge.
+        let mixed = removing.clone().with_form_of(&plain);
+        assert!(!mixed.has_placeholder(text));
+        assert_eq!(mixed.sections.len(), removing.sections.len());
     }
 
     #[test]
