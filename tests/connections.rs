@@ -37,6 +37,17 @@ fn request(port: u16, text: &str) -> (u16, String) {
     request_on(&mut connect(port), text)
 }
 
+/// An answer's status code (0 if it has none) and its text.
+fn status_of(answer: &[u8]) -> (u16, String) {
+    let answer = String::from_utf8_lossy(answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
 /// [`request`] on an open connection, left open for what follows.
 fn request_on(stream: &mut TcpStream, text: &str) -> (u16, String) {
     stream.write_all(text.as_bytes()).unwrap();
@@ -49,13 +60,7 @@ fn request_on(stream: &mut TcpStream, text: &str) -> (u16, String) {
             Ok(n) => answer.extend_from_slice(&buf[..n]),
         }
     }
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, answer)
+    status_of(&answer)
 }
 
 /// Whether the server closed `stream` (a read gives end of file or a reset) within `limit`.
@@ -226,4 +231,111 @@ async fn bodies_in_flight_share_one_budget_and_a_delivery_past_it_is_503_at_once
         status, 401,
         "the budget is free again: the signature is what fails now"
     );
+}
+
+/// Connections to `port`, each sending the start of a request and never the rest, made as fast
+/// as the server lets them be made (one that cannot connect within a second is not waited for).
+fn half_open(port: u16, count: usize) -> Vec<TcpStream> {
+    (0..count)
+        .filter_map(|_| {
+            let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
+            let _ = stream.write_all(b"GET /calendar.ics HTTP/1.1\r\n");
+            Some(stream)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_flood_of_half_open_connections_on_the_public_port_leaves_the_admin_healthz_answering() {
+    let admin = common::serve::free_port();
+    let served = serve(&[
+        ("GEP_BOT_ADMIN_LISTEN", &format!("127.0.0.1:{admin}")),
+        ("GEP_BOT_HEADER_TIMEOUT_MS", "20000"),
+    ])
+    .await;
+    let flood = half_open(served.port, 2000);
+    assert!(flood.len() >= 1000, "only {} connections made", flood.len());
+    std::thread::sleep(Duration::from_millis(300));
+    // The public port is full: past its cap and spares, connections were closed as accepted.
+    let (status, metrics) = request_body(admin, "GET /metrics HTTP/1.1\r\nHost: bot\r\n\r\n");
+    assert_eq!(status, 200);
+    let closed: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("gep_bot_connections_refused_total{how=\"closed\"}"))
+        .and_then(|l| l.split_whitespace().last()?.parse().ok())
+        .unwrap_or(0.0);
+    assert!(
+        closed >= 500.0,
+        "the flood did not fill the public port: {closed} closed"
+    );
+    for round in 0..3 {
+        let (status, answer) = request(admin, HEALTHZ);
+        assert_eq!(status, 200, "round {round}: {answer}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, _) = request(admin, "GET /readyz HTTP/1.1\r\nHost: bot\r\n\r\n");
+    assert_eq!(
+        status, 200,
+        "the admin listener says ready: the database answers"
+    );
+    // Only operations there: the webhook is the public port's.
+    let (status, _) = request(admin, UNSIGNED_WEBHOOK);
+    assert_eq!(status, 404);
+    drop(flood);
+}
+
+/// The status and the whole answer of a request that asks the server to close after it.
+fn request_body(port: u16, text: &str) -> (u16, String) {
+    let mut stream = connect(port);
+    let text = text.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    status_of(&answer)
+}
+
+/// A client that writes its whole request, body included, before it reads a byte of the answer
+/// (Python's urllib, and many others): the connection is drained before it is closed, so the
+/// answer given before the body was read reaches it instead of a reset.
+fn written_whole_then_read(port: u16, head: &str, body_len: usize) -> (u16, String) {
+    let mut stream = connect(port);
+    stream.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![b' '; 1 << 20];
+    let mut left = body_len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        if let Err(error) = stream.write_all(&chunk[..n]) {
+            return (0, format!("writing the body failed: {error}"));
+        }
+        left -= n;
+    }
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(error) if answer.is_empty() => return (0, format!("reading failed: {error}")),
+        Err(_) => {}
+    }
+    status_of(&answer)
+}
+
+#[tokio::test]
+async fn a_client_that_writes_its_whole_body_first_reads_the_413_and_the_401() {
+    let served = serve(&[]).await;
+    let size = 26 << 20;
+    let head = format!(
+        "POST /webhook HTTP/1.1\r\nHost: bot\r\nX-GitHub-Event: issues\r\n\
+         X-GitHub-Delivery: d-1\r\nX-Hub-Signature-256: sha256=00\r\n\
+         Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    );
+    let (status, answer) = written_whole_then_read(served.port, &head, size);
+    assert_eq!(status, 413, "{answer}");
+    // Unsigned: refused before the body is read, and the refusal reaches the client too.
+    let unsigned = format!(
+        "POST /webhook HTTP/1.1\r\nHost: bot\r\nX-GitHub-Event: issues\r\n\
+         X-GitHub-Delivery: d-2\r\nContent-Length: {}\r\n\r\n",
+        8 << 20
+    );
+    let (status, answer) = written_whole_then_read(served.port, &unsigned, 8 << 20);
+    assert_eq!(status, 401, "{answer}");
 }

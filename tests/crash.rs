@@ -161,3 +161,101 @@ async fn sigterm_stops_cleanly_and_gives_claimed_jobs_back() {
         "the claimed job is queued again for the next start"
     );
 }
+
+/// `/gep help` asked on issues 1..=40 and mesh issues 41..=60 opened, ten of each delivered
+/// twice, while a GitHub that answers each write 30 ms after making it is served by a bot
+/// killed (SIGKILL) three times at random points. Every reply and every label call is made
+/// exactly once: a job that ran before looks on GitHub for what it may have written.
+async fn effects_exactly_once_across_kills(db: &str) {
+    use common::github::FakeGitHub;
+    use rand::Rng as _;
+    let github = FakeGitHub::default();
+    github.state().write_delay = Some(Duration::from_millis(30));
+    let server = github.serve().await;
+    let port = serve::free_port();
+    let client = reqwest::Client::new();
+    // A killed process's jobs go to the next one when their lease ends (on PostgreSQL; the
+    // embedded store takes them back at start).
+    let spawn = || {
+        serve::KillOnDrop(
+            serve::command(port, db, &server.uri(), SECRET)
+                .env("GEP_BOT_LEASE_MS", "1500")
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut bot = spawn();
+    serve::wait_until_answers(&client, port, "/healthz").await;
+    let (helped, labelled) = (1..=40u64, 41..=60u64);
+    let mut deliveries: Vec<(&str, String, Vec<u8>)> = Vec::new();
+    for number in helped.clone() {
+        let body = common::comment_body(number, "octocat", "/gep help");
+        deliveries.push((
+            "issue_comment",
+            format!("help-{number}"),
+            serde_json::to_vec(&body).unwrap(),
+        ));
+    }
+    for number in labelled.clone() {
+        let body = common::issue_body(number, "GAMMA: mesh routing", 7);
+        deliveries.push(("issues", format!("mesh-{number}"), body));
+    }
+    for (event, id, body) in &deliveries {
+        let status = serve::deliver(&client, port, SECRET, event, id, body.clone()).await;
+        assert_eq!(status, 202, "{id}");
+    }
+    let mut rng = rand::rng();
+    for kill in 0..3 {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(100..500))).await;
+        drop(bot); // SIGKILL
+        bot = spawn();
+        serve::wait_until_answers(&client, port, "/healthz").await;
+        // Redeliveries of what was acknowledged before: stored once, answered 200.
+        for (event, id, body) in deliveries.iter().skip(kill * 5).take(5) {
+            let status = serve::deliver(&client, port, SECRET, event, id, body.clone()).await;
+            assert_eq!(status, 200, "{id} redelivered");
+        }
+    }
+    serve::wait_until_drained(&client, port, Duration::from_secs(60)).await;
+    assert_eq!(
+        serve::metric(&client, port, "gep_bot_jobs_dead").await,
+        Some(0.0)
+    );
+    drop(bot);
+    for number in helped {
+        let replies = github.comments_marked(number, "<!-- gep-bot:reply ");
+        assert_eq!(replies.len(), 1, "issue {number}: {replies:#?}");
+        assert!(replies[0].contains("/gep help"), "{}", replies[0]);
+    }
+    let requests = server.received_requests().await.unwrap();
+    for number in labelled {
+        let calls = requests
+            .iter()
+            .filter(|r| {
+                r.method.as_str() == "POST"
+                    && r.url.path().ends_with("/labels")
+                    && common::issue_number(r.url.path()) == number
+            })
+            .count();
+        assert_eq!(calls, 1, "issue {number}: label calls");
+        assert_eq!(github.labels(number), ["area/mesh"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_and_labels_are_written_exactly_once_across_kills_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("kills.db").display());
+    effects_exactly_once_across_kills(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_and_labels_are_written_exactly_once_across_kills_on_postgres() {
+    use gep_bot::machinery::store::PgStore;
+    let Some(url) = common::postgres_url("kills") else {
+        return;
+    };
+    let schema = common::unique_schema("kills");
+    PgStore::open_in_schema(&url, &schema).await.unwrap();
+    effects_exactly_once_across_kills(&PgStore::url_in_schema(&url, &schema)).await;
+}

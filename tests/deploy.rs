@@ -89,15 +89,38 @@ async fn deployment_service_and_route_agree_with_the_binary() {
         );
     }
 
-    // Probes point at routes the server answers, on the named port.
+    // Probes point at routes the server answers, on the admin listener's port (outside the
+    // public port's connection cap), and Prometheus scrapes it there too.
+    let admin_listen = env
+        .iter()
+        .find(|e| e["name"] == "GEP_BOT_ADMIN_LISTEN")
+        .expect("the Deployment sets GEP_BOT_ADMIN_LISTEN");
+    let admin_port: u64 = text(admin_listen, &["value"])
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let admin = container["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|p| p["containerPort"].as_u64() == Some(admin_port))
+        .expect("a container port for the admin listener");
     for (probe, expected) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
         assert_eq!(text(container, &[probe, "httpGet", "path"]), expected);
         assert_eq!(
             text(container, &[probe, "httpGet", "port"]),
-            text(port, &["name"])
+            text(admin, &["name"])
         );
         assert_eq!(served(expected, "GET").await, StatusCode::OK, "{expected}");
     }
+    let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(
+        text(annotations, &["prometheus.io/port"]),
+        admin_port.to_string()
+    );
+    assert_eq!(text(annotations, &["prometheus.io/path"]), "/metrics");
 
     // The Service selects the Deployment's pods and targets the container's port.
     assert_eq!(

@@ -76,13 +76,18 @@ fn labels_response() -> ResponseTemplate {
     }]))
 }
 
+/// The label writes (POST) on issue `number`.
 async fn label_calls(github: &MockServer, number: u64) -> Vec<wiremock::Request> {
+    label_requests(github, number, "POST").await
+}
+
+async fn label_requests(github: &MockServer, number: u64, verb: &str) -> Vec<wiremock::Request> {
     github
         .received_requests()
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.url.path() == labels_path(number))
+        .filter(|r| r.url.path() == labels_path(number) && r.method.as_str() == verb)
         .collect()
 }
 
@@ -203,6 +208,9 @@ async fn a_502_is_retried_and_the_label_is_added_once() {
         2,
         "one failed call, then one that succeeded; nothing after"
     );
+    // The retry looked first whether the failed call had added the label after all (a 502 may
+    // come after GitHub did the work): one read, the only one.
+    assert_eq!(label_requests(&github, 1, "GET").await.len(), 1);
     let counts = bot.intake.store.counts().await.unwrap();
     assert_eq!(counts.dead, 0);
     common::openapi::assert_all_described(&github).await;

@@ -110,6 +110,10 @@ pub struct ServerConfig {
     /// `GEP_BOT_BODY_BUDGET_MB`: memory the webhook bodies being received may take together;
     /// a delivery that does not fit is answered 503 with `Retry-After`.
     pub body_budget_mb: usize,
+    /// `GEP_BOT_ADMIN_LISTEN`: a second address serving `/healthz`, `/readyz` and `/metrics`
+    /// only, outside the public port's connection cap, so that no flood of connections to the
+    /// public port fails a liveness probe. None by default.
+    pub admin_listen: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -119,6 +123,7 @@ impl Default for ServerConfig {
             max_connections: limits.max_connections,
             header_timeout_ms: limits.header_timeout.as_millis() as u64,
             body_budget_mb: crate::machinery::pipeline::body::DEFAULT_BUDGET >> 20,
+            admin_listen: None,
         }
     }
 }
@@ -291,6 +296,7 @@ impl Config {
         "GEP_BOT_MAX_CONNECTIONS",
         "GEP_BOT_HEADER_TIMEOUT_MS",
         "GEP_BOT_BODY_BUDGET_MB",
+        "GEP_BOT_ADMIN_LISTEN",
         "GEP_BOT_WEBHOOK_SECRET",
         "GEP_BOT_GITHUB_TOKEN",
         "GEP_BOT_LOG",
@@ -434,6 +440,9 @@ impl Config {
         }
         if let Some(v) = env("GEP_BOT_HEADER_TIMEOUT_MS") {
             self.server.header_timeout_ms = number("GEP_BOT_HEADER_TIMEOUT_MS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_ADMIN_LISTEN") {
+            self.server.admin_listen = Some(v).filter(|v| !v.is_empty());
         }
         if let Some(v) = env("GEP_BOT_BODY_BUDGET_MB") {
             self.server.body_budget_mb = number("GEP_BOT_BODY_BUDGET_MB", v)?;

@@ -37,6 +37,9 @@ pub struct State {
     pub history: Vec<(String, String, Vec<String>)>,
     /// Discussion number -> its comments (node id, body), oldest first.
     pub discussions: BTreeMap<u64, Vec<(String, String)>>,
+    /// Writes (POST, PATCH, DELETE) are applied at once and answered this much later: a process
+    /// killed meanwhile wrote without knowing it.
+    pub write_delay: Option<std::time::Duration>,
 }
 
 impl Drop for State {
@@ -172,6 +175,17 @@ fn comment_json(c: &Comment, repo: &str) -> Value {
 
 impl Respond for FakeGitHub {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let answer = self.answer(request);
+        let delay = self.state().write_delay;
+        match delay {
+            Some(delay) if request.method.as_str() != "GET" => answer.set_delay(delay),
+            _ => answer,
+        }
+    }
+}
+
+impl FakeGitHub {
+    fn answer(&self, request: &Request) -> ResponseTemplate {
         let path: Vec<&str> = request.url.path().trim_matches('/').split('/').collect();
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         let method = request.method.as_str();
@@ -506,6 +520,15 @@ impl Respond for FakeGitHub {
                 let answer = comment_json(comment, &repo);
                 ResponseTemplate::new(200).set_body_json(answer)
             }
+            ("GET", ["issues", n, "labels"]) => page(
+                state
+                    .labels
+                    .get(&n.parse().unwrap_or(0))
+                    .into_iter()
+                    .flatten()
+                    .map(|l| json!({ "name": l }))
+                    .collect(),
+            ),
             ("POST", ["issues", n, "labels"]) => {
                 let set = state.labels.entry(n.parse().unwrap_or(0)).or_default();
                 for label in body["labels"].as_array().into_iter().flatten() {

@@ -72,6 +72,16 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     } else {
         report.line("webhook secret", Ok("set".into()));
     }
+    match &config.server.admin_listen {
+        None => report.note(
+            "health listener",
+            "none: /healthz and /metrics share the public port's connection cap (set GEP_BOT_ADMIN_LISTEN, e.g. 0.0.0.0:9090, where a liveness probe uses them)",
+        ),
+        Some(address) => report.line(
+            "health listener",
+            admin_address(address, &config.listen),
+        ),
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         report.line("database", database(&config.database_url).await);
@@ -125,4 +135,19 @@ async fn database(url: &str) -> Result<String, String> {
         Ok(Err(error)) => Err(format!("{shown}: {error}")),
         Err(_) => Err(format!("{shown} did not answer within 10 s")),
     }
+}
+
+/// Whether the admin listener's address can be served beside the public one.
+fn admin_address(address: &str, public: &str) -> Result<String, String> {
+    let parsed: std::net::SocketAddr = address.parse().map_err(|_| {
+        format!("GEP_BOT_ADMIN_LISTEN `{address}` is not HOST:PORT (e.g. 0.0.0.0:9090)")
+    })?;
+    if public.parse::<std::net::SocketAddr>().ok() == Some(parsed) {
+        return Err(format!(
+            "GEP_BOT_ADMIN_LISTEN `{address}` is the public address too: give it a port of its own"
+        ));
+    }
+    Ok(format!(
+        "{address}: /healthz, /readyz and /metrics outside the public port's connection cap"
+    ))
 }

@@ -36,18 +36,26 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let admin = match &config.server.admin_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (GEP_BOT_ADMIN_LISTEN)"))?,
+        ),
+        None => None,
+    };
     let url = config.database_url.clone();
     match Backend::of(&url)? {
         Backend::Sqlite => {
             // Held until `serve` returns; the OS lets go of it however the process ends.
             let _claim = ServeClaim::take(&url)?;
-            serve_with(config, Arc::new(open_sqlite(&url).await?), listener).await
+            serve_with(config, Arc::new(open_sqlite(&url).await?), listener, admin).await
         }
         Backend::Postgres => {
             let store = PgStore::open(&url)
                 .await
                 .with_context(|| format!("cannot open {}", redact(&url)))?;
-            serve_with(config, Arc::new(store), listener).await
+            serve_with(config, Arc::new(store), listener, admin).await
         }
     }
 }
@@ -56,6 +64,7 @@ async fn serve_with<S: Store>(
     config: Config,
     store: Arc<S>,
     listener: tokio::net::TcpListener,
+    admin: Option<tokio::net::TcpListener>,
 ) -> anyhow::Result<()> {
     let (github, executor) = github_and_executor(&config)?;
     let dashboard = config
@@ -111,6 +120,7 @@ async fn serve_with<S: Store>(
         }
         _ => None,
     };
+    let operations = pipeline::operations(intake.clone());
     let app = routes(intake, calendar.clone(), dashboard.clone());
     let agenda = match (&config.agenda.repo, config.agenda.target()) {
         (Some(repo), Some(target)) => {
@@ -156,8 +166,29 @@ async fn serve_with<S: Store>(
     let worker = worker
         .spawn(stopped.clone())
         .context("cannot start the worker's thread")?;
-    let pruner = tokio::spawn(prune(store.clone(), config.retention_days, stopped));
+    let pruner = tokio::spawn(prune(store.clone(), config.retention_days, stopped.clone()));
 
+    // Health and metrics on a listener of their own, with a cap of their own: a flood of
+    // connections to the public port leaves the probes an open door.
+    let admin = match admin {
+        Some(admin) => {
+            tracing::info!(address = %admin.local_addr()?, "health and metrics");
+            let mut stopped = stopped.clone();
+            let limits = crate::machinery::edge::Limits {
+                max_connections: ADMIN_CONNECTIONS,
+                ..config.server.limits()
+            };
+            Some(tokio::spawn(crate::machinery::edge::serve(
+                admin,
+                operations,
+                limits,
+                async move {
+                    let _ = stopped.changed().await;
+                },
+            )))
+        }
+        None => None,
+    };
     tracing::info!(address = %listener.local_addr()?, database = %redact(&config.database_url), "serving");
     let stopping = async move {
         shutdown_signal().await;
@@ -166,11 +197,17 @@ async fn serve_with<S: Store>(
     crate::machinery::edge::serve(listener, app, config.server.limits(), stopping).await?;
     let _ = worker.await;
     let _ = pruner.await;
+    if let Some(admin) = admin {
+        let _ = admin.await;
+    }
     for task in [refresher, agenda].into_iter().flatten() {
         let _ = task.await;
     }
     Ok(())
 }
+
+/// Connections the admin listener serves at once: probes and a scraper need a few.
+const ADMIN_CONNECTIONS: usize = 32;
 
 /// Every route `serve` answers: the webhook and operations, the calendar, the dashboard.
 pub fn routes<S: Store>(

@@ -3,6 +3,12 @@
 //! edited (or left alone when it already says the same), a commit status set only when the
 //! commit does not show it, a check run keyed by head SHA. Reads for the handlers are not here:
 //! they go through [`super::reads::Reads`].
+//!
+//! A reply is the one write that is not idempotent by itself, so it carries a marker of its
+//! own ([`Attempt::reply_marker`]: the delivery and the action). A job that may have written in
+//! an attempt that died before recording it ([`Attempt::recovering`]) looks for that marker
+//! before replying, and for labels already on the issue before adding them; the normal path
+//! reads nothing more.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -14,6 +20,36 @@ use crate::core::{Action, LabelTarget};
 
 /// GitHub takes at most 50 annotations in one check-run request; later updates append.
 const MAX_ANNOTATIONS: usize = 50;
+
+/// The attempt of a job an action belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The delivery the job runs: with the action's key, it names a reply for good.
+    pub delivery: &'a str,
+    /// An earlier attempt may have written before its process died (the job was claimed
+    /// before): what is not idempotent is looked for on GitHub before it is written.
+    pub recovering: bool,
+    /// When the delivery arrived: an earlier attempt wrote nothing before.
+    pub since_ms: i64,
+}
+
+impl Attempt<'_> {
+    /// The hidden marker of one reply of one delivery, the same in every attempt.
+    pub fn reply_marker(&self, action: &Action) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(format!("{}\n{}", self.delivery, action.key()));
+        format!("<!-- gep-bot:reply {} -->", hex::encode(&digest[..8]))
+    }
+
+    /// A first attempt: nothing to look for.
+    pub fn first(delivery: &str) -> Attempt<'_> {
+        Attempt {
+            delivery,
+            recovering: false,
+            since_ms: 0,
+        }
+    }
+}
 
 pub enum Executor {
     /// Plans are logged and nothing is sent (no credentials, or `GEP_BOT_DRY_RUN=1`).
@@ -31,6 +67,7 @@ impl Executor {
         &self,
         installation: Option<u64>,
         action: &Action,
+        attempt: &Attempt<'_>,
     ) -> Result<(), ExecError> {
         match self {
             Executor::DryRun => {
@@ -38,7 +75,27 @@ impl Executor {
                 tracing::info!(action = %json, "dry-run: not sent");
                 Ok(())
             }
-            Executor::GitHub(github) => github.execute(installation, action).await,
+            Executor::GitHub(github) => {
+                if attempt.recovering {
+                    match github.done_before(installation, action, attempt).await {
+                        Ok(true) => {
+                            tracing::info!(
+                                kind = action.kind(),
+                                "found on GitHub from an earlier attempt; not written again"
+                            );
+                            return Ok(());
+                        }
+                        Ok(false) => {}
+                        // A look GitHub refuses for good decides nothing: the write says what
+                        // holds. One that may pass later is tried again with the job.
+                        Err(ExecError::Permanent(why)) => {
+                            tracing::warn!(kind = action.kind(), %why, "cannot look for an earlier attempt's write");
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+                github.execute(installation, action, attempt).await
+            }
         }
     }
 }
@@ -50,7 +107,64 @@ struct FoundComment {
 }
 
 impl GitHub {
-    async fn execute(&self, installation: Option<u64>, action: &Action) -> Result<(), ExecError> {
+    /// Whether an earlier attempt's write of `action` is on GitHub already: a reply with its
+    /// marker among the comments since the delivery arrived, labels already on the issue. For
+    /// the other actions, which find their own effect before writing, `false`.
+    async fn done_before(
+        &self,
+        installation: Option<u64>,
+        action: &Action,
+        attempt: &Attempt<'_>,
+    ) -> Result<bool, ExecError> {
+        match action {
+            Action::Reply { repo, issue, .. } => {
+                let since = chrono::DateTime::from_timestamp_millis(attempt.since_ms)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let comments = self
+                    .pages(
+                        installation,
+                        &format!("/repos/{repo}/issues/{issue}/comments?since={since}"),
+                        50,
+                    )
+                    .await?;
+                let bots_only = matches!(self.credentials, Credentials::App { .. });
+                let marker = attempt.reply_marker(action);
+                Ok(marked_comment(comments, &marker, bots_only).is_some())
+            }
+            Action::DiscussionReply { repo, number, .. } => {
+                let marker = attempt.reply_marker(action);
+                let (_, found) = self
+                    .find_discussion_comment(installation, repo, *number, &marker)
+                    .await?;
+                Ok(found.is_some())
+            }
+            Action::AddLabels {
+                repo,
+                target: LabelTarget::Issue { number },
+                labels,
+            } => {
+                let on = self
+                    .pages(
+                        installation,
+                        &format!("/repos/{repo}/issues/{number}/labels"),
+                        10,
+                    )
+                    .await?;
+                Ok(labels
+                    .iter()
+                    .all(|label| on.iter().any(|l| l["name"].as_str() == Some(label))))
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn execute(
+        &self,
+        installation: Option<u64>,
+        action: &Action,
+        attempt: &Attempt<'_>,
+    ) -> Result<(), ExecError> {
         match action {
             Action::AddLabels {
                 repo,
@@ -140,7 +254,8 @@ impl GitHub {
                     .await
             }
             Action::Reply { repo, issue, body } => {
-                self.post_comment(installation, repo, *issue, body).await
+                let text = format!("{body}\n\n{}", attempt.reply_marker(action));
+                self.post_comment(installation, repo, *issue, &text).await
             }
             Action::CreateDiscussionComment {
                 repo,
@@ -179,11 +294,12 @@ impl GitHub {
                 }
             }
             Action::DiscussionReply { node_id, body, .. } => {
+                let text = format!("{body}\n\n{}", attempt.reply_marker(action));
                 let mutation = "mutation($id: ID!, $body: String!) { addDiscussionComment(input: {discussionId: $id, body: $body}) { comment { id } } }";
                 self.graphql(
                     installation,
                     mutation,
-                    json!({ "id": node_id, "body": body }),
+                    json!({ "id": node_id, "body": text }),
                     true,
                 )
                 .await

@@ -23,6 +23,11 @@ const UNIT: usize = 1024;
 const STEP: usize = 64 * UNIT;
 /// What a delivery refused for want of memory asks GitHub (or an operator) to wait.
 pub const RETRY_AFTER_SECONDS: u64 = 5;
+/// The most of a refused body read (and thrown away) before its connection is closed: past a
+/// body over the limit, so that a client writing all of it before reading still reads the answer.
+pub const DRAIN_MOST: usize = 64 << 20;
+/// The longest a refused body is read for.
+pub const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// Memory that bodies in flight may take together, shared by all requests of one intake.
 #[derive(Clone)]
@@ -124,12 +129,19 @@ pub async fn read(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        drain(headers, body).await;
         return Err(Refused::TooLarge);
     }
     let declared = declared.map(|n| n as usize);
     // One permit for the whole body; what it may still grow into is what it holds.
     let mut reserved = match declared {
-        Some(n) => Some(budget.reserve(n).ok_or(Refused::Busy)?),
+        Some(n) => match budget.reserve(n) {
+            Some(permit) => Some(permit),
+            None => {
+                drain(headers, body).await;
+                return Err(Refused::Busy);
+            }
+        },
         None => None,
     };
     let room = |reserved: &Option<OwnedSemaphorePermit>| {
@@ -142,10 +154,16 @@ pub async fn read(
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| Refused::Broken)?;
             if bytes.len() + chunk.len() > MAX_BODY {
+                drop(bytes);
+                drain_stream(stream).await;
                 return Err(Refused::TooLarge);
             }
             while bytes.len() + chunk.len() > room(&reserved) {
-                let more = budget.reserve(STEP).ok_or(Refused::Busy)?;
+                let Some(more) = budget.reserve(STEP) else {
+                    drop(bytes);
+                    drain_stream(stream).await;
+                    return Err(Refused::Busy);
+                };
                 match &mut reserved {
                     Some(permit) => permit.merge(more),
                     None => reserved = Some(more),
@@ -162,6 +180,35 @@ pub async fn read(
         bytes: Bytes::from(bytes),
         _reserved: reserved,
     })
+}
+
+/// Reads a body that is refused and throws it away ([`DRAIN_MOST`] bytes and [`DRAIN_TIME`] at
+/// most), so that the answer reaches a client that writes all of its body before reading:
+/// closing a connection with unread bytes makes the kernel reset it, and such a client then
+/// sees the reset instead of the answer. A client that waits for `100 Continue` has sent
+/// nothing, and is answered at once.
+pub async fn drain(headers: &HeaderMap, body: Body) {
+    let waits_to_send = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if !waits_to_send {
+        // Read beside the answer, not before it: a client that reads early has it at once.
+        tokio::spawn(drain_stream(body.into_data_stream()));
+    }
+}
+
+async fn drain_stream(mut stream: axum::body::BodyDataStream) {
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut read = 0;
+        while let Some(Ok(chunk)) = stream.next().await {
+            read += chunk.len();
+            if read > DRAIN_MOST {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 #[cfg(test)]

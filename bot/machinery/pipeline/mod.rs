@@ -154,12 +154,20 @@ fn declare_metrics() {
     }
 }
 
-/// `POST /webhook`, `GET /healthz`, `GET /readyz`, `GET /metrics`.
+/// `POST /webhook`, and the operations' routes ([`operations`]).
 pub fn router<S: Store>(intake: Arc<Intake<S>>) -> Router {
+    Router::new()
+        .route("/webhook", post(webhook::<S>))
+        .with_state(intake.clone())
+        .merge(operations(intake))
+}
+
+/// `GET /healthz`, `GET /readyz`, `GET /metrics`: on the public port, and alone on the admin
+/// listener (`GEP_BOT_ADMIN_LISTEN`).
+pub fn operations<S: Store>(intake: Arc<Intake<S>>) -> Router {
     // Installed before the first request, so nothing counted is lost.
     metrics_handle();
     Router::new()
-        .route("/webhook", post(webhook::<S>))
         .route("/readyz", get(ready::<S>))
         .route("/metrics", get(metrics::<S>))
         .with_state(intake)
@@ -180,11 +188,15 @@ async fn webhook<S: Store>(
             signed => crate::core::event::metric_label(signed),
         };
         metrics::counter!("gep_bot_deliveries_total", "event" => event.to_owned(), "outcome" => outcome).increment(1);
-        (status, message.to_owned()).into_response()
+        // A refused request's connection is not kept: its client may be no GitHub at all.
+        let close = (status.is_client_error() || status.is_server_error())
+            .then_some([(header::CONNECTION, HeaderValue::from_static("close"))]);
+        (status, close, message.to_owned()).into_response()
     };
     // The signature first, before anything reads the body.
     if intake.secrets.is_empty() {
         tracing::warn!("webhook refused: no secret configured (set GEP_BOT_WEBHOOK_SECRET)");
+        body::drain(&headers, body).await;
         return outcome(
             UNVERIFIED,
             StatusCode::UNAUTHORIZED,
@@ -193,6 +205,7 @@ async fn webhook<S: Store>(
         );
     }
     let Some(signature) = header(&headers, "x-hub-signature-256") else {
+        body::drain(&headers, body).await;
         return outcome(
             UNVERIFIED,
             StatusCode::UNAUTHORIZED,

@@ -16,6 +16,7 @@ use chrono::DateTime;
 use crate::capabilities::Capabilities;
 use crate::core::state::StateChange;
 use crate::core::{Event, ExecError};
+use crate::machinery::github::executor::Attempt;
 use crate::machinery::github::{Executor, GitHub, Repo};
 use crate::machinery::store::{Job, Store};
 
@@ -341,6 +342,12 @@ impl<S: Store> Worker<S> {
         // failed job did is recorded, so its retry does only what is left.
         let done = &job.done_actions;
         let mut now_done = done.clone();
+        // Claimed before: an earlier attempt may have written and died before recording it.
+        let attempt = Attempt {
+            delivery: &job.delivery_id,
+            recovering: job.attempts > 1,
+            since_ms: job.received_ms,
+        };
         let mut failure: Option<ExecError> = None;
         for action in &plan.actions {
             let key = action.key();
@@ -348,7 +355,11 @@ impl<S: Store> Worker<S> {
                 tracing::info!(kind = action.kind(), "action done before; not repeated");
                 continue;
             }
-            match self.executor.execute(event.installation, action).await {
+            match self
+                .executor
+                .execute(event.installation, action, &attempt)
+                .await
+            {
                 Ok(()) => {
                     tracing::info!(kind = action.kind(), "action done");
                     now_done.push(key);
