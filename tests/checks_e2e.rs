@@ -285,3 +285,68 @@ async fn large_files_and_folders_are_read_whole_and_repeated_reads_are_condition
     assert_eq!(github.state().check_runs.len(), 1);
     bot.stop().await;
 }
+
+/// What the author waits for comes first: the check run is the first write of a GEP pull
+/// request's plan, then the lead review's status comment, its commit status, the labels; and
+/// the reads made while gathering are no more than the capabilities need (each made once).
+#[tokio::test]
+async fn the_check_run_is_the_first_write_and_each_read_is_made_once() {
+    let github = FakeGitHub::default();
+    let files = vec![
+        "geps/gep-4242/index.md".to_string(),
+        "geps/gep-4242/metadata.yaml".to_string(),
+        // A mesh pull request too: the mesh label is planned first of all, and written last.
+        "conformance/tests/mesh/retries.go".to_string(),
+    ];
+    github
+        .state()
+        .pulls
+        .insert(PR, ("someone".into(), "h1".into(), files));
+    commit(&github, "base", "Provisional", "");
+    commit(&github, "h1", "Provisional", "\n## Notes\n\nMore.\n");
+    let server = github.serve().await;
+    let bot = Bot::start(&server, common::app_credentials()).await;
+    bot.deliver("d-1", "pull_request", &synchronize("h1", "opened"))
+        .await;
+    bot.drained(Duration::from_secs(10)).await;
+    let requests = server.received_requests().await.unwrap();
+    let writes: Vec<String> = requests
+        .iter()
+        .filter(|r| r.method.as_str() != "GET" && !r.url.path().ends_with("/access_tokens"))
+        .map(|r| {
+            let path = r.url.path();
+            let what = path
+                .rsplit('/')
+                .find(|p| p.parse::<u64>().is_err())
+                .unwrap_or(path);
+            format!("{} {what}", r.method)
+        })
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "POST check-runs",
+            "POST comments",
+            "POST h1",
+            "POST labels",
+            "POST labels"
+        ],
+        "{writes:?}"
+    );
+    // Every read before the first write once: the capabilities gather side by side from one
+    // memo. (After it, the executor looks for its own comment: a read of its own.)
+    let first_write = requests
+        .iter()
+        .position(|r| r.method.as_str() != "GET" && !r.url.path().ends_with("/access_tokens"))
+        .unwrap();
+    let mut gets: Vec<String> = requests[..first_write]
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .map(|r| r.url.to_string())
+        .collect();
+    let all = gets.len();
+    gets.sort();
+    gets.dedup();
+    assert_eq!(gets.len(), all, "a read made twice: {gets:#?}");
+    bot.stop().await;
+}

@@ -53,7 +53,12 @@ pub trait Capability: Send + Sync {
             if !self.wants(event) {
                 return Ok(Plan::default());
             }
-            let gathered = self.gather(event, reads, memory).await?;
+            let gathered = self
+                .gather(event, reads, memory)
+                .await
+                .inspect_err(|error| {
+                    tracing::warn!(capability = Self::NAME, %error, "cannot gather");
+                })?;
             Ok(self.plan(event, gathered, now))
         }
     }

@@ -63,9 +63,6 @@ macro_rules! capabilities {
             pub const HELP: &'static [&'static [HelpEntry]] =
                 &[$(<$module::$kind as Capability>::HELP),*];
 
-            /// The names of the capabilities, in the order they plan.
-            pub const NAMES: &'static [&'static str] = &[$(<$module::$kind as Capability>::NAME),*];
-
             pub fn new($setup: &Setup<'_>) -> anyhow::Result<Capabilities> {
                 Ok(Capabilities { $($field: $build,)* })
             }
@@ -80,9 +77,13 @@ macro_rules! capabilities {
             ) -> Result<Plan, ExecError> {
                 // Several capabilities need the same pull request's files: read once for the job.
                 let reads = Memo::new(reads);
+                // They gather at the same time: their reads overlap (as many at once as the
+                // client lets one installation have), and each plan comes out in list order.
+                let ($($field,)*) = futures::join!($(self.$field.run(event, &reads, memory, now)),*);
                 let mut plan = Plan::default();
-                $(plan.extend(self.$field.run(event, &reads, memory, now).await?);)*
+                $(plan.extend($field?);)*
                 merge_replies(&mut plan);
+                feedback_first(&mut plan);
                 Ok(plan)
             }
         }
@@ -97,6 +98,22 @@ capabilities! { setup =>
     help: help::Help = help::Help::new(&setup.config.review, Capabilities::HELP),
     lifecycle: lifecycle::Lifecycle = lifecycle::Lifecycle::new(&setup.config.lifecycle, &setup.config.review),
     agenda: agenda::AgendaComment = agenda::AgendaComment::new(&setup.config.review),
+}
+
+/// The order the writes go out in, one installation's a second apart: what the author waits for
+/// first (the check run), then the status comment and replies, the commit status, the labels.
+/// Stable: actions of one rank keep the order their capabilities planned them in.
+fn feedback_first(plan: &mut Plan) {
+    plan.actions.sort_by_key(|action| match action {
+        Action::CreateCheckRun { .. } | Action::UpdateCheckRun { .. } => 0,
+        Action::CreateComment { .. }
+        | Action::UpdateComment { .. }
+        | Action::Reply { .. }
+        | Action::CreateDiscussionComment { .. }
+        | Action::DiscussionReply { .. } => 1,
+        Action::SetCommitStatus { .. } => 2,
+        Action::AddLabels { .. } | Action::RemoveLabel { .. } => 3,
+    });
 }
 
 /// One comment gets at most one reply: what several capabilities answer to it is said together.

@@ -7,8 +7,8 @@
 //! The implementation over the GitHub client is `machinery::github::Repo`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::error::ExecError;
 use super::event::Actor;
@@ -87,11 +87,37 @@ pub trait Reads: Trees {
 }
 
 /// What one job read, kept for the job: several capabilities need the same pull request's files
-/// or the same file, and each is read once.
+/// or the same file, and each is read once, even when they ask at the same time (the second
+/// waits for the first's answer instead of asking GitHub again).
 pub struct Memo<R> {
     inner: R,
-    files: Mutex<HashMap<(String, String, String), Option<String>>>,
-    pull_files: Mutex<HashMap<(String, u64), Vec<String>>>,
+    files: Slots<(String, String, String), Option<String>>,
+    folders: Slots<(String, String, String), Vec<String>>,
+    pull_files: Slots<(String, u64), Vec<String>>,
+}
+
+/// One read's answer per key, filled by the first to ask.
+type Slots<K, T> = Mutex<HashMap<K, Arc<tokio::sync::OnceCell<Result<T, ExecError>>>>>;
+
+/// The answer for `key`: read by `read` the first time, shared with everyone who asks meanwhile
+/// or after.
+async fn once<K, T, F>(
+    slots: &Slots<K, T>,
+    key: K,
+    read: impl FnOnce() -> F,
+) -> Result<T, ExecError>
+where
+    K: std::hash::Hash + Eq,
+    T: Clone,
+    F: Future<Output = Result<T, ExecError>>,
+{
+    let slot = slots
+        .lock()
+        .expect("memo lock")
+        .entry(key)
+        .or_default()
+        .clone();
+    slot.get_or_init(read).await.clone()
 }
 
 impl<R: Reads> Memo<R> {
@@ -99,6 +125,7 @@ impl<R: Reads> Memo<R> {
         Memo {
             inner,
             files: Mutex::default(),
+            folders: Mutex::default(),
             pull_files: Mutex::default(),
         }
     }
@@ -107,24 +134,12 @@ impl<R: Reads> Memo<R> {
 impl<R: Reads> Trees for Memo<R> {
     async fn file_at(&self, repo: &str, path: &str, at: &str) -> Result<Option<String>, ExecError> {
         let key = (repo.to_owned(), path.to_owned(), at.to_owned());
-        if let Some(hit) = self.files.lock().expect("memo lock").get(&key) {
-            return Ok(hit.clone());
-        }
-        let text = self.inner.file_at(repo, path, at).await?;
-        self.files
-            .lock()
-            .expect("memo lock")
-            .insert(key, text.clone());
-        Ok(text)
+        once(&self.files, key, || self.inner.file_at(repo, path, at)).await
     }
 
-    fn folder_at(
-        &self,
-        repo: &str,
-        path: &str,
-        at: &str,
-    ) -> impl Future<Output = Result<Vec<String>, ExecError>> + Send {
-        self.inner.folder_at(repo, path, at)
+    async fn folder_at(&self, repo: &str, path: &str, at: &str) -> Result<Vec<String>, ExecError> {
+        let key = (repo.to_owned(), path.to_owned(), at.to_owned());
+        once(&self.folders, key, || self.inner.folder_at(repo, path, at)).await
     }
 }
 
@@ -139,15 +154,10 @@ impl<R: Reads> Reads for Memo<R> {
 
     async fn pull_request_files(&self, repo: &str, number: u64) -> Result<Vec<String>, ExecError> {
         let key = (repo.to_owned(), number);
-        if let Some(hit) = self.pull_files.lock().expect("memo lock").get(&key) {
-            return Ok(hit.clone());
-        }
-        let files = self.inner.pull_request_files(repo, number).await?;
-        self.pull_files
-            .lock()
-            .expect("memo lock")
-            .insert(key, files.clone());
-        Ok(files)
+        once(&self.pull_files, key, || {
+            self.inner.pull_request_files(repo, number)
+        })
+        .await
     }
 
     fn review_history(
@@ -271,4 +281,102 @@ pub struct PullRequestInfo {
     pub author: String,
     pub head_sha: String,
     pub labels: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repository whose reads take a while, counting them.
+    struct Slow(Arc<MemoryRepo>);
+
+    impl Trees for Slow {
+        async fn file_at(
+            &self,
+            repo: &str,
+            path: &str,
+            at: &str,
+        ) -> Result<Option<String>, ExecError> {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.0.file_at(repo, path, at).await
+        }
+
+        async fn folder_at(
+            &self,
+            repo: &str,
+            path: &str,
+            at: &str,
+        ) -> Result<Vec<String>, ExecError> {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.0.folder_at(repo, path, at).await
+        }
+    }
+
+    impl Reads for Slow {
+        async fn pull_request(
+            &self,
+            repo: &str,
+            number: u64,
+        ) -> Result<PullRequestInfo, ExecError> {
+            self.0.pull_request(repo, number).await
+        }
+
+        async fn pull_request_files(
+            &self,
+            repo: &str,
+            number: u64,
+        ) -> Result<Vec<String>, ExecError> {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.0.pull_request_files(repo, number).await
+        }
+
+        async fn review_history(
+            &self,
+            repo: &str,
+            number: u64,
+        ) -> Result<Vec<Happening>, ExecError> {
+            self.0.review_history(repo, number).await
+        }
+
+        async fn open_pulls_touching(
+            &self,
+            repo: &str,
+            folder: &str,
+        ) -> Result<Vec<u64>, ExecError> {
+            self.0.open_pulls_touching(repo, folder).await
+        }
+    }
+
+    #[tokio::test]
+    async fn reads_asked_at_the_same_time_are_made_once_for_the_job() {
+        let mut repo = MemoryRepo::default();
+        repo.put("", "OWNERS_ALIASES", "aliases: {}");
+        let files = vec!["geps/gep-1/index.md".to_owned()];
+        repo.pulls.insert(
+            1,
+            MemoryPull {
+                files,
+                ..Default::default()
+            },
+        );
+        let repo = Arc::new(repo);
+        let memo = Memo::new(Slow(repo.clone()));
+        let (a, b, c, d) = tokio::join!(
+            memo.file_at("o/r", "OWNERS_ALIASES", ""),
+            memo.file_at("o/r", "OWNERS_ALIASES", ""),
+            memo.pull_request_files("o/r", 1),
+            memo.pull_request_files("o/r", 1),
+        );
+        assert_eq!(a.unwrap(), b.unwrap());
+        assert_eq!(c.unwrap(), d.unwrap());
+        assert_eq!(
+            repo.reads(),
+            2,
+            "each read once, the second asker waiting for the first"
+        );
+        // Asked again later: from the memo.
+        memo.folder_at("o/r", "geps", "").await.unwrap();
+        memo.folder_at("o/r", "geps", "").await.unwrap();
+        assert_eq!(repo.reads(), 3);
+    }
 }

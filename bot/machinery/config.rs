@@ -60,6 +60,9 @@ pub struct GitHubConfig {
     pub private_key_path: Option<PathBuf>,
     /// `GEP_BOT_WRITE_INTERVAL_MS`: pause between two writes for one installation.
     pub write_interval_ms: u64,
+    /// `GEP_BOT_READ_CONCURRENCY`: reads one installation may have in flight at once (writes
+    /// stay one at a time, paced). 1 reads one after another.
+    pub read_concurrency: usize,
     /// `GEP_BOT_DRY_RUN=1`: plan and log, send nothing. On by itself without credentials.
     pub dry_run: bool,
 }
@@ -71,6 +74,7 @@ impl Default for GitHubConfig {
             app_id: None,
             private_key_path: None,
             write_interval_ms: 1000,
+            read_concurrency: crate::machinery::github::transport::READ_CONCURRENCY,
             dry_run: false,
         }
     }
@@ -297,6 +301,7 @@ impl Config {
         "GEP_BOT_HEADER_TIMEOUT_MS",
         "GEP_BOT_BODY_BUDGET_MB",
         "GEP_BOT_ADMIN_LISTEN",
+        "GEP_BOT_READ_CONCURRENCY",
         "GEP_BOT_WEBHOOK_SECRET",
         "GEP_BOT_GITHUB_TOKEN",
         "GEP_BOT_LOG",
@@ -412,6 +417,9 @@ impl Config {
         }
         if let Some(v) = env("GEP_BOT_WRITE_INTERVAL_MS") {
             self.github.write_interval_ms = number("GEP_BOT_WRITE_INTERVAL_MS", v)?;
+        }
+        if let Some(v) = env("GEP_BOT_READ_CONCURRENCY") {
+            self.github.read_concurrency = number("GEP_BOT_READ_CONCURRENCY", v)?;
         }
         if let Some(v) = env("GEP_BOT_DRY_RUN") {
             self.github.dry_run = match v.trim() {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: where the shared fixtures are, and the binary.
 #![allow(dead_code)]
 
+pub mod app_key;
 pub mod bot;
 pub mod github;
 pub mod openapi;
@@ -177,20 +178,7 @@ pub fn app_credentials() -> gep_bot::machinery::github::Credentials {
     static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     let pem = KEY.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("app.pem");
-        let status = std::process::Command::new("openssl")
-            .args([
-                "genrsa",
-                "-traditional",
-                "-out",
-                key.to_str().unwrap(),
-                "2048",
-            ])
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl generates a throwaway App key");
-        assert!(status.success());
-        std::fs::read(key).unwrap()
+        std::fs::read(app_key::throwaway_app_key(dir.path())).unwrap()
     });
     gep_bot::machinery::github::Credentials::App {
         app_id: 12345,

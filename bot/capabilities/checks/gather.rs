@@ -2,6 +2,8 @@
 //! at the base, the GEPs their relationships name, the GEP numbers on both sides, and the
 //! repository's own template at the base.
 
+use futures::future::{try_join, try_join_all, try_join3};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
@@ -112,6 +114,9 @@ pub struct PullRequestTrees<'a> {
     pub changed_paths: &'a [String],
 }
 
+/// Reads both sides of a pull request's changed GEPs, in two rounds of reads made side by
+/// side: first every changed GEP's files at the head and the base, the GEPs folder and the
+/// template; then what those name (related GEPs' metadata, the feature definitions).
 pub async fn gather(
     reads: &impl Trees,
     pull: &PullRequestTrees<'_>,
@@ -119,28 +124,47 @@ pub async fn gather(
     rules: &CheckRules,
 ) -> Result<Gathered, ExecError> {
     let repo = pull.repo;
-    let read = async |path: &str, at: &str| -> Result<Option<SourceText>, ExecError> {
-        let text = reads.file_at(repo, path, at).await?;
+    let read = async |path: String, at: &str| -> Result<Option<SourceText>, ExecError> {
+        let text = reads.file_at(repo, &path, at).await?;
         Ok(text.map(|t| SourceText::new(path, t)))
     };
-    let mut head = GepSet::default();
-    let mut base = GepSet::default();
-    for number in changed_geps(pull.changed_paths, geps_dir) {
+    let changed = changed_geps(pull.changed_paths, geps_dir);
+    let sides = [(true, pull.head_sha), (false, pull.base_sha)];
+    let gep_reads = changed.iter().flat_map(|&number| {
         let folder = format!("{geps_dir}gep-{number}");
-        for (set, at) in [(&mut head, pull.head_sha), (&mut base, pull.base_sha)] {
-            let index = read(&format!("{folder}/index.md"), at).await?;
-            let metadata = read(&format!("{folder}/metadata.yaml"), at).await?;
-            // Absent at the head: the pull request deletes (or renames) it; at the base: adds it.
-            if index.is_some() || metadata.is_some() {
-                set.geps.push(GepFiles {
-                    dir: folder.clone().into(),
+        sides.map(|(is_head, at)| {
+            let folder = folder.clone();
+            async move {
+                let (index, metadata) = try_join(
+                    read(format!("{folder}/index.md"), at),
+                    read(format!("{folder}/metadata.yaml"), at),
+                )
+                .await?;
+                // Absent at the head: the pull request deletes (or renames) it; at the base:
+                // adds it.
+                let found = (index.is_some() || metadata.is_some()).then(|| GepFiles {
+                    dir: folder.into(),
                     number: Some(number),
                     index,
                     metadata,
                     checked: true,
                 });
+                Ok::<_, ExecError>((is_head, found))
             }
-        }
+        })
+    });
+    let template_path = rules.template_path(geps_dir);
+    let (found, folder, template_text) = try_join3(
+        try_join_all(gep_reads),
+        reads.folder_at(repo, geps_dir.trim_end_matches('/'), pull.head_sha),
+        reads.file_at(repo, &template_path, pull.base_sha),
+    )
+    .await?;
+    let mut head = GepSet::default();
+    let mut base = GepSet::default();
+    for (is_head, gep) in found {
+        let set = if is_head { &mut head } else { &mut base };
+        set.geps.extend(gep);
     }
     // The GEPs the changed ones name in relationships, read at the head too, so that an
     // `obsoletes` or `extends` is checked against the other side.
@@ -159,21 +183,25 @@ pub async fn gather(
             "the changed GEPs name more related GEPs than are read; the rest are checked by name only"
         );
     }
-    for number in named.into_iter().take(MAX_RELATED_READS) {
-        let path = format!("{geps_dir}gep-{number}/metadata.yaml");
-        if let Some(metadata) = read(&path, pull.head_sha).await? {
-            head.geps.push(GepFiles {
-                dir: format!("{geps_dir}gep-{number}").into(),
-                number: Some(number),
-                index: None,
-                metadata: Some(metadata),
-                checked: false,
-            });
-        }
-    }
-    let known_head: BTreeSet<u32> = reads
-        .folder_at(repo, geps_dir.trim_end_matches('/'), pull.head_sha)
-        .await?
+    let related = named.into_iter().take(MAX_RELATED_READS).map(|number| async move {
+        let dir = format!("{geps_dir}gep-{number}");
+        let metadata = read(format!("{dir}/metadata.yaml"), pull.head_sha).await?;
+        Ok::<_, ExecError>(metadata.map(|metadata| GepFiles {
+            dir: dir.into(),
+            number: Some(number),
+            index: None,
+            metadata: Some(metadata),
+            checked: false,
+        }))
+    });
+    let (related, features_head, features_base) = try_join3(
+        try_join_all(related),
+        features_if_listed(reads, repo, geps_dir, &head, pull.head_sha),
+        features_if_listed(reads, repo, geps_dir, &base, pull.base_sha),
+    )
+    .await?;
+    head.geps.extend(related.into_iter().flatten());
+    let known_head: BTreeSet<u32> = folder
         .iter()
         .filter_map(|name| crate::domain::gep::folder_number(name))
         .collect();
@@ -189,10 +217,6 @@ pub async fn gather(
         .copied()
         .chain(numbers(&base))
         .collect();
-    let template_path = rules.template_path(geps_dir);
-    let template_text = reads.file_at(repo, &template_path, pull.base_sha).await?;
-    let features_head = features_if_listed(reads, repo, geps_dir, &head, pull.head_sha).await?;
-    let features_base = features_if_listed(reads, repo, geps_dir, &base, pull.base_sha).await?;
     Ok(Gathered {
         head,
         base,
@@ -223,12 +247,15 @@ pub async fn features_if_listed(
         .rsplit_once('/')
         .map_or(String::new(), |(parent, _)| format!("{parent}/"));
     let dir = format!("{root}{FEATURES_DIR}");
-    let mut texts = Vec::new();
-    for name in reads.folder_at(repo, &dir, at).await? {
-        if name.ends_with(".go") && !name.ends_with("_test.go") {
-            texts.extend(reads.file_at(repo, &format!("{dir}/{name}"), at).await?);
-        }
-    }
+    let names = reads.folder_at(repo, &dir, at).await?;
+    let files = names
+        .iter()
+        .filter(|name| name.ends_with(".go") && !name.ends_with("_test.go"))
+        .map(|name| {
+            let path = format!("{dir}/{name}");
+            async move { reads.file_at(repo, &path, at).await }
+        });
+    let texts: Vec<String> = try_join_all(files).await?.into_iter().flatten().collect();
     let features = Features::from_go(texts.iter().map(String::as_str));
     Ok((!features.is_empty()).then_some(features))
 }

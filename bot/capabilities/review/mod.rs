@@ -400,25 +400,44 @@ impl Capability for LeadReview {
         if !self.rules.touches_geps(&files) {
             return Ok(None);
         }
-        let rules = self.rules.of_repository(&event.repo, reads).await?;
         let from_event = matches!(
             event.kind,
             EventKind::PullRequest | EventKind::PullRequestReview
         );
-        let pr = match &event.head_sha {
-            Some(sha) if from_event => PullRequest {
+        let event_head = event.head_sha.as_ref().filter(|_| from_event);
+        let (repo, number) = (event.repo.as_str(), subject.number);
+        // The store first (no GitHub call); then what GitHub must say, side by side.
+        let stored = memory.review(repo, number).await?;
+        let (rules, info, history) = futures::future::try_join3(
+            self.rules.of_repository(repo, reads),
+            async {
+                match event_head {
+                    Some(_) => Ok(None),
+                    None => reads.pull_request(repo, number).await.map(Some),
+                }
+            },
+            async {
+                match stored {
+                    Some(_) => Ok(None),
+                    None => reads.review_history(repo, number).await.map(Some),
+                }
+            },
+        )
+        .await?;
+        let pr = match (event_head, info) {
+            (Some(sha), _) => PullRequest {
                 repo: event.repo.clone(),
-                number: subject.number,
+                number,
                 author: subject.author.login.clone(),
                 head_sha: sha.clone(),
                 labels: subject.labels.clone(),
                 changed_paths: files,
             },
-            _ => {
-                let info = reads.pull_request(&event.repo, subject.number).await?;
+            (None, info) => {
+                let info = info.unwrap_or_default();
                 PullRequest {
                     repo: event.repo.clone(),
-                    number: subject.number,
+                    number,
                     author: info.author,
                     head_sha: info.head_sha,
                     labels: info.labels,
@@ -426,14 +445,10 @@ impl Capability for LeadReview {
                 }
             }
         };
-        let stored = memory.review(&event.repo, subject.number).await?;
         let rebuilt = stored.is_none();
-        let state = match stored {
-            Some(state) => state,
-            None => {
-                let history = reads.review_history(&event.repo, subject.number).await?;
-                ReviewState::rebuild(&history, &pr, &rules)
-            }
+        let state = match (stored, history) {
+            (Some(state), _) => state,
+            (None, history) => ReviewState::rebuild(&history.unwrap_or_default(), &pr, &rules),
         };
         Ok(Some(Gathered {
             pr,

@@ -106,7 +106,8 @@ impl Capability for GepStatus {
                 .await?
                 .map(|t| SourceText::new(path, t)))
         };
-        let (index, metadata) = (read("index.md").await?, read("metadata.yaml").await?);
+        let (index, metadata) =
+            futures::future::try_join(read("index.md"), read("metadata.yaml")).await?;
         let found = if index.is_none() && metadata.is_none() {
             None
         } else {

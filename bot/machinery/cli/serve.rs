@@ -257,7 +257,10 @@ fn github_and_executor(config: &Config) -> anyhow::Result<(Option<Arc<GitHub>>, 
 /// The client that talks to GitHub (`GEP_BOT_GITHUB_API_URL`) with `credentials`.
 pub(super) fn github(config: &Config, credentials: Credentials) -> Arc<GitHub> {
     let interval = Duration::from_millis(config.github.write_interval_ms);
-    Arc::new(GitHub::new(&config.github.api_url, credentials, interval))
+    Arc::new(
+        GitHub::new(&config.github.api_url, credentials, interval)
+            .with_read_concurrency(config.github.read_concurrency),
+    )
 }
 
 /// Deliveries deleted in one write when pruning (about 25 ms of the SQLite writer's time).

@@ -63,7 +63,12 @@ impl GitHub {
                 },
             )
             .await?;
-        outcome(answer.json(), &answer.headers, Utc::now())
+        let result = outcome(answer.json(), &answer.headers, Utc::now());
+        // A rate limit said in a 200 holds the installation back like one said in a 403.
+        if let Err(error) = &result {
+            self.hold(installation, error);
+        }
+        result
     }
 }
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tokio::sync::Mutex;
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
 use super::auth::{Credentials, app_jwt};
@@ -98,7 +100,16 @@ pub struct GitHub {
     /// and address.
     pub(super) etags: EtagCache,
     conditional: bool,
+    /// Reads one installation may have in flight at once (GitHub's own SDK allows 10).
+    read_concurrency: usize,
+    read_slots: std::sync::Mutex<HashMap<u64, Arc<Semaphore>>>,
+    /// Installations GitHub asked to wait (a rate limit), and until when: no request of theirs
+    /// is sent meanwhile, so reads made side by side do not all meet the limit.
+    held: std::sync::Mutex<HashMap<u64, (Instant, String)>>,
 }
+
+/// Reads one installation has in flight at once unless configured (`GEP_BOT_READ_CONCURRENCY`).
+pub const READ_CONCURRENCY: usize = 8;
 
 type EtagKey = (Option<u64>, &'static str, String);
 
@@ -112,6 +123,12 @@ pub(super) struct Etags {
 type EtagCache = std::sync::Mutex<Etags>;
 
 impl GitHub {
+    /// The same client with at most `reads` reads in flight per installation (1: one at a time).
+    pub fn with_read_concurrency(mut self, reads: usize) -> GitHub {
+        self.read_concurrency = reads.max(1);
+        self
+    }
+
     /// The same client asking nothing conditionally (a benchmark's baseline).
     pub fn without_conditional_requests(mut self) -> GitHub {
         self.conditional = false;
@@ -135,6 +152,9 @@ impl GitHub {
             tokens: Mutex::new(HashMap::new()),
             etags: std::sync::Mutex::default(),
             conditional: true,
+            read_concurrency: READ_CONCURRENCY,
+            read_slots: std::sync::Mutex::default(),
+            held: std::sync::Mutex::default(),
         }
     }
 
@@ -294,7 +314,77 @@ impl GitHub {
     /// One request: auth, pacing for writes, a conditional request for a GET answered before
     /// (GitHub does not count a `304 Not Modified` against the rate limit), and the answer
     /// sorted into what the worker does.
+    /// One request of an installation: none while GitHub has asked the installation to wait;
+    /// a read waits for one of the installation's read slots; a rate limit holds the
+    /// installation for as long as GitHub asked.
     pub(super) async fn exchange(
+        &self,
+        installation: Option<u64>,
+        exchange: Exchange<'_>,
+    ) -> Result<Answer, ExecError> {
+        let key = installation.unwrap_or(0);
+        self.held_back(key)?;
+        let _slot = if exchange.write {
+            None
+        } else {
+            let slot = self.read_slot(key);
+            Some(
+                slot.acquire_owned()
+                    .await
+                    .expect("read slots are never closed"),
+            )
+        };
+        // Asked again: another read may have met a limit while this one waited for a slot.
+        self.held_back(key)?;
+        let answer = self.exchange_now(installation, exchange).await;
+        if let Err(error) = &answer {
+            self.hold(installation, error);
+        }
+        answer
+    }
+
+    fn read_slot(&self, installation: u64) -> Arc<Semaphore> {
+        self.read_slots
+            .lock()
+            .expect("read slots")
+            .entry(installation)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.read_concurrency)))
+            .clone()
+    }
+
+    /// Holds `installation` back for as long as a rate limit asks.
+    pub(super) fn hold(&self, installation: Option<u64>, error: &ExecError) {
+        if let ExecError::RateLimited { wait, reason, .. } = error {
+            let until = Instant::now() + *wait;
+            let mut held = self.held.lock().expect("held installations");
+            let entry = held
+                .entry(installation.unwrap_or(0))
+                .or_insert((until, reason.clone()));
+            if entry.0 < until {
+                *entry = (until, reason.clone());
+            }
+        }
+    }
+
+    /// An error instead of a request, while GitHub has asked the installation to wait: the
+    /// job waits as long as is left (like a primary limit: a known time, not an attempt).
+    fn held_back(&self, installation: u64) -> Result<(), ExecError> {
+        let mut held = self.held.lock().expect("held installations");
+        match held.get(&installation) {
+            Some((until, reason)) if *until > Instant::now() => Err(ExecError::RateLimited {
+                wait: *until - Instant::now(),
+                reason: format!("held back: {reason}"),
+                secondary: false,
+            }),
+            Some(_) => {
+                held.remove(&installation);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn exchange_now(
         &self,
         installation: Option<u64>,
         exchange: Exchange<'_>,
@@ -553,5 +643,89 @@ mod tests {
             ),
             ExecError::Permanent(_)
         ));
+    }
+
+    /// A stand-in GitHub that answers every GET after `delay` and notes how many requests it
+    /// had in flight at most; one path answers a secondary rate limit.
+    async fn counting_github(
+        delay: Duration,
+    ) -> (
+        String,
+        Arc<std::sync::atomic::AtomicUsize>,
+        Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let (now2, most2, seen2) = (now.clone(), most.clone(), seen.clone());
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let (now, most, seen) = (now2.clone(), most2.clone(), seen2.clone());
+            async move {
+                seen.fetch_add(1, Ordering::SeqCst);
+                if uri.path() == "/limited" {
+                    return (
+                        axum::http::StatusCode::FORBIDDEN,
+                        [("retry-after", "30")],
+                        "You have exceeded a secondary rate limit.",
+                    )
+                        .into_response();
+                }
+                let in_flight = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(in_flight, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                axum::Json(serde_json::json!([])).into_response()
+            }
+        });
+        use axum::response::IntoResponse as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{address}"), most, seen)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_installation_has_at_most_its_read_slots_in_flight() {
+        for (slots, most_allowed) in [(2, 2), (8, 8)] {
+            let (api, most, _) = counting_github(Duration::from_millis(100)).await;
+            let github = GitHub::new(&api, Credentials::Token("t".into()), Duration::ZERO)
+                .with_read_concurrency(slots);
+            let paths: Vec<String> = (0..12).map(|i| format!("/r/{i}")).collect();
+            let reads = paths.iter().map(|path| github.pages(Some(7), path, 1));
+            futures::future::try_join_all(reads).await.unwrap();
+            let most = most.load(std::sync::atomic::Ordering::SeqCst);
+            assert!(most <= most_allowed, "{most} in flight with {slots} slots");
+            assert!(
+                most >= slots.min(4),
+                "{most} in flight with {slots} slots: not side by side"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_on_one_read_holds_back_every_read_of_that_installation() {
+        let (api, _, seen) = counting_github(Duration::ZERO).await;
+        let github = GitHub::new(&api, Credentials::Token("t".into()), Duration::ZERO);
+        let limited = github.pages(Some(7), "/limited", 1).await.unwrap_err();
+        assert!(
+            matches!(
+                limited,
+                ExecError::RateLimited {
+                    secondary: true,
+                    ..
+                }
+            ),
+            "{limited}"
+        );
+        // Another read of the same installation is not sent: it waits what is left.
+        let held = github.pages(Some(7), "/other", 1).await.unwrap_err();
+        assert!(
+            matches!(&held, ExecError::RateLimited { wait, secondary: false, .. } if *wait > Duration::from_secs(25)),
+            "{held}"
+        );
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Another installation reads as usual.
+        github.pages(Some(8), "/other", 1).await.unwrap();
+        assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }
