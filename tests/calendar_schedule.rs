@@ -389,3 +389,33 @@ fn contradictions_in_the_new_rules_are_errors_with_their_line() {
         }
     }
 }
+
+/// The community page the calendar links is one upstream's site has today (the site moved to
+/// Hugo and `/contributing/community/` is gone), and its anchor is a heading on that page.
+#[test]
+fn the_shipped_schedules_link_upstreams_community_page_as_the_site_has_it_now() {
+    let site = common::shared().join("fixtures/gateway-api/site/content/en");
+    for file in ["gamma.toml", "example.toml"] {
+        let schedule = Schedule::load(&common::repo().join("schedules").join(file)).unwrap();
+        let url = schedule.url.expect("the schedule links the community page");
+        let page = url
+            .strip_prefix("https://gateway-api.sigs.k8s.io/")
+            .unwrap_or_else(|| panic!("{file}: {url} is not on upstream's site"));
+        let (path, anchor) = page
+            .split_once("/#")
+            .unwrap_or((page.trim_end_matches('/'), ""));
+        let source = site.join(format!("{path}.md"));
+        let text = std::fs::read_to_string(&source)
+            .unwrap_or_else(|_| panic!("{file}: {url} is no page of upstream's site ({source:?})"));
+        assert!(
+            anchor.is_empty()
+                || text.lines().any(|l| l.starts_with('#')
+                    && l.trim_start_matches('#')
+                        .trim()
+                        .to_lowercase()
+                        .replace(' ', "-")
+                        == anchor),
+            "{file}: #{anchor} is no heading of {source:?}"
+        );
+    }
+}
