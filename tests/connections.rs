@@ -339,3 +339,32 @@ async fn a_client_that_writes_its_whole_body_first_reads_the_413_and_the_401() {
     let (status, answer) = written_whole_then_read(served.port, &unsigned, 8 << 20);
     assert_eq!(status, 401, "{answer}");
 }
+
+#[tokio::test]
+async fn the_bots_address_answers_a_page_that_says_what_it_is_and_links_the_rest() {
+    let served = serve(&[]).await;
+    let (status, page) = request_body(served.port, "GET / HTTP/1.1\r\nHost: bot\r\n\r\n");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("content-type: text/html"),
+        "{page}"
+    );
+    for link in [
+        "/calendar",
+        "/calendar.ics",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(page.contains(&format!("href=\"{link}\"")), "{link}: {page}");
+    }
+    // Every command of `/gep help`, and what this bot does with GitHub (dry-run here).
+    for entries in gep_bot::capabilities::Capabilities::HELP {
+        for entry in *entries {
+            let usage = gep_bot::domain::text::html_escape(entry.usage);
+            assert!(page.contains(&usage), "{usage}");
+        }
+    }
+    assert!(page.contains("writes nothing to GitHub"), "{page}");
+}

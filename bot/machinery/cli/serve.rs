@@ -22,6 +22,7 @@ use crate::products::dashboard::{
     self,
     served::{Refresher, Served},
 };
+use crate::products::front;
 
 pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
     let config = Config::load(args.config.as_deref())?;
@@ -121,7 +122,18 @@ async fn serve_with<S: Store>(
         _ => None,
     };
     let operations = pipeline::operations(intake.clone());
-    let app = routes(intake, calendar.clone(), dashboard.clone());
+    let app = routes(intake, calendar.clone(), dashboard.clone()).merge(front::router(
+        front::Front {
+            help: Capabilities::HELP,
+            dashboard: config.dashboard.repo.as_deref(),
+            mode: match (&github, executor.writes()) {
+                (_, false) => front::Mode::DryRun,
+                (Some(github), true) if github.is_app() => front::Mode::App,
+                _ => front::Mode::Token,
+            },
+        }
+        .html(),
+    ));
     let agenda = match (&config.agenda.repo, config.agenda.target()) {
         (Some(repo), Some(target)) => {
             let installation = match &github {
