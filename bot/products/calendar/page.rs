@@ -103,9 +103,12 @@ pub fn render(schedule: &Schedule, now: DateTime<Utc>, feed: &FeedUrl) -> String
   </style>
 </head>
 <body>
+  <header>
   <h1>{name}</h1>
   {description}
   {join}
+  </header>
+  <main>
   <h2>Next meetings</h2>
   <p>Times are shown in <strong id="zone">{zone}</strong>.</p>
   <ol id="meetings">
@@ -117,6 +120,7 @@ pub fn render(schedule: &Schedule, now: DateTime<Utc>, feed: &FeedUrl) -> String
     <li><a href="{outlook}">Outlook</a></li>
     <li><a href="{feed}">The iCalendar feed</a></li>
   </ul>
+  </main>
   <script>
     const format = new Intl.DateTimeFormat(undefined, {{
       weekday: "long", year: "numeric", month: "long", day: "numeric",
