@@ -10,6 +10,12 @@ use chrono::{DateTime, Utc};
 use crate::core::{Event, ExecError, Plan, Reads, Remembered};
 use crate::domain::commands::HelpEntry;
 
+/// The time capability tests plan at: fixed, as a plan takes the time as an input.
+#[cfg(test)]
+pub fn test_now() -> DateTime<Utc> {
+    "2026-12-01T12:00:00Z".parse().expect("a fixed time")
+}
+
 pub trait Capability: Send + Sync {
     /// Its name, as logs give it.
     const NAME: &'static str;

@@ -47,6 +47,37 @@ pub enum SubjectKind {
     Discussion,
 }
 
+impl SubjectKind {
+    const ALL: [SubjectKind; 3] = [
+        SubjectKind::Issue,
+        SubjectKind::PullRequest,
+        SubjectKind::Discussion,
+    ];
+
+    /// The kind as the bot stores it (an activity's `detail`).
+    pub fn name(self) -> &'static str {
+        match self {
+            SubjectKind::Issue => "issue",
+            SubjectKind::PullRequest => "pull_request",
+            SubjectKind::Discussion => "discussion",
+        }
+    }
+
+    /// The kind a stored name says.
+    pub fn of(name: &str) -> Option<SubjectKind> {
+        Self::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// The kind in words, for people.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            SubjectKind::Issue => "issue",
+            SubjectKind::PullRequest => "pull request",
+            SubjectKind::Discussion => "discussion",
+        }
+    }
+}
+
 /// A comment on an issue, pull request or discussion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::products::calendar::{self, Schedule, Status as MeetingStatus};
 use super::capability::Capability;
-use crate::core::{Action, Event, EventKind, ExecError, Plan, Reads, Remembered};
+use crate::core::{Action, Event, EventKind, ExecError, Plan, Reads, Remembered, SubjectKind};
 use crate::core::state::{Activity, ActivityKind, ReviewState, Vote};
 use crate::capabilities::review::ReviewRules;
 use crate::machinery::store::{NewDelivery, Store, StoreError};
@@ -385,11 +385,7 @@ impl Agenda {
             out.push_str("None.\n");
         }
         for (kind, number) in &self.new_mesh {
-            let what = match kind.as_str() {
-                "pull_request" => "pull request",
-                "discussion" => "discussion",
-                _ => "issue",
-            };
+            let what = SubjectKind::of(kind).map_or("issue", SubjectKind::in_words);
             writeln!(out, "- {what} #{number}").expect("a string takes writes");
         }
         out.push_str("\n### GEP status changes\n\n");

@@ -166,7 +166,7 @@ impl Capability for Help {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{Actor, MemoryPull, MemoryRepo, Subject};
+    use crate::core::{Actor, EventAction, EventKind, MemoryPull, MemoryRepo, Subject};
     use crate::capabilities::Capabilities;
     const EVERY: &[&[HelpEntry]] = Capabilities::HELP;
 
@@ -175,7 +175,7 @@ mod tests {
             login: author.into(),
             kind: "User".into(),
         };
-        Event::named("issue_comment", "created", "o/r")
+        Event::new(EventKind::IssueComment, EventAction::Created, "o/r")
             .sent_by(person.clone())
             .on(Subject::new(kind, 7, person).node("D_7"))
             .with_comment(1, body, None)
@@ -186,7 +186,7 @@ mod tests {
         let store = crate::machinery::store::SqliteStore::open("sqlite::memory:")
             .await
             .unwrap();
-        help.run(event, repo, &store, chrono::Utc::now())
+        help.run(event, repo, &store, crate::capabilities::capability::test_now())
             .await
             .unwrap()
             .actions

@@ -219,11 +219,7 @@ pub fn plan(event: &Event, rules: &MeshRules, matcher: &Matcher, context: &Conte
         }
     };
     // For the report and the agenda: mesh items opened (or labelled) and closed.
-    let item = match subject.kind {
-        SubjectKind::Issue => "issue",
-        SubjectKind::PullRequest => "pull_request",
-        SubjectKind::Discussion => "discussion",
-    };
+    let item = subject.kind.name();
     let activity = |kind| {
         StateChange::Record(Activity {
             repo: event.repo.clone(),

@@ -303,14 +303,14 @@ mod gathering {
         let rules = MeshRules::default();
         let store = SqliteStore::open("sqlite::memory:").await.unwrap();
         let repo = repo_with_mesh_paths();
-        let plan = Mesh::new(&rules).unwrap().run(&pull_request(&[]), &repo, &store, chrono::Utc::now())
+        let plan = Mesh::new(&rules).unwrap().run(&pull_request(&[]), &repo, &store, crate::capabilities::capability::test_now())
             .await
             .unwrap();
         assert_eq!(plan.actions, [add_label(LabelTarget::Issue { number: 42 })]);
         assert_eq!(repo.reads(), 1);
         // Already labelled: nothing to decide, nothing read.
         let repo = repo_with_mesh_paths();
-        let plan = Mesh::new(&rules).unwrap().run(&pull_request(&["area/mesh"]), &repo, &store, chrono::Utc::now())
+        let plan = Mesh::new(&rules).unwrap().run(&pull_request(&["area/mesh"]), &repo, &store, crate::capabilities::capability::test_now())
         .await
         .unwrap();
         assert!(plan.actions.is_empty());
@@ -330,7 +330,7 @@ mod gathering {
             .await
             .unwrap();
         let repo = repo_with_mesh_paths();
-        let plan = Mesh::new(&rules).unwrap().run(&pull_request(&[]), &repo, &store, chrono::Utc::now())
+        let plan = Mesh::new(&rules).unwrap().run(&pull_request(&[]), &repo, &store, crate::capabilities::capability::test_now())
             .await
             .unwrap();
         assert!(plan.actions.is_empty(), "{plan:?}");

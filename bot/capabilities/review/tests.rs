@@ -408,13 +408,13 @@ mod gathering {
         let store = SqliteStore::open("sqlite::memory:").await.unwrap();
         let repo = github();
         let event = on_pull(comment("keithmattix", "Looks fine."));
-        let plan = LeadReview::new(&rules()).run(&event, &repo, &store, chrono::Utc::now()).await.unwrap();
+        let plan = LeadReview::new(&rules()).run(&event, &repo, &store, crate::capabilities::capability::test_now()).await.unwrap();
         assert!(
             plan.actions.is_empty(),
             "a comment without commands is not a review event"
         );
         let event = on_pull(comment("keithmattix", "/gep approve"));
-        let plan = LeadReview::new(&rules()).run(&event, &repo, &store, chrono::Utc::now()).await.unwrap();
+        let plan = LeadReview::new(&rules()).run(&event, &repo, &store, crate::capabilities::capability::test_now()).await.unwrap();
         let saved = plan.state.iter().find_map(|c| match c {
             StateChange::SaveReview { state, .. } => Some(state.clone()),
             _ => None,
@@ -431,7 +431,7 @@ mod gathering {
         // Stored now: the history is not read again.
         let again = github();
         let event = on_pull(comment("howardjohn", "/gep approve cancel"));
-        let plan = LeadReview::new(&rules()).run(&event, &again, &store, chrono::Utc::now()).await.unwrap();
+        let plan = LeadReview::new(&rules()).run(&event, &again, &store, crate::capabilities::capability::test_now()).await.unwrap();
         assert_eq!(again.reads(), 3);
         let StateChange::SaveReview { state, .. } = &plan.state[0] else {
             panic!("{plan:?}");
@@ -445,7 +445,7 @@ mod gathering {
         let mut repo = github();
         repo.pulls.get_mut(&3949).unwrap().files = vec!["site/index.md".into()];
         let event = on_pull(comment("howardjohn", "/gep approve"));
-        let plan = LeadReview::new(&rules()).run(&event, &repo, &store, chrono::Utc::now()).await.unwrap();
+        let plan = LeadReview::new(&rules()).run(&event, &repo, &store, crate::capabilities::capability::test_now()).await.unwrap();
         assert!(plan.is_empty());
         assert_eq!(repo.reads(), 1);
     }

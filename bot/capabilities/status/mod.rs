@@ -319,7 +319,7 @@ mod gathering {
             login: "someone".into(),
             kind: "User".into(),
         };
-        Event::named("issue_comment", "created", "o/r")
+        Event::new(EventKind::IssueComment, EventAction::Created, "o/r")
             .sent_by(person.clone())
             .on(Subject::new(SubjectKind::Issue, 3949, person))
             .with_comment(1, body, None)
@@ -360,7 +360,7 @@ mod gathering {
             .await
             .unwrap();
         let rules = ReviewRules::default();
-        let plan = GepStatus::new(&rules, None).run(&asking("/gep status"), &repo, &store, chrono::Utc::now())
+        let plan = GepStatus::new(&rules, None).run(&asking("/gep status"), &repo, &store, crate::capabilities::capability::test_now())
         .await
         .unwrap();
         let [
@@ -382,7 +382,7 @@ mod gathering {
         );
         assert!(body.contains("#13 (lead review not started)"), "{body}");
         // Another GEP by number, which the default branch does not have.
-        let plan = GepStatus::new(&rules, None).run(&asking("/gep status 1"), &repo, &store, chrono::Utc::now())
+        let plan = GepStatus::new(&rules, None).run(&asking("/gep status 1"), &repo, &store, crate::capabilities::capability::test_now())
         .await
         .unwrap();
         let [Action::CreateComment { body, .. }] = plan.actions.as_slice() else {
@@ -393,7 +393,7 @@ mod gathering {
             "{body}"
         );
         assert!(
-            GepStatus::new(&rules, None).run(&asking("/gep help"), &repo, &store, chrono::Utc::now())
+            GepStatus::new(&rules, None).run(&asking("/gep help"), &repo, &store, crate::capabilities::capability::test_now())
             .await
             .unwrap()
             .is_empty()
