@@ -4,9 +4,8 @@
 //!
 //! Not the dashboard's or the calendar's own pages: it only points at them.
 
-use std::sync::Arc;
-
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -117,22 +116,16 @@ impl Front<'_> {
     }
 }
 
-/// `GET /`: the page, made once.
+/// `GET /`: the page, made once; each answer shares its bytes.
 pub fn router(html: String) -> Router {
-    let html = Arc::new(html);
+    let html = Bytes::from(html);
     Router::new().route(
         "/",
         get(move || {
             let html = html.clone();
             async move {
-                (
-                    [(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("text/html; charset=utf-8"),
-                    )],
-                    html.as_str().to_owned(),
-                )
-                    .into_response()
+                let html_type = HeaderValue::from_static("text/html; charset=utf-8");
+                ([(header::CONTENT_TYPE, html_type)], html).into_response()
             }
         }),
     )

@@ -2,10 +2,9 @@
 //! at the base, the GEPs their relationships name, the GEP numbers on both sides, and the
 //! repository's own template at the base.
 
-use futures::future::{try_join, try_join_all, try_join3};
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::future::{try_join, try_join_all, try_join3};
 use serde::Deserialize;
 
 use crate::core::ExecError;

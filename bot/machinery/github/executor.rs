@@ -40,15 +40,6 @@ impl Attempt<'_> {
         let digest = sha2::Sha256::digest(format!("{}\n{}", self.delivery, action.key()));
         format!("<!-- gep-bot:reply {} -->", hex::encode(&digest[..8]))
     }
-
-    /// A first attempt: nothing to look for.
-    pub fn first(delivery: &str) -> Attempt<'_> {
-        Attempt {
-            delivery,
-            recovering: false,
-            since_ms: 0,
-        }
-    }
 }
 
 pub enum Executor {
