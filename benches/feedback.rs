@@ -84,7 +84,12 @@ async fn answer(
             let expires = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
             (
                 axum::http::StatusCode::CREATED,
-                axum::Json(json!({ "token": "ghs_bench", "expires_at": expires })),
+                axum::Json(json!({
+                    "token": "ghs_bench",
+                    "expires_at": expires,
+                    "permissions": { "checks": "write", "contents": "read" },
+                    "repository_selection": "all"
+                })),
             )
                 .into_response()
         }

@@ -1,4 +1,5 @@
-//! A throwaway GitHub App key, as the tests' and benchmarks' App uses (openssl makes it).
+// A throwaway GitHub App key, as the tests', the benchmarks' and the GitHub client's unit tests'
+// App uses (openssl makes it). Plain comments: the client's tests `include!` this file.
 
 /// A new 2048-bit RSA key in PKCS#1 PEM (what GitHub gives an App), written to `dir`.
 pub fn throwaway_app_key(dir: &std::path::Path) -> std::path::PathBuf {

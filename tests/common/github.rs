@@ -220,7 +220,14 @@ impl FakeGitHub {
             let expires = (chrono::Utc::now() + chrono::Duration::hours(1))
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             return ResponseTemplate::new(201)
-                .set_body_json(json!({ "token": INSTALLATION_TOKEN, "expires_at": expires }));
+                // As GitHub's documented example answers: with the token's permissions, which
+                // the description leaves optional but GitHub always sends (octocrab needs them).
+                .set_body_json(json!({
+                    "token": INSTALLATION_TOKEN,
+                    "expires_at": expires,
+                    "permissions": { "checks": "write", "contents": "read", "issues": "write", "pull_requests": "write" },
+                    "repository_selection": "all"
+                }));
         }
         let ["repos", owner, name, rest @ ..] = path.as_slice() else {
             return not_found;

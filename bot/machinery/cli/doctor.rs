@@ -91,8 +91,13 @@ pub fn run(args: ConfigFile) -> anyhow::Result<ExitCode> {
                 Ok("no credentials: serve would run in dry-run, sending nothing".into()),
             ),
             Ok(Some(credentials)) => {
-                let github = GitHub::new(&config.github.api_url, credentials, Duration::ZERO);
-                let answer = tokio::time::timeout(Duration::from_secs(15), github.whoami()).await;
+                let answer =
+                    match GitHub::connect(&config.github.api_url, credentials, Duration::ZERO) {
+                        Ok(github) => {
+                            tokio::time::timeout(Duration::from_secs(15), github.whoami()).await
+                        }
+                        Err(refused) => Ok(Err(refused)),
+                    };
                 let result = match answer {
                     Ok(result) => result.map_err(|e| e.to_string()),
                     Err(_) => Err(format!(

@@ -34,10 +34,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let event =
         Event::parse(&args.event, &body).with_context(|| format!("{}", args.file.display()))?;
     let config = Config::load(None)?;
+    // The GitHub client starts its tasks on the runtime it is made in.
+    let runtime = tokio::runtime::Runtime::new()?;
+    let _entered = runtime.enter();
     // Replay only reads, so it reads GitHub whenever it can, dry-run or not.
     let github = config
         .given_credentials()?
-        .map(|credentials| super::serve::github(&config, credentials));
+        .map(|credentials| super::serve::github(&config, credentials))
+        .transpose()?;
     if github.is_none() {
         eprintln!(
             "gep-bot: offline (no GEP_BOT_GITHUB_TOKEN or App key): a pull request's files, \
@@ -46,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let capabilities =
         Capabilities::new(&Setup::new(&config, config.given_credentials()?.as_ref()))?;
-    let plan = tokio::runtime::Runtime::new()?.block_on(async {
+    let plan = runtime.block_on(async {
         let store = SqliteStore::open("sqlite::memory:").await?;
         let reads = Repo {
             github: github.as_deref(),

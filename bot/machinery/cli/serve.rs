@@ -248,7 +248,10 @@ async fn open_sqlite(url: &str) -> Result<SqliteStore, StoreError> {
 /// The GitHub client the capabilities read through (whenever credentials are given), and the
 /// executor: it writes through the same client, or in dry-run only logs what it would write.
 fn github_and_executor(config: &Config) -> anyhow::Result<(Option<Arc<GitHub>>, Executor)> {
-    let github = config.given_credentials()?.map(|c| github(config, c));
+    let github = config
+        .given_credentials()?
+        .map(|c| github(config, c))
+        .transpose()?;
     let executor = match (&github, config.credentials()?) {
         (Some(github), Some(_)) => Executor::GitHub(github.clone()),
         (github, _) => {
@@ -267,12 +270,12 @@ fn github_and_executor(config: &Config) -> anyhow::Result<(Option<Arc<GitHub>>, 
 }
 
 /// The client that talks to GitHub (`GEP_BOT_GITHUB_API_URL`) with `credentials`.
-pub(super) fn github(config: &Config, credentials: Credentials) -> Arc<GitHub> {
+pub(super) fn github(config: &Config, credentials: Credentials) -> anyhow::Result<Arc<GitHub>> {
     let interval = Duration::from_millis(config.github.write_interval_ms);
-    Arc::new(
-        GitHub::new(&config.github.api_url, credentials, interval)
-            .with_read_concurrency(config.github.read_concurrency),
-    )
+    let github = GitHub::connect(&config.github.api_url, credentials, interval)?;
+    Ok(Arc::new(
+        github.with_read_concurrency(config.github.read_concurrency),
+    ))
 }
 
 /// Deliveries deleted in one write when pruning (about 25 ms of the SQLite writer's time).

@@ -1,9 +1,5 @@
 //! Who the bot is to GitHub: a token, or a GitHub App whose JWT buys installation tokens
-//! (cached until five minutes before they expire).
-
-use chrono::{DateTime, Utc};
-
-use crate::core::ExecError;
+//! (octocrab signs the JWT, buys, caches and renews the tokens: see `transport`).
 
 /// How the bot authenticates to GitHub.
 #[derive(Clone)]
@@ -34,29 +30,4 @@ impl std::fmt::Debug for Credentials {
             }
         }
     }
-}
-
-/// A JWT for the App, valid ten minutes (GitHub's maximum), issued a minute in the past for clock drift.
-pub fn app_jwt(
-    app_id: u64,
-    key: &jsonwebtoken::EncodingKey,
-    now: DateTime<Utc>,
-) -> Result<String, ExecError> {
-    #[derive(serde::Serialize)]
-    struct Claims {
-        iat: i64,
-        exp: i64,
-        iss: String,
-    }
-    let claims = Claims {
-        iat: now.timestamp() - 60,
-        exp: now.timestamp() + 540,
-        iss: app_id.to_string(),
-    };
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
-        &claims,
-        key,
-    )
-    .map_err(|e| ExecError::Permanent(format!("cannot sign the App JWT: {e}")))
 }

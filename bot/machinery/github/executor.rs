@@ -10,7 +10,7 @@
 //! before replying, and for labels already on the issue before adding them; the normal path
 //! reads nothing more.
 
-use reqwest::Method;
+use http::Method;
 use serde_json::{Value, json};
 
 use super::auth::Credentials;

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
+use http::Method;
 use serde_json::{Value, json};
 
 use chrono::{DateTime, Utc};
-use reqwest::header::HeaderMap;
+use http::HeaderMap;
 
 #[cfg(test)]
 use super::transport::graphql_endpoint;

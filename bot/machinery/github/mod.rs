@@ -1,6 +1,6 @@
-//! GitHub at the edge: the client (auth: tokens and App JWTs; transport: send, pace, classify;
-//! GraphQL), the reads capabilities gather through ([`Repo`], implementing the core's read
-//! traits), and the executor that turns planned actions into writes. The types those speak
+//! GitHub at the edge: the client (auth: who the bot is; transport: octocrab underneath, our
+//! pacing, conditional requests and sorting of answers on top; GraphQL), the reads capabilities
+//! gather through ([`Repo`], implementing the core's read traits), and the executor that turns planned actions into writes. The types those speak
 //! (events, actions, read traits, errors) are the core's, not this folder's.
 
 pub mod auth;
@@ -8,7 +8,6 @@ pub mod executor;
 pub mod graphql;
 pub mod reads;
 pub mod snapshot;
-pub mod tokens;
 pub mod transport;
 
 pub use auth::Credentials;

@@ -1,7 +1,7 @@
 //! One installation's reads through the GitHub client ([`Repo`], the implementation of the core's
 //! read traits), and the requests behind them.
 
-use reqwest::Method;
+use http::Method;
 use serde_json::{Value, json};
 
 use super::graphql::owner_and_name;

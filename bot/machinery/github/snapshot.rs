@@ -3,7 +3,7 @@
 //! that changed a path, the installation of a repository, and every open pull request with the
 //! paths it changes.
 
-use reqwest::Method;
+use http::Method;
 use serde_json::Value;
 
 use super::graphql::owner_and_name;

@@ -2,26 +2,39 @@
 //! into what the worker does next (done, wait for a rate limit, retry, give up), and the paging of
 //! lists. Every read and write goes through here; nothing here knows what a capability wants.
 //!
-//! Plain `reqwest` rather than octocrab: every response's status and its `Retry-After` /
-//! `X-RateLimit-*` headers must be seen to honour rate limits, a POST must never be retried behind
-//! our back (octocrab's default retry duplicates comments), and few enough endpoints are used
-//! that typed models would only add ways to fail on an unexpected null. Retries are the worker's.
+//! octocrab owns the HTTP client and who the bot is to GitHub: the App's JWT, each
+//! installation's token (fetched, cached, fetched again on a 401), a personal token, the API
+//! version header. What stays ours, on top of its raw requests (`build_request` + `execute`, which
+//! hand back the whole answer with its headers):
+//! - no retry behind our back: its `retry` feature is not compiled (it re-sends a POST at once,
+//!   duplicate comments); the worker retries, honouring `Retry-After` and `X-RateLimit-*`;
+//! - pacing of writes and read slots per installation, and holding an installation back while
+//!   GitHub asks it to wait;
+//! - conditional requests through our own ETag cache: octocrab's cache middleware keys answers by
+//!   address alone (a file read raw and as JSON would collide) and is unbounded;
+//! - `Link` paging, the raw media type for files, GraphQL with rate limits said in a 200;
+//! - bodies as `serde_json::Value`, never octocrab's typed models (strict about nulls).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::{Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::BodyExt as _;
+use octocrab::Octocrab;
+use octocrab::models::{AppId, InstallationId};
 use serde_json::Value;
 use std::sync::Arc;
 
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
-use super::auth::{Credentials, app_jwt};
+use super::auth::Credentials;
 use crate::core::ExecError;
 
 /// The REST API version every request names (GitHub answers the oldest one without it).
+/// octocrab sends it (`[package.metadata.github-api]` of its own manifest); a test pins that it
+/// is this one, once.
 pub const API_VERSION: &str = "2022-11-28";
 /// JSON answers, GitHub's media type.
 pub const JSON: &str = "application/vnd.github+json";
@@ -43,10 +56,24 @@ pub(super) struct Exchange<'a> {
     pub accept: &'static str,
 }
 
+impl<'a> Exchange<'a> {
+    /// A read of `url` in the media type `accept`.
+    pub fn get(url: &'a str, what: &'a str, accept: &'static str) -> Exchange<'a> {
+        Exchange {
+            method: Method::GET,
+            url,
+            what,
+            body: None,
+            write: false,
+            accept,
+        }
+    }
+}
+
 /// A successful answer (fresh, or the cached one a 304 confirmed).
 pub(super) struct Answer {
     pub text: String,
-    pub headers: reqwest::header::HeaderMap,
+    pub headers: HeaderMap,
 }
 
 impl Answer {
@@ -60,7 +87,7 @@ impl Answer {
 }
 
 /// The `next` address of a `Link` header, if the list goes on.
-pub(super) fn next_link(headers: &reqwest::header::HeaderMap) -> Option<String> {
+pub(super) fn next_link(headers: &HeaderMap) -> Option<String> {
     let link = headers.get("link")?.to_str().ok()?;
     link.split(',').find_map(|part| {
         let (target, params) = part.split_once(';')?;
@@ -87,7 +114,14 @@ pub(super) fn graphql_endpoint(api: &str) -> String {
 }
 
 pub struct GitHub {
-    pub(super) http: reqwest::Client,
+    /// octocrab as the App (signing with its JWT) or as the token.
+    client: Arc<Octocrab>,
+    /// One octocrab per installation, made from the App's, each holding its installation's
+    /// token: kept, since a new one starts with no token.
+    installations: std::sync::Mutex<HashMap<u64, Arc<Octocrab>>>,
+    /// `scheme://host[:port]` of the API: requests go out as paths below it, the only form
+    /// octocrab signs for any host (it signs absolute addresses for api.github.com alone).
+    origin: String,
     pub(super) api: String,
     /// Where GraphQL queries go (not always `api` + `/graphql`: see `graphql_endpoint`).
     pub(super) graphql: String,
@@ -95,7 +129,6 @@ pub struct GitHub {
     pub(super) write_interval: Duration,
     /// When each installation last wrote: writes are paced per installation.
     pub(super) last_write: Mutex<HashMap<u64, Instant>>,
-    pub(super) tokens: Mutex<HashMap<u64, (String, DateTime<Utc>)>>,
     /// The validator and body of each GET answered with one, per installation, media type
     /// and address.
     pub(super) etags: EtagCache,
@@ -135,27 +168,57 @@ impl GitHub {
         self
     }
 
+    /// [`GitHub::connect`] to an address known to be good (a test's stand-in).
+    ///
+    /// # Panics
+    /// On an address that is not one: `connect` says so instead.
     pub fn new(api: &str, credentials: Credentials, write_interval: Duration) -> GitHub {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("gep-bot/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("a TLS backend is compiled in");
+        GitHub::connect(api, credentials, write_interval).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A client of the API at `api` (`https://api.github.com`, a GitHub Enterprise Server's
+    /// `https://HOST/api/v3`, a stand-in's address). Fails on an address that is not one.
+    pub fn connect(
+        api: &str,
+        credentials: Credentials,
+        write_interval: Duration,
+    ) -> Result<GitHub, ExecError> {
         let api = api.trim_end_matches('/');
-        GitHub {
-            http,
+        let uri: http::Uri = api
+            .parse()
+            .map_err(|e| ExecError::Permanent(format!("GitHub API address {api}: {e}")))?;
+        let (Some(scheme), Some(host)) = (uri.scheme_str(), uri.authority()) else {
+            return Err(ExecError::Permanent(format!(
+                "GitHub API address {api}: give scheme and host, e.g. https://api.github.com"
+            )));
+        };
+        let origin = format!("{scheme}://{host}");
+        let builder = Octocrab::builder()
+            .base_uri(origin.as_str())
+            .map_err(|e| ExecError::Permanent(format!("GitHub API address {api}: {e}")))?
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .set_write_timeout(Some(Duration::from_secs(30)));
+        let built = match &credentials {
+            Credentials::Token(token) => builder.personal_token(token.clone()).build(),
+            Credentials::App { app_id, key } => builder.app(AppId(*app_id), key.clone()).build(),
+        };
+        let client = built.map_err(|e| ExecError::Permanent(format!("the GitHub client: {e}")))?;
+        Ok(GitHub {
+            client: Arc::new(client),
+            installations: std::sync::Mutex::default(),
+            origin,
             api: api.to_owned(),
             graphql: graphql_endpoint(api),
             credentials,
             write_interval,
             last_write: Mutex::new(HashMap::new()),
-            tokens: Mutex::new(HashMap::new()),
             etags: std::sync::Mutex::default(),
             conditional: true,
             read_concurrency: READ_CONCURRENCY,
             read_slots: std::sync::Mutex::default(),
             held: std::sync::Mutex::default(),
-        }
+        })
     }
 
     pub async fn whoami(&self) -> Result<String, ExecError> {
@@ -188,29 +251,15 @@ impl GitHub {
 
     /// A GET as the App itself (its JWT, not an installation's token), as JSON.
     pub(super) async fn as_app(&self, path: &str) -> Result<Value, ExecError> {
-        let Credentials::App { app_id, key } = &self.credentials else {
+        if !self.is_app() {
             return Err(ExecError::Permanent(format!(
                 "GET {path} needs a GitHub App"
             )));
-        };
-        let jwt = app_jwt(*app_id, key, Utc::now())?;
-        let what = format!("GET {path}");
-        let response = self
-            .http
-            .get(format!("{}{path}", self.api))
-            .bearer_auth(jwt)
-            .header("Accept", JSON)
-            .header("X-GitHub-Api-Version", API_VERSION)
-            .send()
-            .await
-            .map_err(|e| ExecError::Transient(format!("{what}: {e}")))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        if !status.is_success() {
-            return Err(classify(status, &headers, &text, &what, Utc::now()));
         }
-        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        let url = format!("{}{path}", self.api);
+        let request = Exchange::get(&url, path, JSON);
+        let answer = self.request(&self.client, None, request).await?;
+        Ok(answer.json())
     }
 
     /// A GET of `what` (a path under the API) in the raw media type: a file's own bytes.
@@ -220,14 +269,7 @@ impl GitHub {
         what: &str,
     ) -> Result<String, ExecError> {
         let url = format!("{}{what}", self.api);
-        let request = Exchange {
-            method: Method::GET,
-            url: &url,
-            what,
-            body: None,
-            write: false,
-            accept: RAW,
-        };
+        let request = Exchange::get(&url, what, RAW);
         Ok(self.exchange(installation, request).await?.text)
     }
 
@@ -256,14 +298,7 @@ impl GitHub {
         let separator = if path.contains('?') { '&' } else { '?' };
         let mut url = format!("{}{path}{separator}per_page=100", self.api);
         for _ in 0..max_pages {
-            let request = Exchange {
-                method: Method::GET,
-                url: &url,
-                what: path,
-                body: None,
-                write: false,
-                accept: JSON,
-            };
+            let request = Exchange::get(&url, path, JSON);
             let answer = self.exchange(installation, request).await?;
             let Value::Array(items) = answer.json() else {
                 break;
@@ -389,6 +424,41 @@ impl GitHub {
         installation: Option<u64>,
         exchange: Exchange<'_>,
     ) -> Result<Answer, ExecError> {
+        let client = self.client_for(installation)?;
+        self.request(&client, installation, exchange).await
+    }
+
+    /// The octocrab that speaks for `installation`: the token's own, or the installation's
+    /// (made once, from the App's).
+    fn client_for(&self, installation: Option<u64>) -> Result<Arc<Octocrab>, ExecError> {
+        if let Credentials::Token(_) = self.credentials {
+            return Ok(self.client.clone());
+        }
+        let id = installation.ok_or_else(|| {
+            ExecError::Permanent("the event names no installation: is the App installed?".into())
+        })?;
+        let mut clients = self.installations.lock().expect("installation clients");
+        if let Some(client) = clients.get(&id) {
+            return Ok(client.clone());
+        }
+        let client = self
+            .client
+            .installation(InstallationId(id))
+            .map_err(|e| ExecError::Permanent(format!("installation {id}: {e}")))?;
+        let client = Arc::new(client);
+        clients.insert(id, client.clone());
+        Ok(client)
+    }
+
+    /// One request through `client`: pacing for writes, a conditional request for a GET
+    /// answered before (GitHub does not count a `304 Not Modified` against the rate limit), and
+    /// the answer sorted into what the worker does.
+    async fn request(
+        &self,
+        client: &Octocrab,
+        installation: Option<u64>,
+        exchange: Exchange<'_>,
+    ) -> Result<Answer, ExecError> {
         let Exchange {
             method,
             url,
@@ -397,7 +467,7 @@ impl GitHub {
             write,
             accept,
         } = exchange;
-        let token = self.token(installation).await?;
+        let path = self.path_of(url)?;
         if write {
             self.pace(installation.unwrap_or(0)).await;
         }
@@ -411,22 +481,22 @@ impl GitHub {
                 .get(key)
                 .cloned()
         });
-        let mut request = self
-            .http
-            .request(method.clone(), url)
-            .bearer_auth(&token)
-            .header("Accept", accept)
-            .header("X-GitHub-Api-Version", API_VERSION);
+        let mut request = http::Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(http::header::ACCEPT, accept);
         if let Some((etag, _)) = &cached {
-            request = request.header("If-None-Match", etag.as_str());
+            request = request.header(http::header::IF_NONE_MATCH, etag.as_str());
         }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
+        // octocrab adds the API version header, the JSON content type and the credentials.
+        let request = client
+            .build_request(request, body.as_ref())
+            .map_err(|e| ExecError::Permanent(format!("{method} {what}: {e}")))?;
+        // Boxed: octocrab's future is large (its tower stack, the token fetch inside), and
+        // every read a capability gathers side by side would carry it inline.
+        let response = Box::pin(client.execute(request))
             .await
-            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
+            .map_err(|e| failed(e, &format!("{method} {what}")))?;
         let status = response.status();
         metrics::counter!("gep_bot_github_calls_total", "status" => status.as_u16().to_string())
             .increment(1);
@@ -439,10 +509,14 @@ impl GitHub {
         {
             return Ok(Answer { text, headers });
         }
-        let text = response
-            .text()
+        let bytes = response
+            .into_body()
+            .collect()
             .await
-            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?;
+            .map_err(|e| ExecError::Transient(format!("{method} {what}: {e}")))?
+            .to_bytes();
+        let text = String::from_utf8(bytes.to_vec())
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         if status.is_success() {
             if let (Some(key), Some(etag)) = (cache_key, headers.get("etag"))
                 && let Ok(etag) = etag.to_str()
@@ -463,11 +537,9 @@ impl GitHub {
             }
             return Ok(Answer { text, headers });
         }
-        if status == StatusCode::UNAUTHORIZED
-            && let Some(id) = installation
-        {
-            // The installation token may have been revoked early: fetch a new one next time.
-            self.tokens.lock().await.remove(&id);
+        if status == StatusCode::UNAUTHORIZED && installation.is_some() {
+            // octocrab fetched a new installation token and asked once more, still refused
+            // (revoked early?): the worker's next attempt starts from a new token again.
             return Err(ExecError::Transient(format!("401 {method} {what}")));
         }
         Err(classify(
@@ -477,6 +549,15 @@ impl GitHub {
             &format!("{method} {what}"),
             Utc::now(),
         ))
+    }
+
+    /// `url` as a path below the API's origin: the form octocrab sends with our credentials.
+    fn path_of<'u>(&self, url: &'u str) -> Result<&'u str, ExecError> {
+        url.strip_prefix(self.origin.as_str())
+            .filter(|path| path.starts_with('/'))
+            .ok_or_else(|| {
+                ExecError::Permanent(format!("{url} is not an address of {}", self.origin))
+            })
     }
 
     /// Waits until this installation may write again.
@@ -492,11 +573,29 @@ impl GitHub {
     }
 }
 
+/// What a request that had no answer of its own means: GitHub refusing the installation token
+/// it needed (sorted like any answer, with its headers), or no answer at all (try again).
+fn failed(error: octocrab::Error, what: &str) -> ExecError {
+    match error {
+        octocrab::Error::GitHub { source, .. } => classify(
+            source.status_code,
+            source.headers.as_ref().unwrap_or(&HeaderMap::new()),
+            &source.message,
+            &format!("installation token for {what}"),
+            Utc::now(),
+        ),
+        octocrab::Error::JWT { source, .. } => {
+            ExecError::Permanent(format!("cannot sign the App JWT: {source}"))
+        }
+        other => ExecError::Transient(format!("{what}: {other}")),
+    }
+}
+
 /// Sorts a failed response: rate limits (with how long to wait from `now`), server trouble, or
 /// a refusal.
 pub fn classify(
     status: StatusCode,
-    headers: &reqwest::header::HeaderMap,
+    headers: &HeaderMap,
     body: &str,
     what: &str,
     now: DateTime<Utc>,
@@ -546,7 +645,7 @@ pub(super) fn strings(list: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn header_number(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+pub(super) fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers.get(name)?.to_str().ok()?.trim().parse().ok()
 }
 
@@ -727,5 +826,167 @@ mod tests {
         // Another installation reads as usual.
         github.pages(Some(8), "/other", 1).await.unwrap();
         assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    /// What a stand-in GitHub saw: each request's method, path and headers.
+    type Seen = Arc<std::sync::Mutex<Vec<(String, String, axum::http::HeaderMap)>>>;
+
+    /// A stand-in GitHub that notes every request and answers what `answer` gives for its
+    /// method, path and how many requests came before it.
+    async fn noting_github(answer: fn(&str, &str, usize) -> (u16, Value)) -> (String, Seen) {
+        use axum::response::IntoResponse as _;
+        let seen: Seen = Arc::default();
+        let noted = seen.clone();
+        let app = axum::Router::new().fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap| {
+                let noted = noted.clone();
+                async move {
+                    let before = {
+                        let mut noted = noted.lock().unwrap();
+                        noted.push((method.to_string(), uri.path().to_owned(), headers));
+                        noted.len() - 1
+                    };
+                    let (status, body) = answer(method.as_str(), uri.path(), before);
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap(),
+                        axum::Json(body),
+                    )
+                        .into_response()
+                }
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{address}"), seen)
+    }
+
+    fn count(seen: &Seen, method: &str, path: &str) -> usize {
+        let seen = seen.lock().unwrap();
+        seen.iter()
+            .filter(|(m, p, _)| m == method && p == path)
+            .count()
+    }
+
+    mod app_key {
+        include!("../../../tests/common/app_key.rs");
+    }
+
+    /// An App whose key openssl makes for the test.
+    fn throwaway_app() -> Credentials {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = std::fs::read(app_key::throwaway_app_key(dir.path())).unwrap();
+        Credentials::App {
+            app_id: 12345,
+            key: jsonwebtoken::EncodingKey::from_rsa_pem(&pem).unwrap(),
+        }
+    }
+
+    fn token_answer(with_permissions: bool) -> Value {
+        let expires = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+        let mut token = serde_json::json!({ "token": "ghs_t", "expires_at": expires });
+        if with_permissions {
+            token["permissions"] = serde_json::json!({ "issues": "write" });
+        }
+        token
+    }
+
+    /// What octocrab sends for us is pinned: our media type once (a file raw), the API version
+    /// once, the token; and a POST that fails is sent once (its retry is not compiled in: the
+    /// worker retries, honouring GitHub's waits).
+    #[tokio::test]
+    async fn octocrab_sends_our_headers_once_and_retries_nothing() {
+        let (api, seen) = noting_github(|_, path, _| match path {
+            "/fails" => (502, serde_json::json!({ "message": "Bad Gateway" })),
+            _ => (200, serde_json::json!("text")),
+        })
+        .await;
+        let github = GitHub::new(&api, Credentials::Token("ghp_t".into()), Duration::ZERO);
+        github
+            .get_raw(Some(1), "/repos/o/r/contents/a.md")
+            .await
+            .unwrap();
+        {
+            let seen = seen.lock().unwrap();
+            let headers = &seen[0].2;
+            let all = |name: &str| -> Vec<&str> {
+                headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap())
+                    .collect()
+            };
+            assert_eq!(all("accept"), [RAW]);
+            assert_eq!(all("x-github-api-version"), [API_VERSION]);
+            assert_eq!(all("authorization"), ["Bearer ghp_t"]);
+        }
+        let failed = github
+            .send(
+                Some(1),
+                Method::POST,
+                "/fails",
+                Some(serde_json::json!({})),
+                true,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(failed, ExecError::Transient(_)), "{failed}");
+        assert_eq!(count(&seen, "POST", "/fails"), 1, "sent once, not retried");
+    }
+
+    /// octocrab owns installation tokens: fetched once and kept; when GitHub refuses one (401),
+    /// octocrab fetches another and asks once more, and a second 401 is ours to retry later.
+    #[tokio::test]
+    async fn an_installation_token_is_kept_and_a_refused_one_is_fetched_again_once() {
+        let (api, seen) = noting_github(|method, path, _| match (method, path) {
+            ("POST", "/app/installations/7/access_tokens") => (201, token_answer(true)),
+            (_, "/revoked") => (401, serde_json::json!({ "message": "Bad credentials" })),
+            _ => (200, serde_json::json!({ "ok": true })),
+        })
+        .await;
+        let github = GitHub::new(&api, throwaway_app(), Duration::ZERO);
+        let tokens = || count(&seen, "POST", "/app/installations/7/access_tokens");
+        github
+            .send(Some(7), Method::GET, "/a", None, false)
+            .await
+            .unwrap();
+        github
+            .send(Some(7), Method::GET, "/b", None, false)
+            .await
+            .unwrap();
+        assert_eq!(tokens(), 1, "one token for both reads");
+        let refused = github
+            .send(Some(7), Method::GET, "/revoked", None, false)
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, ExecError::Transient(_)), "{refused}");
+        assert_eq!(
+            count(&seen, "GET", "/revoked"),
+            2,
+            "asked again once, not more"
+        );
+        assert_eq!(tokens(), 2, "with a new token");
+        let seen = seen.lock().unwrap();
+        let asked = seen.iter().find(|(_, p, _)| p == "/a").unwrap();
+        assert_eq!(asked.2["authorization"], "Bearer ghs_t");
+    }
+
+    /// octocrab's token model needs `permissions`, which GitHub's REST description leaves
+    /// optional and GitHub always sends: pinned, so that a change either way is seen.
+    #[tokio::test]
+    async fn a_token_answer_without_permissions_is_refused_by_octocrab() {
+        let (api, _) = noting_github(|method, _, _| match method {
+            "POST" => (201, token_answer(false)),
+            _ => (200, serde_json::json!({})),
+        })
+        .await;
+        let github = GitHub::new(&api, throwaway_app(), Duration::ZERO);
+        let refused = github
+            .send(Some(7), Method::GET, "/a", None, false)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("permissions"), "{refused}");
     }
 }
