@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::source::Position;
+use super::source::{Position, SourceText};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -145,6 +145,60 @@ pub struct Finding {
     pub column: usize,
     pub message: String,
     pub hint: String,
+    /// The fix, where it needs no judgement (`validate --fix`, a pull request's suggestions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// A fix that needs no judgement, as data: lines `line .. line + was.len()` of `file` (1-based)
+/// become `with`. `was` holds those lines as validation read them: a file changed since is not
+/// overwritten. An insertion replaces the line it goes before with itself after the new ones,
+/// so every fix is anchored on text it can check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub file: PathBuf,
+    pub line: usize,
+    pub was: Vec<String>,
+    pub with: Vec<String>,
+}
+
+impl Fix {
+    /// Lines `first..=last` of `source` replaced by `with`.
+    pub fn lines(source: &SourceText, first: usize, last: usize, with: Vec<String>) -> Fix {
+        Fix {
+            file: source.path().to_owned(),
+            line: first,
+            was: (first..=last).map(|n| source.line(n).to_owned()).collect(),
+            with,
+        }
+    }
+
+    /// The first `from` in line `line` (at or after byte `after` of it) replaced by `to`; none
+    /// where the line does not hold it.
+    pub fn in_line(
+        source: &SourceText,
+        line: usize,
+        after: usize,
+        from: &str,
+        to: &str,
+    ) -> Option<Fix> {
+        let text = source.line(line);
+        let at = after + text.get(after..)?.find(from)?;
+        let fixed = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+        Some(Fix::lines(source, line, line, vec![fixed]))
+    }
+
+    /// `new` lines inserted before line `line`.
+    pub fn before(source: &SourceText, line: usize, new: Vec<String>) -> Fix {
+        let mut with = new;
+        with.push(source.line(line).to_owned());
+        Fix::lines(source, line, line, with)
+    }
+
+    /// The last line this fix replaces.
+    pub fn last_line(&self) -> usize {
+        self.line + self.was.len().max(1) - 1
+    }
 }
 
 impl Finding {
@@ -163,7 +217,14 @@ impl Finding {
             column: at.column,
             message: message.into(),
             hint: hint.into(),
+            fix: None,
         }
+    }
+
+    /// The same finding, carrying `fix`.
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
     }
 
     pub fn is_error(&self) -> bool {

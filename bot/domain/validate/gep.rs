@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::across;
-use super::finding::{Code, Finding, Severity};
+use super::finding::{Code, Finding, Fix, Severity};
 use super::index::{self, IndexFacts};
 use super::metadata::{self, Metadata};
 use super::source::{Position, SourceText};
@@ -46,6 +46,14 @@ impl GepSet {
             .filter(|g| g.checked)
             .filter_map(|g| g.metadata.as_ref())
             .any(|m| m.text().contains("featureNames"))
+    }
+
+    /// The text read from `path`, to change in place (`validate --fix`).
+    pub fn source_mut(&mut self, path: &std::path::Path) -> Option<&mut SourceText> {
+        self.geps
+            .iter_mut()
+            .flat_map(|g| g.index.iter_mut().chain(g.metadata.iter_mut()))
+            .find(|s| s.path() == path)
     }
 
     pub fn checked_count(&self) -> usize {
@@ -217,13 +225,16 @@ fn check_features(
     for (name, at) in metadata.feature_names.iter().zip(&metadata.feature_lines) {
         match features.lookup(name) {
             Known::Name => {}
-            Known::Constant(real) => out.push(Finding::new(
-                Code::FeatureConstantNotName,
-                source.path(),
-                *at,
-                format!("`{name}` is the Go constant of the feature `{real}`, not its name"),
-                format!("write `{real}`: conformance reports list features by name"),
-            )),
+            Known::Constant(real) => out.push(
+                Finding::new(
+                    Code::FeatureConstantNotName,
+                    source.path(),
+                    *at,
+                    format!("`{name}` is the Go constant of the feature `{real}`, not its name"),
+                    format!("write `{real}`: conformance reports list features by name"),
+                )
+                .with_fix(Fix::in_line(source, at.line, 0, name, real)),
+            ),
             Known::Unknown => {
                 let mut finding = Finding::new(
                     Code::UnknownFeature,
@@ -265,13 +276,28 @@ fn agree(
         let number = metadata
             .number
             .map_or(String::new(), |n| format!("GEP-{n}: "));
-        out.push(Finding::new(
-            Code::StatusMismatch,
-            index.path(),
-            at,
-            format!("{number}Status is \"{status}\" here but \"{meta_status}\" in metadata.yaml"),
-            "make the two agree: the Status line and `status:` in metadata.yaml name the same status",
-        ));
+        out.push(
+            Finding::new(
+                Code::StatusMismatch,
+                index.path(),
+                at,
+                format!(
+                    "{number}Status is \"{status}\" here but \"{meta_status}\" in metadata.yaml"
+                ),
+                format!(
+                    "write `* Status: {meta_status}`: metadata.yaml is what upstream's own tools \
+                     read (pkg/gep `GEPDetail`, tools/geps), so its status wins; if it is the \
+                     one that is wrong, change both"
+                ),
+            )
+            .with_fix(Fix::in_line(
+                index,
+                at.line,
+                0,
+                &status.to_string(),
+                &meta_status.to_string(),
+            )),
+        );
     }
     if let (Some(title), Some((name, at)), Some(file)) =
         (&facts.title_name, &metadata.name, metadata_file)

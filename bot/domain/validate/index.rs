@@ -5,7 +5,7 @@ use serde_yaml_ng::Value;
 
 use crate::domain::gep::Status;
 
-use super::finding::{Code, Finding};
+use super::finding::{Code, Finding, Fix};
 use super::markdown::{Block, Document, normalize};
 use super::metadata::nearest;
 use super::source::{Position, SourceText};
@@ -200,18 +200,29 @@ fn judge_title(
         .filter(|(_, name)| !name.is_empty());
     match parsed {
         None => {
-            let name = title.split_once(':').map_or(title, |(_, name)| name).trim();
+            let (prefix, name) = title.split_once(':').unwrap_or(("", title));
+            let name = name.trim();
             let suggestion = format!(
                 "GEP-{}: {name}",
                 folder.map_or("N".to_owned(), |n| n.to_string())
             );
-            out.push(Finding::new(
-                Code::BadTitle,
-                source.path(),
-                at,
-                format!("title `{title}` is not of the form `GEP-N: Title`"),
-                format!("write {}", written(&suggestion)),
-            ));
+            // A fix only where nothing is guessed: the folder's number, no other number in
+            // the title's prefix, a name, and the title written as it is in the file.
+            let digits: String = prefix.chars().filter(char::is_ascii_digit).collect();
+            let fix = folder
+                .filter(|n| digits.is_empty() || digits == n.to_string())
+                .filter(|_| !name.is_empty())
+                .and_then(|_| Fix::in_line(source, at.line, 0, title, &suggestion));
+            out.push(
+                Finding::new(
+                    Code::BadTitle,
+                    source.path(),
+                    at,
+                    format!("title `{title}` is not of the form `GEP-N: Title`"),
+                    format!("write {}", written(&suggestion)),
+                )
+                .with_fix(fix),
+            );
             None
         }
         Some((number, name)) => {
@@ -256,13 +267,24 @@ fn issue_line(
 ) {
     let n = folder.map_or("N".to_owned(), |n| n.to_string());
     let Some((block, value)) = labelled(document, "Issue") else {
-        out.push(Finding::new(
-            Code::MissingIssueLine,
-            source.path(),
-            fallback,
-            "there is no `* Issue:` line",
-            format!("add `* Issue: [#{n}](https://github.com/kubernetes-sigs/gateway-api/issues/{n})` below the front matter"),
-        ));
+        let line =
+            format!("* Issue: [#{n}](https://github.com/kubernetes-sigs/gateway-api/issues/{n})");
+        // Written above the Status line, as the template has it, when both are known.
+        let fix = folder
+            .and(labelled(document, "Status"))
+            .map(|(status, _)| source.position(status.range.start).line)
+            .filter(|&at| source.line(at).trim_start().starts_with("* Status"))
+            .map(|at| Fix::before(source, at, vec![line.clone()]));
+        out.push(
+            Finding::new(
+                Code::MissingIssueLine,
+                source.path(),
+                fallback,
+                "there is no `* Issue:` line",
+                format!("add `{line}` below the front matter"),
+            )
+            .with_fix(fix),
+        );
         return;
     };
     let from_text = value
@@ -683,5 +705,25 @@ mod tests {
         ));
         assert!(facts.is_template);
         assert_eq!(findings, []);
+    }
+
+    #[test]
+    fn a_missing_issue_line_is_written_above_the_status_line_and_a_bad_title_rewritten() {
+        let text =
+            "---\ntitle: \"GEP 42: Mesh things\"\n---\n\n* Status: Provisional\n\n## TLDR\n\nT.\n";
+        let (_, findings) = run(text);
+        let fixes: Vec<&Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
+        assert_eq!(fixes.len(), 2, "{findings:?}");
+        let done = crate::domain::validate::apply(text, &fixes).unwrap();
+        assert_eq!(
+            done.text,
+            "---\ntitle: \"GEP-42: Mesh things\"\n---\n\n* Issue: [#42](https://github.com/kubernetes-sigs/gateway-api/issues/42)\n* Status: Provisional\n\n## TLDR\n\nT.\n"
+        );
+        // Another number in the title is not guessed away.
+        let (_, findings) = run(
+            "---\ntitle: \"GEP 99: Mesh things\"\n---\n\n* Issue: [#42](https://github.com/kubernetes-sigs/gateway-api/issues/42)\n* Status: Provisional\n",
+        );
+        let title = findings.iter().find(|f| f.code == Code::BadTitle).unwrap();
+        assert_eq!(title.fix, None);
     }
 }

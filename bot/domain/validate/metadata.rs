@@ -5,7 +5,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use crate::domain::gep::Status;
 
-use super::finding::{Code, Finding};
+use super::finding::{Code, Finding, Fix};
 use super::source::{Position, SourceText};
 use super::yaml_lines::KeyLines;
 
@@ -190,12 +190,17 @@ impl MetadataCheck<'_> {
 
     fn unknown_top_level_key(&mut self, key: &str) {
         if RelationKind::from_key(key).is_some() {
+            let fix = misplaced_fix(self.source, self.lines, key);
             self.report(
                 Code::MisplacedKey,
                 key,
                 format!("`{key}` is a relationship but stands at the top level"),
-                format!("did you mean `relationships.{key}`? indent it under `relationships:`"),
+                format!(
+                    "did you mean `relationships.{key}`? indent it under `relationships:` \
+                     (web addresses listed under it belong in `references`)"
+                ),
             );
+            self.fix_last(fix);
             return;
         }
         let hint = match nearest(key, &TOP_LEVEL_KEYS) {
@@ -213,18 +218,36 @@ impl MetadataCheck<'_> {
         );
     }
 
+    /// The last finding reported carries `fix`.
+    fn fix_last(&mut self, fix: Option<Fix>) {
+        if let Some(finding) = self.out.last_mut() {
+            finding.fix = fix;
+        }
+    }
+
     fn fixed_string(&mut self, map: &Mapping, key: &str, expected: &str, code: Code) {
+        let written = format!("{key}: {expected}");
         match map.get(key) {
             Some(Value::String(s)) if s == expected => {}
-            found => self.report(
-                code,
-                key,
-                match found {
-                    None => format!("`{key}` is missing"),
-                    Some(v) => format!("`{key}` is {}, not `{expected}`", describe(v)),
-                },
-                format!("write `{key}: {expected}`"),
-            ),
+            found => {
+                self.report(
+                    code,
+                    key,
+                    match found {
+                        None => format!("`{key}` is missing"),
+                        Some(v) => format!("`{key}` is {}, not `{expected}`", describe(v)),
+                    },
+                    format!("write `{written}`"),
+                );
+                let fix = match found {
+                    None => Some(Fix::before(self.source, 1, vec![written])),
+                    // One line holding the value, not a block under the key.
+                    Some(_) => top_level_line(self.source, key)
+                        .filter(|&line| block_end(self.source, line) == line)
+                        .map(|line| Fix::lines(self.source, line, line, vec![written])),
+                };
+                self.fix_last(fix);
+            }
         }
     }
 
@@ -582,6 +605,140 @@ fn status_names() -> String {
     Status::ALL.map(Status::as_str).join(", ")
 }
 
+/// The line of `key:` at the top level of `source`.
+fn top_level_line(source: &SourceText, key: &str) -> Option<usize> {
+    (1..=source.line_count()).find(|&n| {
+        source
+            .line(n)
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with(':'))
+    })
+}
+
+/// The last line of the top-level block whose key stands at `start`: the lines after it that
+/// are indented or list items, not the blank or comment lines that follow them.
+fn block_end(source: &SourceText, start: usize) -> usize {
+    let mut end = start;
+    for n in start + 1..=source.line_count() {
+        let line = source.line(n);
+        let text = line.trim_start();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        if line.starts_with([' ', '\t']) || text.starts_with("- ") || text == "-" {
+            end = n;
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// `lines` moved right by `by` spaces (blank lines stay blank).
+fn indented(lines: &[String], by: usize) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            if l.trim().is_empty() {
+                String::new()
+            } else {
+                format!("{}{l}", " ".repeat(by))
+            }
+        })
+        .collect()
+}
+
+/// The fix for a relationship key at the top level: its block moved under `relationships:` (a
+/// list of web addresses under `seeAlso` goes to `references`, where upstream keeps them).
+/// None where a person must choose: the list is already under `relationships` too, or mixes
+/// addresses and GEPs, or the key holds a value on its own line.
+fn misplaced_fix(source: &SourceText, lines: &KeyLines, key: &str) -> Option<Fix> {
+    let start = top_level_line(source, key)?;
+    if source.line(start).trim_end() != format!("{key}:") {
+        return None;
+    }
+    let end = block_end(source, start);
+    let items: Vec<String> = (start + 1..=end)
+        .map(|n| source.line(n).to_owned())
+        .collect();
+    let entries: Vec<&str> = items
+        .iter()
+        .map(|l| l.trim_start())
+        .filter(|l| l.starts_with('-'))
+        .collect();
+    let is_address = |entry: &&&str| {
+        let value = entry
+            .trim_start_matches('-')
+            .trim()
+            .trim_matches(['"', '\'']);
+        value.starts_with("https://") || value.starts_with("http://")
+    };
+    let addresses = entries.iter().filter(is_address).count();
+    if addresses > 0 {
+        if addresses != entries.len() || key != "seeAlso" {
+            return None;
+        }
+        let base = items
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| indent_of(l))
+            .min()
+            .unwrap_or(0);
+        let rebased: Vec<String> = items
+            .iter()
+            .map(|l| l.get(base..).unwrap_or("").to_owned())
+            .collect();
+        return move_into(source, start, end, "references", rebased);
+    }
+    if lines.get(&format!("relationships.{key}")).is_some() {
+        return None;
+    }
+    let mut block = vec![format!("{key}:")];
+    block.extend(items);
+    move_into(source, start, end, "relationships", block)
+}
+
+/// Lines `start..=end` (a top-level block) taken out and `moved` written at the end of the
+/// top-level `target:` block, indented as its children are (or a new `target:` block in their
+/// place when there is none).
+fn move_into(
+    source: &SourceText,
+    start: usize,
+    end: usize,
+    target: &str,
+    moved: Vec<String>,
+) -> Option<Fix> {
+    let Some(target_start) = top_level_line(source, target) else {
+        let mut with = vec![format!("{target}:")];
+        with.extend(indented(&moved, 2));
+        return Some(Fix::lines(source, start, end, with));
+    };
+    if source.line(target_start).trim_end() != format!("{target}:") {
+        return None;
+    }
+    let target_end = block_end(source, target_start);
+    let child = (target_start + 1..=target_end)
+        .map(|n| source.line(n))
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map_or(2, indent_of);
+    let moved = indented(&moved, child);
+    let copy = |from: usize, to: usize| (from..=to).map(|n| source.line(n).to_owned());
+    if target_start > end {
+        let mut with: Vec<String> = copy(end + 1, target_end).collect();
+        with.extend(moved);
+        Some(Fix::lines(source, start, target_end, with))
+    } else {
+        let mut with: Vec<String> = copy(target_start, target_end).collect();
+        with.extend(moved);
+        with.extend(copy(target_end + 1, start - 1));
+        Some(Fix::lines(source, target_start, end, with))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -735,5 +892,90 @@ mod tests {
             [(Code::ReferenceNotUrl, 14), (Code::ChangelogNotUrl, 18)]
         );
         assert!(findings.iter().all(|f| !f.is_error()));
+    }
+
+    /// The text after every fix the findings carry (the fixes of one round).
+    fn fixed(text: &str) -> String {
+        let (_, findings) = run(text, 1686);
+        let fixes: Vec<&Fix> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
+        crate::domain::validate::apply(text, &fixes).unwrap().text
+    }
+
+    #[test]
+    fn a_relationship_at_the_top_level_moves_under_relationships_where_it_stands() {
+        let head = "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\nnumber: 1686\nname: N\nstatus: Standard\nauthors:\n  - a\n";
+        let extends = "extends:\n  - number: 1324\n    name: Mesh\n";
+        let fixed_block = "  extends:\n    - number: 1324\n      name: Mesh\n";
+        let seen = "relationships:\n  # kept\n  seeAlso:\n    - number: 917\n      name: A\n";
+        // No relationships yet: the block becomes one.
+        assert_eq!(
+            fixed(&format!("{head}{extends}references: []\n")),
+            format!("{head}relationships:\n{fixed_block}references: []\n")
+        );
+        // Relationships below it: the block joins them there.
+        assert_eq!(
+            fixed(&format!("{head}{extends}{seen}")),
+            format!("{head}{seen}{fixed_block}")
+        );
+        // Relationships above it: it joins them, what stood between stays where it was.
+        assert_eq!(
+            fixed(&format!("{head}{seen}references: []\n{extends}")),
+            format!("{head}{seen}{fixed_block}references: []\n")
+        );
+        // The same list under relationships already: merging is a person's call.
+        let (_, findings) = run(
+            &format!("{head}relationships:\n  extends: []\n{extends}"),
+            1686,
+        );
+        let misplaced = findings
+            .iter()
+            .find(|f| f.code == Code::MisplacedKey)
+            .unwrap();
+        assert_eq!(misplaced.fix, None);
+    }
+
+    #[test]
+    fn web_addresses_under_a_top_level_see_also_go_to_references() {
+        let head = "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\nnumber: 1686\nname: N\nstatus: Standard\nauthors:\n  - a\n";
+        let see_also = "seeAlso:\n  - https://example.com/a\n  - \"https://example.com/b\"\n";
+        assert_eq!(
+            fixed(&format!("{head}{see_also}")),
+            format!(
+                "{head}references:\n  - https://example.com/a\n  - \"https://example.com/b\"\n"
+            )
+        );
+        assert_eq!(
+            fixed(&format!(
+                "{head}references:\n- https://example.com/0\n{see_also}"
+            )),
+            format!(
+                "{head}references:\n- https://example.com/0\n- https://example.com/a\n- \"https://example.com/b\"\n"
+            )
+        );
+        // Addresses and GEPs mixed: a person sorts them.
+        let mixed =
+            format!("{head}seeAlso:\n  - https://example.com/a\n  - number: 917\n    name: A\n");
+        let (_, findings) = run(&mixed, 1686);
+        assert!(findings.iter().all(|f| f.fix.is_none()), "{findings:?}");
+    }
+
+    #[test]
+    fn a_wrong_or_missing_api_version_and_kind_are_written() {
+        let rest = "number: 1686\nname: N\nstatus: Standard\nauthors:\n  - a\n";
+        assert_eq!(
+            fixed(&format!(
+                "apiVersion: gateway.networking.k8s.io/v1 # old\nkind: GEPDetails\n{rest}"
+            )),
+            format!(
+                "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\n{rest}"
+            )
+        );
+        let missing = fixed(&format!("kind: GEPDetails\n{rest}"));
+        assert_eq!(
+            missing,
+            format!(
+                "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\n{rest}"
+            )
+        );
     }
 }

@@ -6,6 +6,7 @@
 
 mod across;
 mod finding;
+mod fix;
 mod gep;
 mod index;
 mod load;
@@ -17,7 +18,8 @@ mod template;
 mod yaml_lines;
 
 pub use across::check_transition;
-pub use finding::{Code, Finding, Severity};
+pub use finding::{Code, Finding, Fix, Severity};
+pub use fix::{Applied, Changed, apply};
 pub use gep::{
     GepFiles, GepSet, GepSummary, Options, Validated, summarize, validate, validate_and_summarize,
 };

@@ -60,6 +60,15 @@ impl SourceText {
         start..end.max(start)
     }
 
+    /// How many lines the text has (a final line ending starts no line of its own).
+    pub fn line_count(&self) -> usize {
+        if self.text.ends_with('\n') {
+            self.line_starts.len() - 1
+        } else {
+            self.line_starts.len()
+        }
+    }
+
     /// The text of a 1-based line, without its line ending.
     pub fn line(&self, line: usize) -> &str {
         &self.text[self.line_range(line)]

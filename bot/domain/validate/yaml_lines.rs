@@ -82,6 +82,11 @@ impl KeyLines {
         KeyLines { positions }
     }
 
+    /// The position of a path, if the document has it.
+    pub fn get(&self, path: &str) -> Option<Position> {
+        self.positions.get(path).copied()
+    }
+
     /// The position of a path, or of its nearest recorded ancestor, or the start of the file.
     pub fn find(&self, path: &str) -> Position {
         let mut path = path;
