@@ -106,13 +106,15 @@ capabilities! { setup =>
 fn feedback_first(plan: &mut Plan) {
     plan.actions.sort_by_key(|action| match action {
         Action::CreateCheckRun { .. } | Action::UpdateCheckRun { .. } => 0,
+        // The fixes for what the check run found, beside it.
+        Action::SuggestChanges { .. } => 1,
         Action::CreateComment { .. }
         | Action::UpdateComment { .. }
         | Action::Reply { .. }
         | Action::CreateDiscussionComment { .. }
-        | Action::DiscussionReply { .. } => 1,
-        Action::SetCommitStatus { .. } => 2,
-        Action::AddLabels { .. } | Action::RemoveLabel { .. } => 3,
+        | Action::DiscussionReply { .. } => 2,
+        Action::SetCommitStatus { .. } => 3,
+        Action::AddLabels { .. } | Action::RemoveLabel { .. } => 4,
     });
 }
 

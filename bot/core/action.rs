@@ -95,6 +95,26 @@ pub enum Action {
         marker: String,
         body: String,
     },
+    /// A review of a pull request's head (event `COMMENT`) whose comments suggest changes on
+    /// lines of its diff: posted once per head (found by its marker among the reviews).
+    SuggestChanges {
+        repo: String,
+        pull: u64,
+        head_sha: String,
+        marker: String,
+        body: String,
+        comments: Vec<ReviewComment>,
+    },
+}
+
+/// A review comment on lines `start_line..=line` of `path` (one line when `start_line` is
+/// `None`) at the head of a pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReviewComment {
+    pub path: String,
+    pub start_line: Option<usize>,
+    pub line: usize,
+    pub body: String,
 }
 
 impl Action {
@@ -110,6 +130,7 @@ impl Action {
             Action::Reply { .. } => "reply",
             Action::DiscussionReply { .. } => "discussion_reply",
             Action::CreateDiscussionComment { .. } => "create_discussion_comment",
+            Action::SuggestChanges { .. } => "suggest_changes",
         }
     }
 

@@ -10,7 +10,7 @@ pub mod event;
 pub mod reads;
 pub mod state;
 
-pub use action::{Action, Annotation, LabelTarget, Plan};
+pub use action::{Action, Annotation, LabelTarget, Plan, ReviewComment};
 pub use error::ExecError;
 pub use event::{
     Actor, Comment, Event, EventAction, EventError, EventKind, Push, Review, Subject, SubjectKind,

@@ -35,6 +35,8 @@ pub struct State {
     /// The default branch's history, oldest first: (commit SHA, committer date, paths changed).
     /// A path's text at a commit is `files[(sha, path)]`.
     pub history: Vec<(String, String, Vec<String>)>,
+    /// Pull request number -> the reviews posted on it (as GitHub answers them), oldest first.
+    pub reviews: BTreeMap<u64, Vec<Value>>,
     /// Discussion number -> its comments (node id, body), oldest first.
     pub discussions: BTreeMap<u64, Vec<(String, String)>>,
     /// Writes (POST, PATCH, DELETE) are applied at once and answered this much later: a process
@@ -477,8 +479,27 @@ impl FakeGitHub {
                 )
             }
             ("GET", ["pulls", n, "reviews"]) => {
-                let _ = n;
-                ResponseTemplate::new(200).set_body_json(json!([]))
+                let reviews = state.reviews.get(&n.parse().unwrap_or(0));
+                page(reviews.cloned().unwrap_or_default())
+            }
+            ("POST", ["pulls", n, "reviews"]) => {
+                state.next_id += 1;
+                let review = json!({
+                    "id": state.next_id,
+                    "user": { "login": "gep-bot[bot]", "type": "Bot" },
+                    "body": body["body"],
+                    "state": if body["event"] == "COMMENT" { "COMMENTED" } else { "PENDING" },
+                    "commit_id": body["commit_id"],
+                    "submitted_at": "2026-12-07T12:00:00Z",
+                    "comments": body["comments"],
+                });
+                let number = n.parse().unwrap_or(0);
+                state
+                    .reviews
+                    .entry(number)
+                    .or_default()
+                    .push(review.clone());
+                ResponseTemplate::new(200).set_body_json(review)
             }
             ("GET", ["pulls", n]) => {
                 let number: u64 = n.parse().unwrap_or(0);

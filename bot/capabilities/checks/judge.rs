@@ -76,6 +76,8 @@ pub struct Evaluation {
     /// Sorted by file and line.
     pub findings: Vec<Judged>,
     pub geps: Vec<GepChange>,
+    /// Per head file, the lines the pull request added or changed (where a review may suggest).
+    pub changed_lines: BTreeMap<PathBuf, BTreeSet<usize>>,
 }
 
 impl Evaluation {
@@ -236,7 +238,11 @@ pub fn evaluate(change: &Change<'_>) -> Evaluation {
         let at = |j: &Judged| (j.finding.file.clone(), j.finding.line, j.finding.code);
         at(a).cmp(&at(b))
     });
-    Evaluation { findings, geps }
+    Evaluation {
+        findings,
+        geps,
+        changed_lines,
+    }
 }
 
 /// The template section a section finding (GEP011 missing, GEP012 template text) is about: the

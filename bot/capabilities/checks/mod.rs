@@ -19,6 +19,7 @@ use super::capability::Capability;
 use crate::capabilities::review::ReviewRules;
 use crate::core::{
     Action, Annotation, Event, EventAction, EventKind, ExecError, Plan, Reads, Remembered,
+    ReviewComment,
 };
 use crate::domain::validate::{Finding, Severity};
 
@@ -251,7 +252,69 @@ pub fn plan(input: &Input<'_>) -> Plan {
         summary: summary(&evaluation, &annotated, &input.change.template.origin),
         annotations: annotated.iter().map(|j| annotation(j)).collect(),
     });
+    plan.actions.extend(suggestions(input, &evaluation));
     plan
+}
+
+/// Suggestions a review carries at most: a pull request is not a place for a hundred.
+pub const MAX_SUGGESTIONS: usize = 20;
+
+/// The review that offers the fixes of what the pull request introduced, as GitHub suggestions
+/// on the lines of its diff (GitHub takes review comments there only), once per head.
+fn suggestions(input: &Input<'_>, evaluation: &Evaluation) -> Option<Action> {
+    let comments: Vec<ReviewComment> = evaluation
+        .findings
+        .iter()
+        .filter(|j| !j.before)
+        .filter_map(|j| Some((&j.finding, j.finding.fix.as_ref()?)))
+        .filter(|(_, fix)| {
+            let changed = evaluation.changed_lines.get(&fix.file);
+            (fix.line..=fix.last_line()).all(|n| changed.is_some_and(|c| c.contains(&n)))
+        })
+        .take(MAX_SUGGESTIONS)
+        .map(|(finding, fix)| ReviewComment {
+            path: fix.file.to_string_lossy().into_owned(),
+            start_line: (fix.last_line() > fix.line).then_some(fix.line),
+            line: fix.last_line(),
+            body: suggestion(finding, &fix.with),
+        })
+        .collect();
+    if comments.is_empty() {
+        return None;
+    }
+    let n = comments.len();
+    Some(Action::SuggestChanges {
+        repo: input.repo.to_owned(),
+        pull: input.pull,
+        head_sha: input.head_sha.to_owned(),
+        marker: Action::marker(&format!("suggestions {}", input.head_sha)),
+        body: format!(
+            "The `{CHECK_NAME}` check found {n} problem{} this pull request introduces that \
+             need{} no judgement to fix: each suggestion below applies with a click \
+             (\"Commit suggestion\"), or run `gep-bot validate --fix` in a checkout.",
+            plural(n),
+            if n == 1 { "s" } else { "" }
+        ),
+        comments,
+    })
+}
+
+/// A review comment's text: the finding, then the lines that fix it in a fence GitHub reads as
+/// a suggestion (longer than any backtick run in them, so the lines cannot close it).
+fn suggestion(finding: &Finding, with: &[String]) -> String {
+    let longest = with
+        .iter()
+        .flat_map(|l| l.split(|c| c != '`'))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!(
+        "**{}** {}\n\n{fence}suggestion\n{}\n{fence}",
+        finding.code,
+        crate::domain::text::sanitize(&finding.message, 300),
+        with.join("\n")
+    )
 }
 
 /// The findings a check run annotates: errors first, then those on lines the pull request

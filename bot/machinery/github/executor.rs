@@ -390,6 +390,60 @@ impl GitHub {
                 }
                 Ok(())
             }
+            Action::SuggestChanges {
+                repo,
+                pull,
+                head_sha,
+                marker,
+                body,
+                comments,
+            } => {
+                let reviews = self
+                    .pages(
+                        installation,
+                        &format!("/repos/{repo}/pulls/{pull}/reviews"),
+                        30,
+                    )
+                    .await?;
+                if reviews.iter().any(|r| {
+                    r["body"]
+                        .as_str()
+                        .is_some_and(|b| b.contains(marker.as_str()))
+                }) {
+                    // This head has its suggestions (a re-check, a retry, a redelivery).
+                    return Ok(());
+                }
+                let comments: Vec<Value> = comments
+                    .iter()
+                    .map(|c| {
+                        let mut comment = json!({ "path": c.path, "line": c.line, "side": "RIGHT", "body": c.body });
+                        if let Some(start) = c.start_line {
+                            comment["start_line"] = json!(start);
+                            comment["start_side"] = json!("RIGHT");
+                        }
+                        comment
+                    })
+                    .collect();
+                let review = json!({
+                    "commit_id": head_sha,
+                    "event": "COMMENT",
+                    "body": format!("{body}\n\n{marker}"),
+                    "comments": comments,
+                });
+                let path = format!("/repos/{repo}/pulls/{pull}/reviews");
+                match self
+                    .send(installation, Method::POST, &path, Some(review), true)
+                    .await
+                {
+                    // GitHub refuses a comment on a line outside the diff (the head moved on,
+                    // say): suggestions are a help, not a result, so nothing is retried.
+                    Err(ExecError::Permanent(why)) if why.starts_with("422") => {
+                        tracing::warn!(%why, repo, pull, "GitHub refused the suggestions");
+                        Ok(())
+                    }
+                    other => other.map(drop),
+                }
+            }
             Action::UpdateCheckRun {
                 repo,
                 check_run_id,
