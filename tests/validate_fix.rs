@@ -255,3 +255,36 @@ fn json_findings_carry_their_fix_as_data() {
     let key = json_finding(copy.path(), "geps/gep-2659", "GEP028");
     assert!(key.get("fix").is_none(), "{key}");
 }
+
+/// An `extends` the other GEP does not answer is answered there, and Python's YAML reads the
+/// answer as upstream's tools will.
+#[test]
+fn an_unanswered_relationship_is_answered_in_the_other_gep() {
+    let copy = corpus_copy();
+    let dir = copy.path();
+    // GEP-1294 extends GEP-1324, which the copy lacks: give it one that does not answer.
+    let other = dir.join("geps/gep-1324");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(
+        other.join("metadata.yaml"),
+        "apiVersion: internal.gateway.networking.k8s.io/v1alpha1\nkind: GEPDetails\nnumber: 1324\nname: Service Mesh in Gateway API\nstatus: Memorandum\nauthors:\n  - keithmattix\nrelationships:\n  extendedBy: {}\n",
+    )
+    .unwrap();
+    std::fs::copy(dir.join("geps/gep-1294/index.md"), other.join("index.md")).unwrap();
+    let found = json_finding(dir, "geps/gep-1294", "GEP041");
+    assert_eq!(
+        found["fix"]["file"], "geps/gep-1324/metadata.yaml",
+        "{found}"
+    );
+    let said = text(&validate(dir, &["--fix", "geps/gep-1294"]));
+    assert!(
+        said.contains("fixed geps/gep-1294/metadata.yaml:12: GEP041"),
+        "{said}"
+    );
+    let left = text(&validate(dir, &["--format", "json", "geps/gep-1294"]));
+    assert!(!left.contains("GEP041"), "{left}");
+    if let Some(answer) = python_yaml(&other.join("metadata.yaml")) {
+        assert_eq!(answer["relationships"]["extendedBy"][0]["number"], 1294);
+        assert_eq!(answer["number"], 1324);
+    }
+}

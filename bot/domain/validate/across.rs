@@ -7,17 +7,25 @@ use std::path::Path;
 use crate::domain::gep::Status;
 
 use super::finding::{Code, Finding};
-use super::metadata::{Metadata, RelationKind};
-use super::source::Position;
+use super::metadata::{Metadata, RelationKind, answer_fix};
+use super::source::{Position, SourceText};
+
+/// The GEPs of a set, by number: what their metadata says, and its text (where a fix to it is
+/// written).
+pub struct Neighbours<'a> {
+    pub metadata: &'a BTreeMap<u32, Metadata>,
+    pub sources: &'a BTreeMap<u32, &'a SourceText>,
+}
 
 pub fn check(
     number: u32,
     metadata: &Metadata,
     file: &Path,
-    all: &BTreeMap<u32, Metadata>,
+    neighbours: &Neighbours<'_>,
     known_elsewhere: &BTreeSet<u32>,
     out: &mut Vec<Finding>,
 ) {
+    let all = neighbours.metadata;
     for relationship in &metadata.relationships {
         let other_number = relationship.number;
         let kind = relationship.kind.key();
@@ -39,6 +47,12 @@ pub fn check(
                 .iter()
                 .any(|r| r.kind == answer && r.number == number);
             if !answered {
+                // Written on the other GEP, which upstream's tools read for the answer.
+                let fix = neighbours
+                    .sources
+                    .get(&other_number)
+                    .zip(metadata.name.as_ref())
+                    .and_then(|(other, (name, _))| answer_fix(other, answer.key(), number, name));
                 out.push(Finding::new(
                     Code::UnansweredRelationship,
                     file,
@@ -51,7 +65,7 @@ pub fn check(
                         "add `- number: {number}` with this GEP's name to relationships.{} in gep-{other_number}/metadata.yaml",
                         answer.key()
                     ),
-                ));
+                ).with_fix(fix));
             }
         }
     }
@@ -163,11 +177,15 @@ mod tests {
     fn run(number: u32, all: &BTreeMap<u32, Metadata>, elsewhere: &[u32]) -> Vec<Code> {
         let mut out = Vec::new();
         let known = elsewhere.iter().copied().collect();
+        let neighbours = Neighbours {
+            metadata: all,
+            sources: &BTreeMap::new(),
+        };
         check(
             number,
             &all[&number],
             Path::new("m.yaml"),
-            all,
+            &neighbours,
             &known,
             &mut out,
         );
@@ -237,5 +255,48 @@ mod tests {
         assert_eq!(transition(None, Provisional, &[]), []);
         assert_eq!(transition(None, Standard, &["X"]), [Code::SkippedStatus]);
         assert_eq!(transition(Some(Standard), Declined, &[]), []);
+    }
+
+    /// The other GEP's metadata.yaml after the fix for an unanswered `extends`.
+    fn answered(other: &str) -> String {
+        let source = SourceText::new("gep-2/metadata.yaml", other);
+        let fix = answer_fix(&source, "extendedBy", 1, "Mesh: the plan").unwrap();
+        crate::domain::validate::apply(other, &[&fix]).unwrap().text
+    }
+
+    #[test]
+    fn an_unanswered_extends_is_answered_in_the_other_gep() {
+        let head = "number: 2\nname: B\n";
+        // Upstream's template writes empty lists as `{}`.
+        assert_eq!(
+            answered(&format!(
+                "{head}relationships:\n  # note\n  extends: {{}}\n  extendedBy: {{}}\nreferences: []\n"
+            )),
+            format!(
+                "{head}relationships:\n  # note\n  extends: {{}}\n  extendedBy:\n    - number: 1\n      name: \"Mesh: the plan\"\nreferences: []\n"
+            )
+        );
+        // A list already there gets one more item, as its items are indented.
+        assert_eq!(
+            answered(&format!(
+                "{head}relationships:\n  extendedBy:\n  - number: 3\n    name: C\nfeatureNames: []\n"
+            )),
+            format!(
+                "{head}relationships:\n  extendedBy:\n  - number: 3\n    name: C\n  - number: 1\n    name: \"Mesh: the plan\"\nfeatureNames: []\n"
+            )
+        );
+        // No such list, or no relationships at all: made.
+        assert_eq!(
+            answered(&format!("{head}relationships:\n  seeAlso: []\n")),
+            format!(
+                "{head}relationships:\n  seeAlso: []\n  extendedBy:\n    - number: 1\n      name: \"Mesh: the plan\"\n"
+            )
+        );
+        assert_eq!(
+            answered(head),
+            format!(
+                "{head}relationships:\n  extendedBy:\n    - number: 1\n      name: \"Mesh: the plan\"\n"
+            )
+        );
     }
 }

@@ -109,13 +109,22 @@ pub fn validate_and_summarize(set: &GepSet, template: &Template, options: &Optio
         .iter()
         .map(|(gep, facts, metadata)| (gep.dir.clone(), summary(facts.as_ref(), metadata.as_ref())))
         .collect();
+    let sources: BTreeMap<u32, &SourceText> = set
+        .geps
+        .iter()
+        .filter_map(|g| Some((g.number?, g.metadata.as_ref()?)))
+        .collect();
+    let neighbours = across::Neighbours {
+        metadata: &all_metadata,
+        sources: &sources,
+    };
     for (gep, _, metadata) in &checked {
         if let (Some(number), Some(metadata), Some(file)) = (gep.number, metadata, &gep.metadata) {
             across::check(
                 number,
                 metadata,
                 file.path(),
-                &all_metadata,
+                &neighbours,
                 &options.known_elsewhere,
                 &mut findings,
             );

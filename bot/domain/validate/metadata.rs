@@ -739,6 +739,91 @@ fn move_into(
     }
 }
 
+/// The fix for a relationship the other GEP does not answer: `- number: N` and `name:` added to
+/// its `relationships.<answer>` list (made where missing, an empty `{}` or `[]` replaced).
+pub fn answer_fix(other: &SourceText, answer: &str, number: u32, name: &str) -> Option<Fix> {
+    let item = |indent: usize| {
+        let pad = " ".repeat(indent);
+        vec![
+            format!("{pad}- number: {number}"),
+            format!("{pad}  name: {}", yaml_scalar(name)),
+        ]
+    };
+    let Some(start) = top_level_line(other, "relationships") else {
+        let last = other.line_count().max(1);
+        let mut with = vec![other.line(last).to_owned(), "relationships:".into()];
+        with.push(format!("  {answer}:"));
+        with.extend(item(4));
+        return Some(Fix::lines(other, last, last, with));
+    };
+    let end = block_end(other, start);
+    let child = (start + 1..=end)
+        .map(|n| other.line(n))
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map_or(2, indent_of);
+    let key = (start + 1..=end).find(|&n| {
+        let line = other.line(n);
+        indent_of(line) == child
+            && line
+                .trim_start()
+                .strip_prefix(answer)
+                .is_some_and(|rest| rest.starts_with(':'))
+    });
+    let Some(key) = key else {
+        let mut with = vec![
+            other.line(end).to_owned(),
+            format!("{}{answer}:", " ".repeat(child)),
+        ];
+        with.extend(item(child + 2));
+        return Some(Fix::lines(other, end, end, with));
+    };
+    let value = other.line(key).trim_start()[answer.len() + 1..].trim();
+    if value == "{}" || value == "[]" {
+        let mut with = vec![format!("{}{answer}:", " ".repeat(child))];
+        with.extend(item(child + 2));
+        return Some(Fix::lines(other, key, key, with));
+    }
+    if !value.is_empty() && !value.starts_with('#') {
+        return None;
+    }
+    // The list's last line, and the indent its items have.
+    let mut last = key;
+    let mut items = None;
+    for n in key + 1..=end {
+        let line = other.line(n);
+        let text = line.trim_start();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let indent = indent_of(line);
+        if indent > child || (indent == child && text.starts_with("- ")) {
+            if text.starts_with("- ") && items.is_none() {
+                items = Some(indent);
+            }
+            last = n;
+        } else {
+            break;
+        }
+    }
+    let mut with = vec![other.line(last).to_owned()];
+    with.extend(item(items.unwrap_or(child + 2)));
+    Some(Fix::lines(other, last, last, with))
+}
+
+/// A name written as a YAML plain scalar where it can be, else double-quoted.
+fn yaml_scalar(text: &str) -> String {
+    let plain = !text.is_empty()
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`".contains(c) || c.is_whitespace())
+        && !text.ends_with([' ', ':']);
+    if plain {
+        text.to_owned()
+    } else {
+        serde_json::to_string(text).unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
