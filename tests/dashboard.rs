@@ -8,11 +8,20 @@ use std::process::Command;
 
 fn dashboard(out: &Path) -> serde_json::Value {
     let upstream = common::corpus().parent().unwrap().to_path_buf();
+    let (json, said) = dashboard_into(&upstream, out, &[]);
+    assert!(said.contains("wrote 36 GEPs"));
+    json
+}
+
+/// `gep-bot dashboard` of the checkout at `root` into `out` (with `args`): the JSON, and what it
+/// said.
+fn dashboard_into(root: &Path, out: &Path, args: &[&str]) -> (serde_json::Value, String) {
     let run = Command::new(common::bin())
         .args(["dashboard", "--repo-dir"])
-        .arg(&upstream)
+        .arg(root)
         .arg("--out")
         .arg(out)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -20,8 +29,11 @@ fn dashboard(out: &Path) -> serde_json::Value {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(String::from_utf8_lossy(&run.stdout).contains("wrote 36 GEPs"));
-    serde_json::from_str(&std::fs::read_to_string(out.join("geps.json")).unwrap()).unwrap()
+    let json = std::fs::read_to_string(out.join("geps.json")).unwrap();
+    (
+        serde_json::from_str(&json).unwrap(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -38,11 +50,12 @@ fn every_gep_is_listed_with_status_mesh_readiness_and_links() {
         .sum();
     assert_eq!(by_status, 36);
     let gep = |n: u64| geps.iter().find(|g| g["number"] == n).unwrap();
-    let mesh: Vec<u64> = geps
+    let mut mesh: Vec<u64> = geps
         .iter()
         .filter(|g| g["mesh"] == true)
         .map(|g| g["number"].as_u64().unwrap())
         .collect();
+    mesh.sort_unstable();
     assert_eq!(mesh, [1294, 1686, 3949]);
     let retries = gep(1731);
     assert_eq!(retries["status"], "Experimental");
@@ -136,38 +149,10 @@ fn the_page_filters_by_status_and_mesh_in_the_browser_and_renders() {
 /// is stale; with more months it is not.
 #[test]
 fn stale_follows_the_history_and_the_configured_months() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = checkout_of_3388("2025-04-01T12:00:00Z");
     let root = dir.path();
-    let gep = root.join("geps/gep-3388");
-    std::fs::create_dir_all(&gep).unwrap();
-    for name in ["index.md", "metadata.yaml"] {
-        std::fs::copy(common::corpus().join("gep-3388").join(name), gep.join(name)).unwrap();
-    }
-    common::git(root, &["init", "-q"]);
-    common::git(root, &["add", "geps"]);
-    common::git_dated(
-        root,
-        &["commit", "-qm", "GEP-3388"],
-        Some("2025-04-01T12:00:00Z"),
-    );
     let stale = |months: &str| {
-        let out = tempfile::tempdir().unwrap();
-        let run = Command::new(common::bin())
-            .args(["dashboard", "--repo-dir"])
-            .arg(root)
-            .arg("--out")
-            .arg(out.path())
-            .args(["--stale-months", months])
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.path().join("geps.json")).unwrap())
-                .unwrap();
+        let json = dashboard_of(root, &["--stale-months", months]);
         let row = &json["geps"][0];
         assert_eq!(row["last_changed"], "2025-04-01");
         row["stale"].as_bool().unwrap()
@@ -186,4 +171,58 @@ fn stale_follows_the_history_and_the_configured_months() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--stale-months"));
+}
+
+/// A git checkout holding upstream's GEP-3388, committed on `date`.
+fn checkout_of_3388(date: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let gep = root.join("geps/gep-3388");
+    std::fs::create_dir_all(&gep).unwrap();
+    for name in ["index.md", "metadata.yaml"] {
+        std::fs::copy(common::corpus().join("gep-3388").join(name), gep.join(name)).unwrap();
+    }
+    common::git(root, &["init", "-q"]);
+    common::git(root, &["add", "geps"]);
+    common::git_dated(root, &["commit", "-qm", "GEP-3388"], Some(date));
+    dir
+}
+
+/// The dashboard of a checkout at `root` (with `args`), as JSON.
+fn dashboard_of(root: &Path, args: &[&str]) -> serde_json::Value {
+    let out = tempfile::tempdir().unwrap();
+    dashboard_into(root, out.path(), args).0
+}
+
+/// A status the history starts in (the file was made so, as upstream's bulk move of
+/// metadata.yaml files did) is reached "at least" then; one the history shows changing is
+/// reached on the day it changed. The page says which.
+#[test]
+fn a_status_the_history_starts_in_is_a_lower_bound() {
+    let dir = checkout_of_3388("2023-12-22T12:00:00Z");
+    let root = dir.path();
+    let gep = root.join("geps/gep-3388");
+    let json = dashboard_of(root, &[]);
+    let row = &json["geps"][0];
+    assert_eq!(row["status"], "Experimental");
+    assert_eq!(row["in_status_since"], "2023-12-22");
+    assert_eq!(row["in_status_since_at_least"], true);
+    // A GEP still moving, unchanged for years: stale, in the attention area too.
+    assert_eq!(json["attention"]["stale"][0]["number"], 3388);
+
+    let metadata = std::fs::read_to_string(gep.join("metadata.yaml")).unwrap();
+    std::fs::write(
+        gep.join("metadata.yaml"),
+        metadata.replace("status: Experimental", "status: Standard"),
+    )
+    .unwrap();
+    common::git_dated(
+        root,
+        &["commit", "-qam", "Standard"],
+        Some("2025-09-01T12:00:00Z"),
+    );
+    let json = dashboard_of(root, &[]);
+    let row = &json["geps"][0];
+    assert_eq!(row["in_status_since"], "2025-09-01");
+    assert_eq!(row["in_status_since_at_least"], false);
 }

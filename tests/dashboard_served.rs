@@ -88,6 +88,16 @@ fn serve(github: &wiremock::MockServer) -> Running {
     }
 }
 
+/// The bot serving the upstream fake's dashboard, once it has read it.
+async fn upstream_served() -> (FakeGitHub, wiremock::MockServer, Running, Value) {
+    let github = upstream_github();
+    let server = github.serve().await;
+    let bot = serve(&server);
+    common::serve::wait_until_answers(&reqwest::Client::new(), bot.port, "/healthz").await;
+    let json = dashboard_when(bot.port, |_| true).await;
+    (github, server, bot, json)
+}
+
 async fn get(port: u16, path: &str) -> reqwest::Response {
     reqwest::get(format!("http://127.0.0.1:{port}{path}"))
         .await
@@ -134,20 +144,17 @@ fn corpus_numbers() -> Vec<u64> {
 
 #[tokio::test]
 async fn the_served_dashboard_reads_the_repository_once_and_page_views_make_no_github_call() {
-    let github = upstream_github();
-    let server = github.serve().await;
-    let bot = serve(&server);
+    let (github, server, bot, json) = upstream_served().await;
     let port = bot.port;
-    common::serve::wait_until_answers(&reqwest::Client::new(), port, "/healthz").await;
-    let json = dashboard_when(port, |_| true).await;
 
-    // One entry per GEP of the repository.
-    let numbers: Vec<u64> = json["geps"]
+    // One entry per GEP of the repository (grouped by status: sorted here to compare).
+    let mut numbers: Vec<u64> = json["geps"]
         .as_array()
         .unwrap()
         .iter()
         .map(|g| g["number"].as_u64().unwrap())
         .collect();
+    numbers.sort_unstable();
     assert_eq!(numbers, corpus_numbers());
     assert_eq!(json["repo"], REPO);
     // Time in status through the API: the oldest of the newest run of commits in that status.
@@ -387,5 +394,190 @@ async fn without_a_configured_repository_or_before_the_first_read_the_routes_say
         }
         assert!(Instant::now() < deadline, "{text}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The attention area's counts as the page shows them (`data-attention="KEY">N<`).
+fn attention_on_page(page: &str) -> Vec<(String, u64)> {
+    page.split("data-attention=\"")
+        .skip(1)
+        .map(|rest| {
+            let (key, rest) = rest.split_once("\">").unwrap();
+            let n = rest.split('<').next().unwrap().parse().unwrap();
+            (key.to_owned(), n)
+        })
+        .collect()
+}
+
+/// The same counts from the JSON: each list's items (a lead's or an owner's each count).
+fn attention_in_json(json: &Value) -> Vec<(String, u64)> {
+    let a = &json["attention"];
+    let len = |key: &str| a[key].as_array().unwrap().len() as u64;
+    let nested = |key: &str, inner: &str| -> u64 {
+        a[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q[inner].as_array().unwrap().len() as u64)
+            .sum()
+    };
+    vec![
+        ("ready".into(), len("ready")),
+        ("awaiting_review".into(), nested("awaiting_review", "pulls")),
+        ("concerns".into(), nested("concerns", "items")),
+        ("stale".into(), len("stale")),
+        ("drift".into(), len("drift")),
+    ]
+}
+
+/// What needs whom comes first, and the page says what the JSON says: in the browser the
+/// attention counts are the JSON's, a lead's queue holds their reviews alone, the page fits a
+/// 375 px phone and passes an accessibility audit.
+#[tokio::test]
+async fn the_page_puts_attention_first_says_what_the_json_says_and_passes_an_audit() {
+    let (_github, _server, bot, json) = upstream_served().await;
+    let port = bot.port;
+
+    // Pull request #77 (by robscott) waits on every lead of OWNERS_ALIASES, none its author.
+    let queues = json["attention"]["awaiting_review"].as_array().unwrap();
+    let leads: Vec<&str> = queues.iter().map(|q| q["lead"].as_str().unwrap()).collect();
+    assert!(
+        !leads.is_empty() && !leads.contains(&"robscott"),
+        "{leads:?}"
+    );
+    for queue in queues {
+        let waiting = &queue["pulls"][0];
+        assert_eq!(waiting["number"], 77);
+        assert_eq!(waiting["geps"], serde_json::json!([1731]));
+        assert!(waiting["days"].as_i64().unwrap() >= 0, "{waiting}");
+    }
+    // Standard GEPs whose features are GA and implemented three times over are ready for
+    // Completed; none is judged by sections the template added later.
+    let ready: Vec<u64> = json["attention"]["ready"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_u64().unwrap())
+        .collect();
+    assert!(ready.contains(&2645), "{ready:?}");
+    for row in json["geps"].as_array().unwrap() {
+        for criterion in row["readiness"]["criteria"].as_array().unwrap() {
+            let text = criterion["criterion"].as_str().unwrap();
+            if row["status"] == "Standard" {
+                assert!(!text.contains("sections"), "GEP-{}: {text}", row["number"]);
+            }
+        }
+        if ["Memorandum", "Declined", "Completed", "Withdrawn"]
+            .contains(&row["status"].as_str().unwrap())
+        {
+            assert_eq!(
+                row["readiness"]["criteria"],
+                serde_json::json!([]),
+                "{}",
+                row["number"]
+            );
+        }
+    }
+    // Grouped by status, still moving first, newest first within a group.
+    let order: Vec<(String, u64)> = json["geps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["status"].as_str().unwrap().to_owned(),
+                g["number"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let provisional: Vec<u64> = order
+        .iter()
+        .filter(|(s, _)| s == "Provisional")
+        .map(|(_, n)| *n)
+        .collect();
+    assert!(
+        provisional.windows(2).all(|w| w[0] > w[1]),
+        "{provisional:?}"
+    );
+    assert_eq!(order[0].0, "Provisional");
+    let first_standard = order.iter().position(|(s, _)| s == "Standard").unwrap();
+    let last_experimental = order
+        .iter()
+        .rposition(|(s, _)| s == "Experimental")
+        .unwrap();
+    assert!(last_experimental < first_standard);
+
+    // The page as served, and as the browser has it, counts what the JSON lists.
+    let page = get(port, "/geps").await.text().await.unwrap();
+    assert_eq!(attention_on_page(&page), attention_in_json(&json));
+    let lead = leads[0];
+    let queue: Value = get(port, &format!("/geps.json?lead={lead}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        queue["attention"]["awaiting_review"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(queue["attention"]["awaiting_review"][0]["lead"], lead);
+    let numbers: Vec<u64> = queue["geps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [1731]);
+    let queue_page = get(port, &format!("/geps?lead={lead}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(attention_on_page(&queue_page), attention_in_json(&queue));
+    assert!(queue_page.contains(&format!("The queue of <strong>{lead}</strong>")));
+
+    if let Some(chromium) = common::chromium() {
+        let profile = tempfile::tempdir().unwrap();
+        let profile_arg = format!("--user-data-dir={}", profile.path().display());
+        let url = format!("http://127.0.0.1:{port}/geps");
+        let output = common::chromium_run(chromium, &[], &[&profile_arg, "--dump-dom", &url]);
+        let dom = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(attention_on_page(&dom), attention_in_json(&json), "{dom}");
+        // Screenshots at a phone's width and a wide screen's, kept where GEP_BOT_SCREENSHOTS
+        // says (to look at), else thrown away.
+        let kept = std::env::var_os("GEP_BOT_SCREENSHOTS").map(std::path::PathBuf::from);
+        let shots = tempfile::tempdir().unwrap();
+        let dir = kept.unwrap_or_else(|| shots.path().to_owned());
+        std::fs::create_dir_all(&dir).unwrap();
+        for width in [375, 1440] {
+            let shot = dir.join(format!("geps-{width}.png"));
+            let profile = tempfile::tempdir().unwrap();
+            common::chromium_run(
+                chromium,
+                &[],
+                &[
+                    &format!("--user-data-dir={}", profile.path().display()),
+                    &format!("--window-size={width},2400"),
+                    &format!("--screenshot={}", shot.display()),
+                    &url,
+                ],
+            );
+            let png = std::fs::read(&shot).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        }
+    }
+    let pages = [String::from("/geps"), format!("/geps?lead={lead}")]
+        .map(|path| format!("http://127.0.0.1:{port}{path}"));
+    if let Some(report) = common::accessibility_audit(pages.to_vec()).await {
+        let lines: Vec<&str> = report.lines().filter(|l| l.starts_with("http")).collect();
+        assert_eq!(lines.len(), 2, "{report}");
+        for line in lines {
+            for clean in ["serious=0", "critical=0", "width_at_375=375"] {
+                assert!(line.contains(clean), "{line}\n{report}");
+            }
+        }
     }
 }

@@ -266,3 +266,19 @@ fn real_feature_names_are_checked_against_the_real_pkg_features() {
         .unwrap();
     assert!(first.hint.contains("`HTTPRouteRetry`"), "{first:?}");
 }
+
+/// Each feature's release channel is read from upstream's own `Feature{Name:, Channel:}`
+/// declarations (GEP-2645's `UDPRoute` went Standard while the GEP said Experimental).
+#[test]
+fn feature_channels_are_read_from_the_real_pkg_features() {
+    let set = gep_bot::domain::validate::load(&[common::corpus()]).unwrap();
+    let features = gep_bot::domain::validate::features_beside(&set)
+        .unwrap()
+        .unwrap();
+    assert_eq!(features.channel("HTTPRouteRetry"), Some("Experimental"));
+    assert_eq!(
+        features.channel("HTTPRoute308RedirectStatusCode"),
+        Some("Standard")
+    );
+    assert_eq!(features.channel("UDPRoute"), Some("Standard"));
+}

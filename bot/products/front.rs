@@ -69,14 +69,7 @@ impl Front<'_> {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>gep-bot</title>
-  <style>
-    :root {{ color-scheme: light dark; }}
-    body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; padding: 0 1rem; }}
-    table {{ border-collapse: collapse; width: 100%; }}
-    th, td {{ text-align: left; vertical-align: top; padding: .25rem .5rem; border-bottom: 1px solid #8884; }}
-    td:first-child {{ white-space: nowrap; }}
-    @media (max-width: 40rem) {{ td:first-child {{ white-space: normal; }} th, td {{ padding: .25rem; }} }}
-  </style>
+  <style>{css}</style>
 </head>
 <body>
   <header>
@@ -111,7 +104,8 @@ impl Front<'_> {
   </footer>
 </body>
 </html>
-"##
+"##,
+            css = crate::products::style::CSS,
         )
     }
 }

@@ -6,3 +6,4 @@ pub mod calendar;
 pub mod dashboard;
 pub mod front;
 pub mod report;
+pub mod style;

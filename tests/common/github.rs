@@ -804,19 +804,28 @@ fn graphql(state: &mut State, body: &Value) -> ResponseTemplate {
         .as_str()
         .and_then(|c| c.parse::<usize>().ok())
         .unwrap_or(0);
-    let open: Vec<(&u64, &Vec<String>)> =
-        state.pulls.iter().rev().map(|(n, p)| (n, &p.2)).collect();
+    let open: Vec<(&u64, &String, &Vec<String>)> = state
+        .pulls
+        .iter()
+        .rev()
+        .map(|(n, p)| (n, &p.0, &p.2))
+        .collect();
     let nodes: Vec<Value> = open
         .iter()
         .skip(start)
         .take(first)
-        .map(|(n, paths)| {
+        .map(|(n, author, paths)| {
             let listed: Vec<Value> = paths
                 .iter()
                 .take(files)
                 .map(|p| json!({ "path": p }))
                 .collect();
-            json!({ "number": n, "files": { "totalCount": paths.len(), "nodes": listed } })
+            json!({
+                "number": n,
+                "createdAt": "2026-11-02T10:00:00Z",
+                "author": { "login": author },
+                "files": { "totalCount": paths.len(), "nodes": listed }
+            })
         })
         .collect();
     let end = start + nodes.len();

@@ -220,3 +220,38 @@ pub fn chromium_run(chromium: &str, env: &[(&str, &str)], args: &[&str]) -> std:
         .output()
         .expect("chromium runs")
 }
+
+/// The accessibility audit of `pages` (axe-core in the system Chromium, each page also at a
+/// 375 px width: `../shared/tools/a11y/check.sh`), one line per page; `None`, said loudly, where
+/// Chromium or npm is missing, unless CI requires the browser checks.
+pub async fn accessibility_audit(pages: Vec<String>) -> Option<String> {
+    let chromium = chromium()?;
+    let npm = std::process::Command::new("npm").arg("--version").output();
+    if !npm.is_ok_and(|out| out.status.success()) {
+        assert!(
+            std::env::var_os("GEP_BOT_REQUIRE_CHROMIUM").is_none(),
+            "npm is required here (install Debian's nodejs and npm)"
+        );
+        eprintln!("SKIPPED: npm not found; the pages were not audited for accessibility");
+        return None;
+    }
+    let check = shared().join("tools/a11y/check.sh");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("bash")
+            .arg(check)
+            .args(&pages)
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("bash runs the audit")
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.code() != Some(2),
+        "the audit could not run (node and npm are needed): {report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{report}");
+    Some(report)
+}

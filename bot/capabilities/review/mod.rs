@@ -287,6 +287,17 @@ impl ReviewState {
             .map(|(_, vote)| *vote)
     }
 
+    /// The leads who have not voted, in the repository's order (never the author, who does not
+    /// review their own pull request).
+    pub fn pending<'r>(&self, rules: &'r ReviewRules, author: &str) -> Vec<&'r str> {
+        rules
+            .leads
+            .iter()
+            .map(String::as_str)
+            .filter(|lead| !self.votes.contains_key(*lead) && !lead.eq_ignore_ascii_case(author))
+            .collect()
+    }
+
     pub fn is_approved(&self, rules: &ReviewRules) -> bool {
         self.approvals(rules) >= rules.quorum
             && !self

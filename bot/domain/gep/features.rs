@@ -19,6 +19,9 @@ pub struct Features {
     names: BTreeSet<String>,
     /// Go constant -> the feature's name.
     constants: BTreeMap<String, String>,
+    /// The feature's name -> its release channel (`Standard`, `Experimental`), from its
+    /// `Feature{Name: ..., Channel: FeatureChannelX}` declaration.
+    channels: BTreeMap<String, String>,
 }
 
 /// What a name written in `featureNames` is.
@@ -35,7 +38,8 @@ impl Features {
     /// The features declared in Go source files.
     pub fn from_go<'a>(files: impl IntoIterator<Item = &'a str>) -> Features {
         let mut features = Features::default();
-        for text in files {
+        let texts: Vec<&str> = files.into_iter().collect();
+        for text in &texts {
             for line in text.lines() {
                 if let Some((constant, name)) = declaration(line) {
                     features.names.insert(name.to_owned());
@@ -45,7 +49,35 @@ impl Features {
                 }
             }
         }
+        // `Feature{` blocks, on one line or several: the `Name:` seen last takes the `Channel:`.
+        for text in &texts {
+            let mut named: Option<String> = None;
+            for line in text.lines() {
+                for part in line.split([',', '{', '}']) {
+                    let part = part.trim();
+                    if let Some(name) = part.strip_prefix("Name:") {
+                        let name = name.trim().trim_matches('"');
+                        named = features
+                            .constants
+                            .get(name)
+                            .cloned()
+                            .or_else(|| features.names.contains(name).then(|| name.to_owned()));
+                    } else if let Some(channel) = part.strip_prefix("Channel:") {
+                        let channel = channel.trim().trim_start_matches("FeatureChannel");
+                        if let Some(name) = named.take() {
+                            features.channels.insert(name, channel.to_owned());
+                        }
+                    }
+                }
+            }
+        }
         features
+    }
+
+    /// The release channel of the feature named `name` (`Standard`, `Experimental`), where the
+    /// repository declares one.
+    pub fn channel(&self, name: &str) -> Option<&str> {
+        self.channels.get(name).map(String::as_str)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -113,5 +145,16 @@ mod tests {
         assert_eq!(features.lookup("HTTPRouteRetryFeature"), Known::Unknown);
         assert_eq!(features.nearest("HTTPRouteRetyr"), Some("HTTPRouteRetry"));
         assert_eq!(features.nearest("Gateway"), None);
+    }
+
+    #[test]
+    fn a_channel_is_read_from_a_feature_declaration_on_one_line_or_several() {
+        let go = "const (\n\tSupportX FeatureName = \"X\"\n\tSupportY FeatureName = \"Y\"\n)\n\
+                  var XFeature = Feature{Name: SupportX, Channel: FeatureChannelStandard}\n\
+                  var YFeature = Feature{\n\tName:    SupportY,\n\tChannel: FeatureChannelExperimental,\n}\n";
+        let features = Features::from_go([go]);
+        assert_eq!(features.channel("X"), Some("Standard"));
+        assert_eq!(features.channel("Y"), Some("Experimental"));
+        assert_eq!(features.channel("Z"), None);
     }
 }

@@ -140,6 +140,8 @@ pub struct FeatureReadiness {
     /// The feature's name where the GEP wrote its Go constant (`SupportHTTPRouteRetry`): the
     /// reports are read for this one.
     pub read_as: Option<String>,
+    /// Its release channel in `pkg/features` (`Standard` is GA), where declared.
+    pub channel: Option<String>,
     /// `None` where the conformance reports were not read (`/gep status`).
     pub implementations_passing: Option<usize>,
     pub implementations: Option<Vec<String>>,
@@ -241,9 +243,14 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
             let implementations = facts
                 .conformance
                 .map(|c| c.passing(read_as.as_deref().unwrap_or(name)));
+            let channel = facts
+                .features
+                .and_then(|f| f.channel(read_as.as_deref().unwrap_or(name)))
+                .map(str::to_owned);
             FeatureReadiness {
                 name: name.clone(),
                 known: lookup.map(|l| l == Known::Name),
+                channel,
                 read_as,
                 implementations_passing: implementations.as_ref().map(Vec::len),
                 implementations,
@@ -257,7 +264,12 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
         _ => None,
     };
     let mut criteria = Vec::new();
-    let Some(next) = facts.next else {
+    // Statuses off the ladder (Memorandum, Deferred, Declined, Withdrawn) and its end have no
+    // next step to be ready for.
+    let moving = facts
+        .status
+        .is_some_and(|s| s.is_at_least(Status::Provisional) && !s.is_at_least(Status::Completed));
+    let Some(next) = facts.next.filter(|_| moving) else {
         return Readiness {
             features,
             criteria,
@@ -265,6 +277,17 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
             probation_ends,
         };
     };
+    if next == Status::Completed {
+        // "All implementation work on this API GEP has been completed" (overview.md): its
+        // features GA and implemented, not the sections today's template asks of a new GEP.
+        completed(&features, facts.conformance, &mut criteria);
+        return Readiness {
+            features,
+            criteria,
+            in_status_since: facts.in_status_since,
+            probation_ends,
+        };
+    }
     if next.is_at_least(Status::Experimental) {
         criteria.push(Criterion {
             criterion: "feature names listed".into(),
@@ -299,26 +322,7 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
         },
     });
     if let (Status::Standard, Some(conformance)) = (next, facts.conformance) {
-        let short: Vec<String> = features
-            .iter()
-            .map(|f| (f, f.implementations_passing.unwrap_or(0)))
-            .filter(|(_, passing)| *passing < IMPLEMENTATIONS_NEEDED)
-            .map(|(f, passing)| format!("{} ({passing})", f.name))
-            .collect();
-        criteria.push(Criterion {
-            criterion: format!(
-                "at least {IMPLEMENTATIONS_NEEDED} implementations pass each feature"
-            ),
-            met: short.is_empty() && !features.is_empty(),
-            detail: if short.is_empty() {
-                format!(
-                    "by the newest report of each of {} implementations",
-                    conformance.implementations()
-                )
-            } else {
-                format!("short: {}", short.join(", "))
-            },
-        });
+        criteria.push(implemented(&features, conformance));
     }
     if next == Status::Standard && facts.status == Some(Status::Experimental) {
         criteria.push(Criterion {
@@ -336,6 +340,70 @@ pub fn readiness(facts: &Facts<'_>) -> Readiness {
         criteria,
         in_status_since: facts.in_status_since,
         probation_ends,
+    }
+}
+
+/// At least [`IMPLEMENTATIONS_NEEDED`] implementations pass each feature, by their newest reports.
+fn implemented(features: &[FeatureReadiness], conformance: &Conformance) -> Criterion {
+    let short: Vec<String> = features
+        .iter()
+        .map(|f| (f, f.implementations_passing.unwrap_or(0)))
+        .filter(|(_, passing)| *passing < IMPLEMENTATIONS_NEEDED)
+        .map(|(f, passing)| format!("{} ({passing})", f.name))
+        .collect();
+    Criterion {
+        criterion: format!("at least {IMPLEMENTATIONS_NEEDED} implementations pass each feature"),
+        met: short.is_empty() && !features.is_empty(),
+        detail: if short.is_empty() {
+            format!(
+                "by the newest report of each of {} implementations",
+                conformance.implementations()
+            )
+        } else {
+            format!("short: {}", short.join(", "))
+        },
+    }
+}
+
+/// Standard -> Completed, judged by the GEP's features: each in the Standard channel (GA), and
+/// implemented. A GEP that lists none is left to people (nothing to compute, nothing to fail).
+fn completed(
+    features: &[FeatureReadiness],
+    conformance: Option<&Conformance>,
+    criteria: &mut Vec<Criterion>,
+) {
+    if features.is_empty() {
+        return;
+    }
+    let not_ga: Vec<String> = features
+        .iter()
+        .filter(|f| f.channel.as_deref() != Some("Standard"))
+        .map(|f| {
+            format!(
+                "{} ({})",
+                f.name,
+                f.channel.as_deref().unwrap_or("no channel")
+            )
+        })
+        .collect();
+    criteria.push(Criterion {
+        criterion: "every feature in the Standard channel (GA)".into(),
+        met: not_ga.is_empty(),
+        detail: if not_ga.is_empty() {
+            "by pkg/features".into()
+        } else {
+            format!("not yet: {}", not_ga.join(", "))
+        },
+    });
+    if let Some(conformance) = conformance {
+        criteria.push(implemented(features, conformance));
+    }
+}
+
+impl Readiness {
+    /// Whether the GEP meets every criterion of its next status (and has some to meet).
+    pub fn ready(&self) -> bool {
+        !self.criteria.is_empty() && self.criteria.iter().all(|c| c.met)
     }
 }
 
@@ -423,5 +491,68 @@ mod tests {
                 ("6-month probationary period over", false),
             ]
         );
+    }
+
+    #[test]
+    fn standard_to_completed_is_judged_by_features_and_final_statuses_by_nothing() {
+        let reports: Vec<(String, &str)> = ["a", "b", "c"]
+            .iter()
+            .map(|i| (format!("v1.3.0/{i}/r.yaml"), REPORT))
+            .collect();
+        let conformance = Conformance::from_reports(reports.iter().map(|(p, t)| (p.as_str(), *t)));
+        let go = |channel: &str| {
+            format!(
+                "SupportHTTPRouteRetry FeatureName = \"HTTPRouteRetry\"\nvar F = Feature{{Name: SupportHTTPRouteRetry, Channel: FeatureChannel{channel}}}\n"
+            )
+        };
+        let names = ["HTTPRouteRetry".to_owned()];
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let judge = |status, next, features: &Features, names: &[String]| {
+            readiness(&Facts {
+                status: Some(status),
+                feature_names: names,
+                features: Some(features),
+                conformance: Some(&conformance),
+                // The template's newer sections are owed, and do not count for Completed.
+                sections_owed: &["TLDR".to_owned()],
+                next,
+                in_status_since: Some(day("2024-01-01")),
+                probation_exempt: false,
+                today: day("2026-12-01"),
+            })
+        };
+        let experimental = Features::from_go([go("Experimental").as_str()]);
+        let standard = Features::from_go([go("Standard").as_str()]);
+        let not_yet = judge(
+            Status::Standard,
+            Some(Status::Completed),
+            &experimental,
+            &names,
+        );
+        assert_eq!(
+            not_yet
+                .criteria
+                .iter()
+                .map(|c| (c.criterion.as_str(), c.met))
+                .collect::<Vec<_>>(),
+            [
+                ("every feature in the Standard channel (GA)", false),
+                ("at least 3 implementations pass each feature", true)
+            ]
+        );
+        assert!(!not_yet.ready());
+        assert!(judge(Status::Standard, Some(Status::Completed), &standard, &names).ready());
+        // A Standard GEP that lists no features: nothing to compute, nothing shown as unmet.
+        let old = judge(Status::Standard, Some(Status::Completed), &standard, &[]);
+        assert!(old.criteria.is_empty() && !old.ready());
+        for status in [
+            Status::Memorandum,
+            Status::Declined,
+            Status::Completed,
+            Status::Withdrawn,
+        ] {
+            let done = judge(status, status.next().last().copied(), &standard, &names);
+            assert!(done.criteria.is_empty(), "{status}: {:?}", done.criteria);
+        }
     }
 }

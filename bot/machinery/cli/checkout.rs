@@ -75,13 +75,16 @@ impl Checkout {
     /// The day `path` (a GEP's metadata.yaml, relative to the root) reached the status it has
     /// now: the oldest commit of the newest run of commits whose `status:` is `status`. `None`
     /// when no commit records it (a file not committed yet).
+    /// The day `path` (a metadata.yaml) came to state `status`, and whether that day is only a
+    /// lower bound: its history starts in that status (the file was made so, in a bulk move say).
     pub fn in_status_since(
         &self,
         path: &str,
         status: crate::domain::gep::Status,
-    ) -> anyhow::Result<Option<chrono::NaiveDate>> {
+    ) -> anyhow::Result<(Option<chrono::NaiveDate>, bool)> {
         let log = git(&self.root, &["log", "--format=%H %cs", "--", path])?;
         let mut since = None;
+        let mut at_least = true;
         for line in log.lines() {
             let Some((commit, day)) = line.split_once(' ') else {
                 continue;
@@ -97,11 +100,12 @@ impl Checkout {
                         .ok()
                 });
             if recorded != Some(status) {
+                at_least = false;
                 break;
             }
             since = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok();
         }
-        Ok(since)
+        Ok((since, at_least && since.is_some()))
     }
 
     /// The day of the newest commit that changed `path` (a file or folder from the root).

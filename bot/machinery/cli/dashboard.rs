@@ -44,15 +44,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut history = BTreeMap::new();
     for gep in set.geps.iter().filter(|g| g.checked) {
         let Some(number) = gep.number else { continue };
-        let in_status_since = match build::metadata_status(gep) {
+        let (in_status_since, in_status_since_at_least) = match build::metadata_status(gep) {
             Some(status) => repository.in_status_since(number, status)?,
-            None => None,
+            None => (None, false),
         };
         let last_changed = repository.last_changed(number)?;
         history.insert(
             number,
             History {
                 in_status_since,
+                in_status_since_at_least,
                 last_changed,
             },
         );

@@ -52,14 +52,15 @@ impl Repository {
             .unwrap_or_else(|_| path.to_owned()))
     }
 
-    /// The day GEP-`number` reached `status`, from its metadata.yaml's history.
+    /// The day GEP-`number` reached `status`, from its metadata.yaml's history, and whether it
+    /// is only a lower bound (the history starts in that status).
     pub fn in_status_since(
         &self,
         number: u32,
         status: Status,
-    ) -> anyhow::Result<Option<NaiveDate>> {
+    ) -> anyhow::Result<(Option<NaiveDate>, bool)> {
         let Some(git) = &self.git else {
-            return Ok(None);
+            return Ok((None, false));
         };
         let path = self.in_git(git, &format!("geps/gep-{number}/metadata.yaml"))?;
         git.in_status_since(&path, status)
@@ -84,7 +85,7 @@ impl Repository {
         today: NaiveDate,
     ) -> anyhow::Result<Readiness> {
         let in_status_since = match summary.status {
-            Some(status) => self.in_status_since(number, status)?,
+            Some(status) => self.in_status_since(number, status)?.0,
             None => None,
         };
         // The reports speak only of features, and of Standard's criterion.

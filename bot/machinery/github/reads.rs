@@ -80,7 +80,16 @@ const OPEN_PULLS_PAGE: u32 = 50;
 const PULL_FILES_PAGE: u32 = 100;
 /// Pages read at most: 1,000 open pull requests, most recently updated first.
 const OPEN_PULLS_MAX_PAGES: u32 = 20;
-const OPEN_PULLS_QUERY: &str = "query($owner: String!, $name: String!, $first: Int!, $files: Int!, $after: String) { repository(owner: $owner, name: $name) { pullRequests(states: OPEN, first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) { pageInfo { hasNextPage endCursor } nodes { number files(first: $files) { totalCount nodes { path } } } } } }";
+const OPEN_PULLS_QUERY: &str = "query($owner: String!, $name: String!, $first: Int!, $files: Int!, $after: String) { repository(owner: $owner, name: $name) { pullRequests(states: OPEN, first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) { pageInfo { hasNextPage endCursor } nodes { number createdAt author { login } files(first: $files) { totalCount nodes { path } } } } } }";
+
+/// An open pull request: its number, the paths it changes, who opened it and when (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPull {
+    pub number: u64,
+    pub paths: Vec<String>,
+    pub author: String,
+    pub created_at: String,
+}
 
 impl GitHub {
     /// A file's bytes as they are (the raw media type: the JSON form stops at 1 MB), or `None`
@@ -204,7 +213,7 @@ impl GitHub {
         let pulls = self
             .open_pulls_where(installation, repo, Some(folder))
             .await?;
-        Ok(pulls.into_iter().map(|(number, _)| number).collect())
+        Ok(pulls.into_iter().map(|pull| pull.number).collect())
     }
 
     /// Every open pull request with the paths it changes (only those that touch `folder`, when
@@ -217,7 +226,7 @@ impl GitHub {
         installation: Option<u64>,
         repo: &str,
         folder: Option<&str>,
-    ) -> Result<Vec<(u64, Vec<String>)>, ExecError> {
+    ) -> Result<Vec<OpenPull>, ExecError> {
         let (owner, name) = owner_and_name(repo)?;
         let prefix = folder.map(|f| format!("{f}/"));
         let touches = |paths: &[String]| {
@@ -251,7 +260,15 @@ impl GitHub {
                     paths = self.pull_request_files(installation, repo, number).await?;
                 }
                 if touches(&paths) {
-                    found.push((number, paths));
+                    found.push(OpenPull {
+                        number,
+                        paths,
+                        author: pull["author"]["login"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        created_at: pull["createdAt"].as_str().unwrap_or_default().to_owned(),
+                    });
                 }
             }
             let page = &pulls["pageInfo"];

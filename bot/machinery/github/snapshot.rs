@@ -122,7 +122,7 @@ impl GitHub {
         &self,
         installation: Option<u64>,
         repo: &str,
-    ) -> Result<Vec<(u64, Vec<String>)>, ExecError> {
+    ) -> Result<Vec<super::reads::OpenPull>, ExecError> {
         self.open_pulls_where(installation, repo, None).await
     }
 

@@ -95,12 +95,7 @@ pub fn render(schedule: &Schedule, now: DateTime<Utc>, feed: &FeedUrl) -> String
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>{name}</title>
   <link rel="alternate" type="text/calendar" href="{feed}">
-  <style>
-    body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; }}
-    li {{ margin: .25rem 0; }}
-    .cancelled time {{ text-decoration: line-through; }}
-    .note {{ color: #666; }}
-  </style>
+  <style>{css}</style>
 </head>
 <body>
   <header>
@@ -139,5 +134,6 @@ pub fn render(schedule: &Schedule, now: DateTime<Utc>, feed: &FeedUrl) -> String
         webcal = escape(&feed.webcal()),
         google = escape(&feed.google()),
         outlook = escape(&feed.outlook(&schedule.name)),
+        css = crate::products::style::CSS,
     )
 }

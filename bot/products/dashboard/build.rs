@@ -17,6 +17,8 @@ use crate::domain::validate::{self, GepSet, Severity, Template};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct History {
     pub in_status_since: Option<NaiveDate>,
+    /// The history starts in the status (the file was made so): the day is a lower bound.
+    pub in_status_since_at_least: bool,
     pub last_changed: Option<NaiveDate>,
 }
 
@@ -26,6 +28,19 @@ pub struct Pull {
     pub number: u64,
     pub url: String,
     pub review: String,
+    /// The leads who have yet to vote.
+    pub pending: Vec<String>,
+    /// The day it was opened: how long its review has waited.
+    pub opened: Option<NaiveDate>,
+    /// Its open concerns.
+    pub concerns: Vec<OpenConcern>,
+}
+
+/// A concern raised on a pull request and not resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenConcern {
+    pub name: String,
+    pub raised_by: String,
 }
 
 /// Everything a dashboard is built from.
@@ -92,6 +107,7 @@ pub fn build(inputs: &Inputs<'_>) -> Dashboard {
             folder_url: format!("https://github.com/{repo}/tree/main/geps/gep-{number}"),
             issue_url: format!("https://github.com/{repo}/issues/{number}"),
             in_status_since: readiness.in_status_since,
+            in_status_since_at_least: history.in_status_since_at_least,
             last_changed: history.last_changed,
             stale: is_stale(
                 summary.status,

@@ -31,6 +31,8 @@ pub struct Row {
     pub folder_url: String,
     pub issue_url: String,
     pub in_status_since: Option<NaiveDate>,
+    /// `in_status_since` is a lower bound: the history starts in the status.
+    pub in_status_since_at_least: bool,
     pub last_changed: Option<NaiveDate>,
     pub stale: bool,
     pub past_probation: bool,
@@ -41,14 +43,17 @@ pub struct Row {
     pub pulls: Vec<build::Pull>,
 }
 
-/// Which rows a page shows (`?status=Experimental&mesh=1`); the rest are there, hidden, for the
-/// script to show again.
+/// Which rows a page shows (`?status=Experimental&mesh=1`, `?lead=LOGIN`); the rest are there,
+/// hidden, for the script to show again (a lead's queue is the server's to filter).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct Filter {
     #[serde(default)]
     pub status: Option<String>,
     #[serde(default, deserialize_with = "checkbox")]
     pub mesh: bool,
+    /// One lead's queue: the pull requests waiting on them, the concerns they raised.
+    #[serde(default)]
+    pub lead: Option<String>,
 }
 
 /// A form's checkbox: present with `1` (any value but empty or `0`) means on.
@@ -65,6 +70,218 @@ impl Filter {
             .is_none_or(|wanted| wanted.is_empty() || wanted == status)
             && (!self.mesh || row.mesh)
     }
+
+    /// The lead asked for, if any (an empty field is none).
+    pub fn lead(&self) -> Option<&str> {
+        self.lead
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+    }
+}
+
+/// What needs whom, before everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Attention {
+    /// GEPs that meet every criterion of their next status.
+    pub ready: Vec<Ready>,
+    /// Per lead, the GEP pull requests waiting on their vote, oldest first.
+    pub awaiting_review: Vec<Queue>,
+    /// Per person who raised them, the concerns still open.
+    pub concerns: Vec<Concerns>,
+    /// GEPs still moving that have not changed for the stale period.
+    pub stale: Vec<Stale>,
+    /// GEPs whose listed features are all in the Standard channel while the GEP is not there.
+    pub drift: Vec<Drift>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Ready {
+    pub number: u32,
+    pub title: String,
+    pub next: Status,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Queue {
+    pub lead: String,
+    pub pulls: Vec<Waiting>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiting {
+    /// The pull request's number.
+    pub number: u64,
+    pub url: String,
+    pub geps: Vec<u32>,
+    /// Days since it was opened.
+    pub days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Concerns {
+    pub owner: String,
+    pub items: Vec<ConcernItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConcernItem {
+    /// The pull request's number.
+    pub number: u64,
+    pub url: String,
+    pub geps: Vec<u32>,
+    pub concern: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stale {
+    pub number: u32,
+    pub title: String,
+    pub last_changed: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub number: u32,
+    pub title: String,
+    pub status: Option<Status>,
+    /// Each feature with its channel.
+    pub features: Vec<String>,
+    /// What the GEP's status likely should be.
+    pub likely: Status,
+}
+
+impl Attention {
+    /// How many items each list holds, in the page's order: what its summary shows.
+    pub fn counts(&self) -> [(&'static str, &'static str, usize); 5] {
+        [
+            ("ready", "ready for their next status", self.ready.len()),
+            (
+                "awaiting_review",
+                "reviews awaited",
+                self.awaiting_review.iter().map(|q| q.pulls.len()).sum(),
+            ),
+            (
+                "concerns",
+                "open concerns",
+                self.concerns.iter().map(|c| c.items.len()).sum(),
+            ),
+            ("stale", "stale", self.stale.len()),
+            ("drift", "behind their features", self.drift.len()),
+        ]
+    }
+
+    fn of(rows: &[Row], today: NaiveDate) -> Attention {
+        let mut attention = Attention::default();
+        // A pull request may touch several GEPs: listed once, with each of them.
+        let mut pulls: BTreeMap<u64, (&build::Pull, Vec<u32>)> = BTreeMap::new();
+        for row in rows {
+            for pull in &row.pulls {
+                pulls
+                    .entry(pull.number)
+                    .or_insert((pull, Vec::new()))
+                    .1
+                    .push(row.number);
+            }
+            if row.readiness.ready()
+                && let Some(&next) = row.status.and_then(|s| s.next().last())
+            {
+                attention.ready.push(Ready {
+                    number: row.number,
+                    title: row.title.clone(),
+                    next,
+                });
+            }
+            if row.stale {
+                attention.stale.push(Stale {
+                    number: row.number,
+                    title: row.title.clone(),
+                    last_changed: row.last_changed,
+                });
+            }
+            if let Some(drift) = drift(row) {
+                attention.drift.push(drift);
+            }
+        }
+        let mut queues: BTreeMap<String, Vec<Waiting>> = BTreeMap::new();
+        let mut raised: BTreeMap<String, Vec<ConcernItem>> = BTreeMap::new();
+        for (pull, geps) in pulls.values() {
+            for lead in &pull.pending {
+                queues.entry(lead.clone()).or_default().push(Waiting {
+                    number: pull.number,
+                    url: pull.url.clone(),
+                    geps: geps.clone(),
+                    days: pull.opened.map(|d| (today - d).num_days()),
+                });
+            }
+            for concern in &pull.concerns {
+                raised
+                    .entry(concern.raised_by.clone())
+                    .or_default()
+                    .push(ConcernItem {
+                        number: pull.number,
+                        url: pull.url.clone(),
+                        geps: geps.clone(),
+                        concern: concern.name.clone(),
+                    });
+            }
+        }
+        attention.awaiting_review = queues
+            .into_iter()
+            .map(|(lead, mut pulls)| {
+                pulls.sort_by_key(|w| std::cmp::Reverse(w.days));
+                Queue { lead, pulls }
+            })
+            .collect();
+        attention.concerns = raised
+            .into_iter()
+            .map(|(owner, items)| Concerns { owner, items })
+            .collect();
+        attention
+    }
+
+    /// One lead's part: the reviews waiting on them and the concerns they raised.
+    fn of_lead(&self, lead: &str) -> Attention {
+        let is = |who: &str| who.eq_ignore_ascii_case(lead);
+        Attention {
+            awaiting_review: self
+                .awaiting_review
+                .iter()
+                .filter(|q| is(&q.lead))
+                .cloned()
+                .collect(),
+            concerns: self
+                .concerns
+                .iter()
+                .filter(|c| is(&c.owner))
+                .cloned()
+                .collect(),
+            ..Attention::default()
+        }
+    }
+}
+
+/// A GEP at Experimental or earlier whose listed features are all in the Standard channel.
+fn drift(row: &Row) -> Option<Drift> {
+    let status = row.status?;
+    if !status.is_at_least(Status::Provisional) || status.is_at_least(Status::Standard) {
+        return None;
+    }
+    let features = &row.readiness.features;
+    let all_standard = !features.is_empty()
+        && features
+            .iter()
+            .all(|f| f.channel.as_deref() == Some("Standard"));
+    all_standard.then(|| Drift {
+        number: row.number,
+        title: row.title.clone(),
+        status: row.status,
+        features: features
+            .iter()
+            .map(|f| format!("{} (Standard)", f.read_as.as_deref().unwrap_or(&f.name)))
+            .collect(),
+        likely: Status::Standard,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +289,8 @@ pub struct Dashboard {
     pub repo: String,
     pub generated: NaiveDate,
     pub counts: BTreeMap<String, usize>,
+    pub attention: Attention,
+    /// Grouped by status (statuses still moving first), newest first within a group.
     pub geps: Vec<Row>,
 }
 
@@ -102,9 +321,30 @@ pub fn is_stale(
             .is_some_and(|due| due <= today)
 }
 
+/// The order of the groups: the ladder's statuses, still moving, first; then the rest.
+const GROUPS: [Status; 11] = [
+    Status::Provisional,
+    Status::Prototyping,
+    Status::Implementable,
+    Status::Experimental,
+    Status::Standard,
+    Status::Memorandum,
+    Status::Deferred,
+    Status::Completed,
+    Status::Accepted,
+    Status::Declined,
+    Status::Withdrawn,
+];
+
+fn group_of(status: Option<Status>) -> usize {
+    status
+        .and_then(|s| GROUPS.iter().position(|g| *g == s))
+        .unwrap_or(GROUPS.len())
+}
+
 impl Dashboard {
     pub fn new(repo: &str, generated: NaiveDate, mut geps: Vec<Row>) -> Dashboard {
-        geps.sort_by_key(|row| row.number);
+        geps.sort_by_key(|row| (group_of(row.status), std::cmp::Reverse(row.number)));
         let mut counts = BTreeMap::new();
         for row in &geps {
             let status = row.status.map_or("unknown", Status::as_str);
@@ -114,17 +354,58 @@ impl Dashboard {
             repo: repo.to_owned(),
             generated,
             counts,
+            attention: Attention::of(&geps, generated),
             geps,
         }
     }
 
-    /// The page: a filter form, counts, one table row per GEP, every row shown.
+    /// One lead's queue (`?lead=LOGIN`): the reviews waiting on them, the concerns they raised,
+    /// and the GEPs those touch.
+    pub fn of_lead(&self, lead: &str) -> Dashboard {
+        let attention = self.attention.of_lead(lead);
+        let mentioned: std::collections::BTreeSet<u32> = attention
+            .awaiting_review
+            .iter()
+            .flat_map(|q| q.pulls.iter().flat_map(|p| p.geps.iter().copied()))
+            .chain(
+                attention
+                    .concerns
+                    .iter()
+                    .flat_map(|c| c.items.iter().flat_map(|i| i.geps.iter().copied())),
+            )
+            .collect();
+        Dashboard {
+            attention,
+            geps: self
+                .geps
+                .iter()
+                .filter(|row| mentioned.contains(&row.number))
+                .cloned()
+                .collect(),
+            ..self.clone()
+        }
+    }
+
+    /// The page: what needs attention, then every GEP by status, every row shown.
     pub fn html(&self) -> String {
         self.html_filtered(&Filter::default())
     }
 
-    /// The page with the rows `filter` leaves out hidden (so it filters without JavaScript).
+    /// The page with the rows `filter` leaves out hidden (so it filters without JavaScript),
+    /// or one lead's queue.
     pub fn html_filtered(&self, filter: &Filter) -> String {
+        if let Some(lead) = filter.lead() {
+            let queue = self.of_lead(lead);
+            let filter = Filter {
+                lead: Some(lead.to_owned()),
+                ..filter.clone()
+            };
+            return queue.page(&filter);
+        }
+        self.page(filter)
+    }
+
+    fn page(&self, filter: &Filter) -> String {
         let mut statuses: Vec<&str> = self.counts.keys().map(String::as_str).collect();
         statuses.sort();
         let options: String = statuses
@@ -138,72 +419,216 @@ impl Dashboard {
                 format!("<option value=\"{s}\"{selected}>{s}</option>")
             })
             .collect();
-        let rows: String = self
-            .geps
-            .iter()
-            .map(|row| row_html(row, filter.shows(row)))
-            .collect();
         let shown = self.geps.iter().filter(|row| filter.shows(row)).count();
-        let counts: String = self
-            .counts
-            .iter()
-            .map(|(status, n)| format!("<li>{status}: {n}</li>"))
-            .collect();
+        let mut groups = String::new();
+        for group in self
+            .geps
+            .chunk_by(|a, b| group_of(a.status) == group_of(b.status))
+        {
+            let status = group[0].status.map_or("unknown", Status::as_str);
+            let rows: String = group
+                .iter()
+                .map(|row| row_html(row, filter.shows(row)))
+                .collect();
+            let hidden = if group.iter().any(|row| filter.shows(row)) {
+                ""
+            } else {
+                " hidden"
+            };
+            groups.push_str(&format!(
+                "<section class=\"group\" data-status=\"{status}\"{hidden} aria-labelledby=\"g-{status}\">\n<h3 id=\"g-{status}\">{status} <span class=\"muted\">({n})</span></h3>\n<table><thead><tr><th scope=\"col\">GEP</th><th scope=\"col\">In status since</th><th scope=\"col\">Flags</th><th scope=\"col\">Readiness</th><th scope=\"col\">Open pull requests</th><th scope=\"col\">Findings</th></tr></thead>\n<tbody>\n{rows}</tbody></table>\n</section>\n",
+                n = group.len(),
+            ));
+        }
+        let lead_value = filter.lead().map(escape).unwrap_or_default();
+        let queue_note = match filter.lead() {
+            Some(lead) => format!(
+                "<p>The queue of <strong>{}</strong>: the reviews waiting on them, the concerns they raised, and the GEPs those touch. <a href=\"?\">Everything</a>.</p>",
+                escape(lead)
+            ),
+            None => String::new(),
+        };
         format!(
             r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>GEPs of {repo}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 1.5rem; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: .3rem .5rem; text-align: left; vertical-align: top; }}
-.flag {{ font-size: .8rem; padding: 0 .3rem; border-radius: .2rem; background: #fde68a; }}
-.mesh {{ background: #bfdbfe; }}
-.met {{ color: #166534; }} .unmet {{ color: #991b1b; }}
-</style></head>
+<style>{css}</style></head>
 <body>
+<header>
+<nav aria-label="Pages"><a href="/">gep-bot</a> · <a href="/calendar">Meetings</a></nav>
 <h1>GEPs of {repo}</h1>
-<p>Generated {generated}. <span id="shown">{shown}</span> of {total} GEPs shown.</p>
-<ul id="counts">{counts}</ul>
+<p class="muted">Generated {generated}. <span id="shown">{shown}</span> of {total} GEPs shown.</p>
+</header>
+<main>
+{queue_note}<section aria-labelledby="attention-title">
+<h2 id="attention-title">Needs attention</h2>
+{attention}
+</section>
+<section aria-labelledby="all-title">
+<h2 id="all-title">Every GEP, by status</h2>
+<ul class="tiles" id="counts">{counts}</ul>
 <form id="filters" method="get">
-<label>Status <select name="status"><option value="">any</option>{options}</select></label>
-<label><input type="checkbox" name="mesh" value="1"{mesh_checked}> mesh only</label>
+<label for="f-status">Status <select id="f-status" name="status"><option value="">any</option>{options}</select></label>
+<label class="check" for="f-mesh"><input type="checkbox" id="f-mesh" name="mesh" value="1"{mesh_checked}> mesh only</label>
+<label for="f-lead">Lead (their queue) <input id="f-lead" name="lead" value="{lead_value}" size="14" autocomplete="off"></label>
 <button type="submit">Filter</button>
 </form>
-<table id="geps"><thead><tr><th>GEP</th><th>Status</th><th>In status since</th><th>Flags</th><th>Readiness</th><th>Open pull requests</th><th>Findings</th></tr></thead>
-<tbody>
-{rows}</tbody></table>
+<div id="geps">
+{groups}</div>
+</section>
+</main>
 <script>
-// Applies the form's filters (from the address, then on every change) by hiding rows.
+// Applies the status and mesh filters in place (from the address, then on every change) by
+// hiding rows and empty groups; a lead's queue is asked of the server.
 (function () {{
   const form = document.getElementById('filters');
   const params = new URLSearchParams(location.search);
+  if (params.get('lead')) return;
   form.status.value = params.get('status') || '';
   form.mesh.checked = params.get('mesh') === '1';
   function apply() {{
     let shown = 0;
-    for (const row of document.querySelectorAll('#geps tbody tr')) {{
-      const ok = (!form.status.value || row.dataset.status === form.status.value)
-        && (!form.mesh.checked || row.dataset.mesh === '1');
-      row.hidden = !ok;
-      if (ok) shown++;
+    for (const group of document.querySelectorAll('#geps section.group')) {{
+      let any = false;
+      for (const row of group.querySelectorAll('tbody tr')) {{
+        const ok = (!form.status.value || row.dataset.status === form.status.value)
+          && (!form.mesh.checked || row.dataset.mesh === '1');
+        row.hidden = !ok;
+        if (ok) {{ shown++; any = true; }}
+      }}
+      group.hidden = !any;
     }}
     document.getElementById('shown').textContent = shown;
   }}
   form.addEventListener('change', apply);
-  form.addEventListener('submit', e => {{ e.preventDefault(); apply(); }});
+  form.addEventListener('submit', e => {{ if (!form.lead.value) {{ e.preventDefault(); apply(); }} }});
   apply();
 }})();
 </script>
 </body></html>
 "#,
             repo = escape(&self.repo),
+            css = crate::products::style::CSS,
             generated = self.generated,
             total = self.geps.len(),
+            attention = attention_html(&self.attention),
+            counts = self
+                .counts
+                .iter()
+                .map(|(status, n)| format!("<li><strong>{n}</strong> {status}</li>"))
+                .collect::<String>(),
             mesh_checked = if filter.mesh { " checked" } else { "" },
         )
     }
+}
+
+/// The attention area: a summary of counts, then each list that has something.
+fn attention_html(attention: &Attention) -> String {
+    let tiles: String = attention
+        .counts()
+        .iter()
+        .map(|(key, label, n)| {
+            format!("<li><a href=\"#{key}\"><strong data-attention=\"{key}\">{n}</strong></a> {label}</li>")
+        })
+        .collect();
+    let gep = |n: u32| format!("GEP-{n}");
+    let pull = |n: u64, url: &str| format!("<a href=\"{}\">#{n}</a>", escape(url));
+    let mut out = format!("<ul class=\"tiles\" id=\"attention\">{tiles}</ul>\n");
+    let mut list = |key: &str, title: &str, items: Vec<String>| {
+        if items.is_empty() {
+            return;
+        }
+        out.push_str(&format!(
+            "<h3 id=\"{key}\">{title}</h3>\n<ul>{}</ul>\n",
+            items
+                .iter()
+                .map(|i| format!("<li>{i}</li>"))
+                .collect::<String>()
+        ));
+    };
+    list(
+        "ready",
+        "Ready for their next status",
+        attention
+            .ready
+            .iter()
+            .map(|r| format!("{}: {} → {}", gep(r.number), escape(&r.title), r.next))
+            .collect(),
+    );
+    list(
+        "awaiting_review",
+        "Reviews awaited, by lead",
+        attention
+            .awaiting_review
+            .iter()
+            .map(|q| {
+                let pulls: Vec<String> = q
+                    .pulls
+                    .iter()
+                    .map(|w| {
+                        let geps: Vec<String> = w.geps.iter().map(|n| gep(*n)).collect();
+                        let days = w.days.map_or(String::new(), |d| format!(", {d} days"));
+                        format!("{} ({}{days})", pull(w.number, &w.url), geps.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "<a href=\"?lead={lead}\">{lead}</a>: {}",
+                    pulls.join("; "),
+                    lead = escape(&q.lead)
+                )
+            })
+            .collect(),
+    );
+    list(
+        "concerns",
+        "Open concerns, by who raised them",
+        attention
+            .concerns
+            .iter()
+            .map(|c| {
+                let items: Vec<String> = c
+                    .items
+                    .iter()
+                    .map(|i| format!("{} on {}", escape(&i.concern), pull(i.number, &i.url)))
+                    .collect();
+                format!("{}: {}", escape(&c.owner), items.join("; "))
+            })
+            .collect(),
+    );
+    list(
+        "stale",
+        "Stale (no change in months)",
+        attention
+            .stale
+            .iter()
+            .map(|s| {
+                let since = s
+                    .last_changed
+                    .map_or(String::new(), |d| format!(", last changed {d}"));
+                format!("{}: {}{since}", gep(s.number), escape(&s.title))
+            })
+            .collect(),
+    );
+    list(
+        "drift",
+        "Behind their features (the features went Standard)",
+        attention
+            .drift
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {} is {} while {}; likely {}",
+                    gep(d.number),
+                    escape(&d.title),
+                    d.status.map_or("unknown", Status::as_str),
+                    escape(&d.features.join(", ")),
+                    d.likely
+                )
+            })
+            .collect(),
+    );
+    out
 }
 
 fn row_html(row: &Row, shown: bool) -> String {
@@ -227,14 +652,20 @@ fn row_html(row: &Row, shown: bool) -> String {
         .iter()
         .map(|c| {
             format!(
-                "<li class=\"{}\" title=\"{}\">{} {}</li>",
+                "<li class=\"{}\" title=\"{}\"><span aria-hidden=\"true\">{}</span> {} <span class=\"muted\">({})</span></li>",
                 if c.met { "met" } else { "unmet" },
                 escape(&c.detail),
                 if c.met { "&#10003;" } else { "&#10007;" },
-                escape(&c.criterion)
+                escape(&c.criterion),
+                if c.met { "met" } else { "not yet" },
             )
         })
         .collect();
+    let criteria = if criteria.is_empty() {
+        "<span class=\"muted\">no next step to judge</span>".to_owned()
+    } else {
+        format!("<ul>{criteria}</ul>")
+    };
     let pulls: String = row
         .pulls
         .iter()
@@ -247,15 +678,24 @@ fn row_html(row: &Row, shown: bool) -> String {
             )
         })
         .collect();
+    let pulls = if pulls.is_empty() {
+        pulls
+    } else {
+        format!("<ul>{pulls}</ul>")
+    };
+    let since = match row.in_status_since {
+        Some(day) if row.in_status_since_at_least => format!("at least since {day}"),
+        Some(day) => day.to_string(),
+        None => String::new(),
+    };
     format!(
-        "<tr data-status=\"{status}\" data-mesh=\"{mesh}\"{hidden}><td><a href=\"{folder}\">GEP-{number}</a>: {title} (<a href=\"{issue}\">#{number}</a>)</td><td>{status}</td><td>{since}</td><td>{flags}</td><td><ul>{criteria}</ul></td><td><ul>{pulls}</ul></td><td>{errors} error{es}, {warnings} warning{ws}</td></tr>\n",
+        "<tr data-status=\"{status}\" data-mesh=\"{mesh}\"{hidden}><td data-label=\"GEP\"><a href=\"{folder}\">GEP-{number}</a>: {title} (<a href=\"{issue}\">#{number}</a>)</td><td data-label=\"In status since\">{since}</td><td data-label=\"Flags\">{flags}</td><td data-label=\"Readiness\">{criteria}</td><td data-label=\"Open pull requests\">{pulls}</td><td data-label=\"Findings\">{errors} error{es}, {warnings} warning{ws}</td></tr>\n",
         mesh = u8::from(row.mesh),
         hidden = if shown { "" } else { " hidden" },
         folder = escape(&row.folder_url),
         issue = escape(&row.issue_url),
         number = row.number,
         title = escape(&row.title),
-        since = row.in_status_since.map_or(String::new(), |d| d.to_string()),
         flags = flags.join(" "),
         errors = row.errors,
         warnings = row.warnings,
@@ -311,6 +751,7 @@ mod tests {
             folder_url: "u".into(),
             issue_url: "i".into(),
             in_status_since: None,
+            in_status_since_at_least: false,
             last_changed: None,
             stale: false,
             past_probation: false,

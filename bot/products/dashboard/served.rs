@@ -215,11 +215,23 @@ async fn html(
     )
 }
 
-async fn json(State(served): State<Option<Arc<Served>>>, headers: HeaderMap) -> Response {
+async fn json(
+    State(served): State<Option<Arc<Served>>>,
+    Query(filter): Query<Filter>,
+    headers: HeaderMap,
+) -> Response {
     let Some(page) = served.as_deref().and_then(Served::page) else {
         return unavailable(served.as_deref());
     };
-    cached(&headers, &page.etag, "application/json", page.json.clone())
+    match filter.lead() {
+        // One lead's queue, made for the asking.
+        Some(lead) => {
+            let etag = tag(&[page.etag.as_bytes(), b"lead", lead.as_bytes()]);
+            let queue = serde_json::to_string(&page.dashboard.of_lead(lead)).unwrap_or_default();
+            cached(&headers, &etag, "application/json", queue)
+        }
+        None => cached(&headers, &page.etag, "application/json", page.json.clone()),
+    }
 }
 
 /// A strong ETag over `parts`.
@@ -239,7 +251,7 @@ struct Cache {
     /// Blob SHA -> text.
     blobs: HashMap<String, Arc<str>>,
     /// GEP -> (its metadata.yaml's blob SHA, the day it reached its status).
-    since: HashMap<u32, (String, Option<NaiveDate>)>,
+    since: HashMap<u32, (String, (Option<NaiveDate>, bool))>,
     /// GEP -> (its folder's tree SHA, the day it last changed).
     changed: HashMap<u32, (String, Option<NaiveDate>)>,
     parsed: Option<Parsed>,
@@ -512,12 +524,12 @@ impl<S: Store> Refresher<S> {
         let mut history = BTreeMap::new();
         for gep in &set.geps {
             let Some(number) = gep.number else { continue };
-            let since = match (metadata_sha.get(&number), build::metadata_status(gep)) {
+            let (since, at_least) = match (metadata_sha.get(&number), build::metadata_status(gep)) {
                 (Some(sha), Some(status)) => {
                     self.in_status_since(installation, number, sha, status, done)
                         .await?
                 }
-                _ => None,
+                _ => (None, false),
             };
             let changed = match folder_sha.get(&number) {
                 Some(sha) => self.last_changed(installation, number, sha).await?,
@@ -527,6 +539,7 @@ impl<S: Store> Refresher<S> {
                 number,
                 History {
                     in_status_since: since,
+                    in_status_since_at_least: at_least,
                     last_changed: changed,
                 },
             );
@@ -541,7 +554,8 @@ impl<S: Store> Refresher<S> {
     }
 
     /// The day GEP-`number` reached `status`: the oldest of the newest run of commits to its
-    /// metadata.yaml that leave it in that status. Read again only when that file changed.
+    /// metadata.yaml that leave it in that status; and whether it is only a lower bound (every
+    /// commit read states it: the file was made so). Read again only when that file changed.
     async fn in_status_since(
         &mut self,
         installation: Option<u64>,
@@ -549,7 +563,7 @@ impl<S: Store> Refresher<S> {
         metadata_sha: &str,
         status: Status,
         done: &mut Refreshed,
-    ) -> Result<Option<NaiveDate>, ExecError> {
+    ) -> Result<(Option<NaiveDate>, bool), ExecError> {
         if let Some((sha, since)) = self.cache.since.get(&number)
             && sha == metadata_sha
         {
@@ -567,16 +581,19 @@ impl<S: Store> Refresher<S> {
             installation,
         };
         let mut since = None;
+        let mut at_least = true;
         for commit in commits.iter().take(HISTORY_READS) {
             let text = reads.file_at(repo, &path, &commit.sha).await?;
             let then = text
                 .as_deref()
                 .and_then(crate::capabilities::lifecycle::metadata_status);
             if then != Some(status) {
+                at_least = false;
                 break;
             }
             since = day(&commit.date);
         }
+        let since = (since, at_least && since.is_some());
         self.cache
             .since
             .insert(number, (metadata_sha.to_owned(), since));
@@ -624,8 +641,10 @@ impl<S: Store> Refresher<S> {
             installation,
         };
         let rules = self.review.of_repository(repo, &reads).await?;
-        for (number, paths) in open {
-            let geps: BTreeSet<u32> = paths
+        for pull in open {
+            let number = pull.number;
+            let geps: BTreeSet<u32> = pull
+                .paths
                 .iter()
                 .filter_map(|p| build::gep_of(p, &self.served.geps_dir))
                 .collect();
@@ -633,10 +652,32 @@ impl<S: Store> Refresher<S> {
                 continue;
             }
             let state = self.store.review(repo, number).await?;
+            let standing = review::standing(state.as_ref(), &rules);
+            let state = state.unwrap_or_default();
+            let approved = state.is_approved(&rules);
             let pull = Pull {
                 number,
                 url: format!("https://github.com/{repo}/pull/{number}"),
-                review: review::standing(state.as_ref(), &rules),
+                review: standing,
+                pending: if approved {
+                    Vec::new()
+                } else {
+                    state
+                        .pending(&rules, &pull.author)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect()
+                },
+                opened: day(&pull.created_at),
+                concerns: state
+                    .concerns
+                    .iter()
+                    .filter(|c| c.open)
+                    .map(|c| build::OpenConcern {
+                        name: c.name.clone(),
+                        raised_by: c.raised_by.clone(),
+                    })
+                    .collect(),
             };
             for gep in geps {
                 by_gep.entry(gep).or_default().push(pull.clone());
