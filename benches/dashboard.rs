@@ -111,13 +111,18 @@ fn main() {
         let features = validate::features_in(&features_dir).unwrap();
         let conformance =
             Conformance::from_reports(reports.iter().map(|(p, t)| (p.as_str(), t.as_str())));
-        let (json, _) = render(&set, features.as_ref(), &conformance);
+        let (json, html) = render(&set, features.as_ref(), &conformance);
         let rows = serde_json::from_str::<serde_json::Value>(&json).unwrap()["geps"]
             .as_array()
             .unwrap()
             .len();
         assert_eq!(rows, count, "one row per GEP");
         let warm = time(30, || render(&set, features.as_ref(), &conformance));
+        println!(
+            "{count} GEPs: page {:.1} KB, JSON {:.1} KB",
+            html.len() as f64 / 1024.0,
+            json.len() as f64 / 1024.0
+        );
         println!(
             "{count} GEPs: read alone {:.2} ms; full rebuild {:.2} ms = {:.2}x read (target < 1 s: {}); \
              warm {:.2} ms = {:.2}x read (target < 50 ms: {})",

@@ -226,3 +226,40 @@ fn a_status_the_history_starts_in_is_a_lower_bound() {
     assert_eq!(row["in_status_since"], "2025-09-01");
     assert_eq!(row["in_status_since_at_least"], false);
 }
+
+/// Drift on real data: no GEP of the shared corpus lags its features; a copy with GEP-2645
+/// (UDPRoute, whose feature is in the Standard channel) lowered to Experimental finds exactly it.
+#[test]
+fn a_gep_behind_its_features_is_found_on_real_data() {
+    let out = tempfile::tempdir().unwrap();
+    let json = dashboard(out.path());
+    assert_eq!(json["attention"]["drift"], serde_json::json!([]));
+
+    let copy = tempfile::tempdir().unwrap();
+    let upstream = common::corpus().parent().unwrap().to_path_buf();
+    for dir in ["geps", "pkg", "conformance"] {
+        let status = Command::new("cp")
+            .args(["-r", upstream.join(dir).to_str().unwrap()])
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let gep = copy.path().join("geps/gep-2645");
+    for file in ["metadata.yaml", "index.md"] {
+        let text = std::fs::read_to_string(gep.join(file)).unwrap();
+        let lowered = text
+            .replace("status: Standard", "status: Experimental")
+            .replace("* Status: Standard", "* Status: Experimental");
+        std::fs::write(gep.join(file), lowered).unwrap();
+    }
+    let json = dashboard_of(copy.path(), &[]);
+    let drift = json["attention"]["drift"].as_array().unwrap();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(drift[0]["number"], 2645);
+    assert_eq!(
+        drift[0]["features"],
+        serde_json::json!(["UDPRoute (Standard)"])
+    );
+    assert_eq!(drift[0]["likely"], "Standard");
+}

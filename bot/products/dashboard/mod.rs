@@ -769,4 +769,75 @@ mod tests {
         assert!(!page.contains("<script>alert"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)"));
     }
+
+    fn row(number: u32, status: Status, pulls: Vec<build::Pull>) -> Row {
+        Row {
+            number,
+            title: format!("GEP {number}"),
+            status: Some(status),
+            mesh: false,
+            folder_url: String::new(),
+            issue_url: String::new(),
+            in_status_since: None,
+            in_status_since_at_least: false,
+            last_changed: None,
+            stale: false,
+            past_probation: false,
+            readiness: Readiness {
+                features: vec![],
+                criteria: vec![],
+                in_status_since: None,
+                probation_ends: None,
+            },
+            errors: 0,
+            warnings: 0,
+            pulls,
+        }
+    }
+
+    #[test]
+    fn attention_lists_each_pull_once_per_lead_and_concerns_by_who_raised_them() {
+        let pull = build::Pull {
+            number: 7,
+            url: "u7".into(),
+            review: String::new(),
+            pending: vec!["ana".into(), "bo".into()],
+            opened: Some(day("2026-11-01")),
+            concerns: vec![build::OpenConcern {
+                name: "naming".into(),
+                raised_by: "bo".into(),
+            }],
+        };
+        // One pull request that changes two GEPs.
+        let rows = vec![
+            row(10, Status::Provisional, vec![pull.clone()]),
+            row(11, Status::Experimental, vec![pull]),
+            row(12, Status::Provisional, vec![]),
+        ];
+        let dashboard = Dashboard::new("o/r", day("2026-12-01"), rows);
+        let a = &dashboard.attention;
+        assert_eq!(a.awaiting_review.len(), 2);
+        assert_eq!(a.awaiting_review[0].lead, "ana");
+        assert_eq!(a.awaiting_review[0].pulls[0].geps, [10, 11]);
+        assert_eq!(a.awaiting_review[0].pulls[0].days, Some(30));
+        assert_eq!(a.concerns[0].owner, "bo");
+        assert_eq!(a.concerns[0].items[0].concern, "naming");
+        // Grouped: Provisional first, newest first.
+        let order: Vec<u32> = dashboard.geps.iter().map(|r| r.number).collect();
+        assert_eq!(order, [12, 10, 11]);
+        // Bo's queue: their review and their concern, and the GEPs those touch.
+        let bo = dashboard.of_lead("bo");
+        assert_eq!(bo.attention.awaiting_review.len(), 1);
+        assert_eq!(bo.attention.concerns.len(), 1);
+        let geps: Vec<u32> = bo.geps.iter().map(|r| r.number).collect();
+        assert_eq!(geps, [10, 11]);
+        let page = dashboard.html_filtered(&Filter {
+            lead: Some("bo".into()),
+            ..Filter::default()
+        });
+        assert!(
+            page.contains("data-attention=\"awaiting_review\">1<"),
+            "{page}"
+        );
+    }
 }
