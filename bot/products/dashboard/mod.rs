@@ -744,26 +744,9 @@ mod tests {
     #[test]
     fn a_title_cannot_open_markup() {
         let row = Row {
-            number: 1,
             title: "<script>alert(1)</script>".into(),
-            status: Some(Status::Provisional),
             mesh: true,
-            folder_url: "u".into(),
-            issue_url: "i".into(),
-            in_status_since: None,
-            in_status_since_at_least: false,
-            last_changed: None,
-            stale: false,
-            past_probation: false,
-            readiness: Readiness {
-                features: vec![],
-                criteria: vec![],
-                in_status_since: None,
-                probation_ends: None,
-            },
-            errors: 0,
-            warnings: 0,
-            pulls: vec![],
+            ..row(1, Status::Provisional, vec![])
         };
         let page = Dashboard::new("o/r", day("2026-12-01"), vec![row]).html();
         assert!(!page.contains("<script>alert"), "{page}");
