@@ -246,13 +246,7 @@ fn a_gep_behind_its_features_is_found_on_real_data() {
         assert!(status.success());
     }
     let gep = copy.path().join("geps/gep-2645");
-    for file in ["metadata.yaml", "index.md"] {
-        let text = std::fs::read_to_string(gep.join(file)).unwrap();
-        let lowered = text
-            .replace("status: Standard", "status: Experimental")
-            .replace("* Status: Standard", "* Status: Experimental");
-        std::fs::write(gep.join(file), lowered).unwrap();
-    }
+    common::lower_to_experimental(&gep);
     let json = dashboard_of(copy.path(), &[]);
     let drift = json["attention"]["drift"].as_array().unwrap();
     assert_eq!(drift.len(), 1, "{drift:?}");

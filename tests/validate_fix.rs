@@ -288,3 +288,37 @@ fn an_unanswered_relationship_is_answered_in_the_other_gep() {
         assert_eq!(answer["number"], 1324);
     }
 }
+
+/// Drift on real data: no GEP of the shared corpus is behind its features; a copy with GEP-2645
+/// (UDPRoute, in the Standard channel) lowered to Experimental gets exactly one GEP036 warning,
+/// on that GEP, naming the feature and the status it likely should have.
+#[test]
+fn a_gep_behind_its_features_is_warned_about_on_real_data() {
+    let copy = corpus_copy();
+    let dir = copy.path();
+    let drift = |dir: &Path| -> Vec<Value> {
+        text(&validate(dir, &["--format", "json", "geps"]))
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|f| f["code"] == "GEP036")
+            .collect()
+    };
+    assert_eq!(drift(dir), Vec::<Value>::new());
+    let gep = dir.join("geps/gep-2645");
+    common::lower_to_experimental(&gep);
+    let found = drift(dir);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["file"], "geps/gep-2645/metadata.yaml");
+    assert_eq!(found[0]["severity"], "warning");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("UDPRoute (Standard)") && message.contains("is Experimental"),
+        "{message}"
+    );
+    assert!(
+        found[0]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("likely should be Standard")
+    );
+}

@@ -255,3 +255,15 @@ pub async fn accessibility_audit(pages: Vec<String>) -> Option<String> {
     assert!(out.status.success(), "{report}");
     Some(report)
 }
+
+/// A Standard GEP's folder lowered to Experimental (metadata.yaml and index.md), as a GEP that
+/// lags its release stands.
+pub fn lower_to_experimental(gep: &std::path::Path) {
+    for file in ["metadata.yaml", "index.md"] {
+        let text = std::fs::read_to_string(gep.join(file)).unwrap();
+        let lowered = text
+            .replace("status: Standard", "status: Experimental")
+            .replace("* Status: Standard", "* Status: Experimental");
+        std::fs::write(gep.join(file), lowered).unwrap();
+    }
+}

@@ -61,6 +61,8 @@ pub enum Code {
     ChangelogNotUrl,
     FeatureConstantNotName,
     UnknownFeature,
+    /// Every feature the GEP lists is in the Standard channel, the GEP is not yet Standard.
+    BehindItsFeatures,
     UnknownGep,
     UnansweredRelationship,
     ObsoletedNotDeclined,
@@ -102,6 +104,7 @@ impl Code {
             ChangelogNotUrl => "GEP033",
             FeatureConstantNotName => "GEP034",
             UnknownFeature => "GEP035",
+            BehindItsFeatures => "GEP036",
             UnknownGep => "GEP040",
             UnansweredRelationship => "GEP041",
             ObsoletedNotDeclined => "GEP042",
@@ -118,7 +121,7 @@ impl Code {
         match self {
             NameDiffersFromTitle => Severity::Notice,
             MissingSection | TemplateSection | PlaceholderLeft | ReferenceNotUrl
-            | ChangelogNotUrl | UnknownFeature => Severity::Warning,
+            | ChangelogNotUrl | UnknownFeature | BehindItsFeatures => Severity::Warning,
             _ => Severity::Error,
         }
     }

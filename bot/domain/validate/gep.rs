@@ -100,6 +100,7 @@ pub fn validate_and_summarize(set: &GepSet, template: &Template, options: &Optio
                 (&options.features, &metadata, &gep.metadata)
             {
                 check_features(metadata, source, features, &mut own);
+                check_drift(metadata, source, features, &mut own);
             }
             findings.extend(own);
             checked.push((gep, facts, metadata));
@@ -269,6 +270,51 @@ fn check_features(
             }
         }
     }
+}
+
+/// A GEP at Experimental or earlier whose listed features are all in the Standard channel of
+/// `pkg/features` lags its release (upstream catches statuses up by hand after each release).
+fn check_drift(
+    metadata: &Metadata,
+    source: &SourceText,
+    features: &Features,
+    out: &mut Vec<Finding>,
+) {
+    let Some(status) = metadata.status else {
+        return;
+    };
+    if !status.is_at_least(Status::Provisional) || status.is_at_least(Status::Standard) {
+        return;
+    }
+    let channels: Option<Vec<String>> = metadata
+        .feature_names
+        .iter()
+        .map(|name| {
+            let real = match features.lookup(name) {
+                Known::Name => name.as_str(),
+                Known::Constant(real) => real,
+                Known::Unknown => return None,
+            };
+            (features.channel(real) == Some("Standard")).then(|| format!("{real} (Standard)"))
+        })
+        .collect();
+    let Some(channels) = channels.filter(|c| !c.is_empty()) else {
+        return;
+    };
+    let number = metadata
+        .number
+        .map_or(String::new(), |n| format!("GEP-{n} "));
+    out.push(Finding::new(
+        Code::BehindItsFeatures,
+        source.path(),
+        metadata.status_at,
+        format!(
+            "{number}is {status} while every feature it lists is in the Standard channel of {}: {}",
+            crate::domain::gep::features::FEATURES_DIR,
+            channels.join(", ")
+        ),
+        "it likely should be Standard: move it (status in metadata.yaml and the Status line of index.md) once its graduation criteria are met",
+    ));
 }
 
 /// What `index.md` and `metadata.yaml` both say must be the same.
