@@ -287,7 +287,8 @@ async fn large_files_and_folders_are_read_whole_and_repeated_reads_are_condition
 }
 
 /// What the author waits for comes first: the check run is the first write of a GEP pull
-/// request's plan, then the lead review's status comment, its commit status, the labels; and
+/// request's plan, then the lead review's status comment, its commit status, the labels, the
+/// review requests; and
 /// the reads made while gathering are no more than the capabilities need (each made once).
 #[tokio::test]
 async fn the_check_run_is_the_first_write_and_each_read_is_made_once() {
@@ -329,7 +330,8 @@ async fn the_check_run_is_the_first_write_and_each_read_is_made_once() {
             "POST comments",
             "POST h1",
             "POST labels",
-            "POST labels"
+            "POST labels",
+            "POST requested_reviewers"
         ],
         "{writes:?}"
     );

@@ -59,6 +59,17 @@ fn status_comments(github: &FakeGitHub) -> Vec<String> {
 }
 
 /// A GitHub with GEP pull request `PR` open, and a bot that talks to it.
+/// The repository's `OWNERS_ALIASES` is upstream's real one.
+fn with_upstream_owners(github: &FakeGitHub) {
+    let owners =
+        std::fs::read_to_string(common::shared().join("fixtures/gateway-api/OWNERS_ALIASES"))
+            .unwrap();
+    github
+        .state()
+        .files
+        .insert(("".into(), "OWNERS_ALIASES".into()), owners);
+}
+
 async fn gep_pull_request() -> (FakeGitHub, wiremock::MockServer, Bot) {
     let github = FakeGitHub::default();
     github.state().pulls.insert(
@@ -261,13 +272,7 @@ async fn a_job_hit_by_a_rate_limit_on_its_second_action_posts_its_first_reply_on
 #[tokio::test]
 async fn the_leads_in_the_repositorys_owners_aliases_reach_quorum_and_an_emeritus_does_not() {
     let (github, _server, bot) = gep_pull_request().await;
-    let owners =
-        std::fs::read_to_string(common::shared().join("fixtures/gateway-api/OWNERS_ALIASES"))
-            .unwrap();
-    github
-        .state()
-        .files
-        .insert(("".into(), "OWNERS_ALIASES".into()), owners);
+    with_upstream_owners(&github);
     bot.deliver("d-1", "pull_request", &opened(&github)).await;
     bot.deliver(
         "d-2",
@@ -297,5 +302,47 @@ async fn the_leads_in_the_repositorys_owners_aliases_reach_quorum_and_an_emeritu
         "{comment}"
     );
     assert!(!comment.contains("keithmattix"), "{comment}");
+    bot.stop().await;
+}
+
+/// Leads learn of a GEP pull request in their GitHub review queue: the bot requests a review from
+/// each lead of the repository's `OWNERS_ALIASES` who has yet to vote (never the author), once;
+/// a redelivery, a new push or a lead's review asks nobody again.
+#[tokio::test]
+async fn the_leads_who_have_not_voted_are_asked_for_a_review_once() {
+    let (github, server, bot) = gep_pull_request().await;
+    with_upstream_owners(&github);
+    bot.deliver("d-1", "pull_request", &opened(&github)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    let asked = github
+        .state()
+        .requested_reviewers
+        .get(&PR)
+        .cloned()
+        .unwrap_or_default();
+    // gateway-api-mesh-leads: howardjohn, mikemorris (the author, not asked), kflynn,
+    // LiorLieberman.
+    assert_eq!(asked, ["howardjohn", "kflynn", "liorlieberman"]);
+    let comment = &status_comments(&github)[0];
+    assert!(
+        comment.contains("| kflynn | ⏳ pending, review requested |"),
+        "{comment}"
+    );
+
+    bot.deliver("d-1", "pull_request", &opened(&github)).await;
+    bot.deliver(
+        "d-2",
+        "pull_request_review",
+        &reviewed(&github, "kflynn", "approved"),
+    )
+    .await;
+    bot.deliver("d-3", "pull_request", &opened(&github)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(
+        github.state().requested_reviewers[&PR],
+        ["howardjohn", "kflynn", "liorlieberman"],
+        "asked once each"
+    );
+    common::openapi::assert_all_described(&server).await;
     bot.stop().await;
 }

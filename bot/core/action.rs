@@ -95,6 +95,13 @@ pub enum Action {
         marker: String,
         body: String,
     },
+    /// GitHub review requests for `reviewers` on a pull request (asking again for someone asked
+    /// already changes nothing on GitHub).
+    RequestReviewers {
+        repo: String,
+        pull: u64,
+        reviewers: Vec<String>,
+    },
     /// A review of a pull request's head (event `COMMENT`) whose comments suggest changes on
     /// lines of its diff: posted once per head (found by its marker among the reviews).
     SuggestChanges {
@@ -131,6 +138,7 @@ impl Action {
             Action::DiscussionReply { .. } => "discussion_reply",
             Action::CreateDiscussionComment { .. } => "create_discussion_comment",
             Action::SuggestChanges { .. } => "suggest_changes",
+            Action::RequestReviewers { .. } => "request_reviewers",
         }
     }
 

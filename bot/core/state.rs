@@ -165,4 +165,7 @@ pub struct Concern {
 pub struct ReviewState {
     pub votes: BTreeMap<String, Vote>,
     pub concerns: Vec<Concern>,
+    /// The leads the bot asked GitHub for a review (lower case), never asked twice.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub requested: std::collections::BTreeSet<String>,
 }

@@ -35,6 +35,8 @@ pub struct State {
     /// The default branch's history, oldest first: (commit SHA, committer date, paths changed).
     /// A path's text at a commit is `files[(sha, path)]`.
     pub history: Vec<(String, String, Vec<String>)>,
+    /// Pull request number -> the reviewers requested on it, in the order asked.
+    pub requested_reviewers: BTreeMap<u64, Vec<String>>,
     /// Pull request number -> the reviews posted on it (as GitHub answers them), oldest first.
     pub reviews: BTreeMap<u64, Vec<Value>>,
     /// Discussion number -> its comments (node id, body), oldest first.
@@ -481,6 +483,26 @@ impl FakeGitHub {
             ("GET", ["pulls", n, "reviews"]) => {
                 let reviews = state.reviews.get(&n.parse().unwrap_or(0));
                 page(reviews.cloned().unwrap_or_default())
+            }
+            ("POST", ["pulls", n, "requested_reviewers"]) => {
+                let number: u64 = n.parse().unwrap_or(0);
+                let asked: Vec<String> = body["reviewers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r.as_str().map(String::from))
+                    .collect();
+                state
+                    .requested_reviewers
+                    .entry(number)
+                    .or_default()
+                    .extend(asked);
+                let reviewers: Vec<Value> = state.requested_reviewers[&number]
+                    .iter()
+                    .map(|login| json!({ "login": login, "type": "User" }))
+                    .collect();
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({ "number": number, "requested_reviewers": reviewers }))
             }
             ("POST", ["pulls", n, "reviews"]) => {
                 state.next_id += 1;

@@ -62,6 +62,9 @@ pub struct ReviewRules {
     pub quorum: usize,
     /// Pull requests that change files under this folder are GEP pull requests.
     pub geps_dir: String,
+    /// Ask GitHub for a review from each lead who has yet to vote (once per lead and pull
+    /// request), so the pull request is in their review queue.
+    pub request_reviews: bool,
     /// Where `leads` came from, as the status comment says it.
     #[serde(skip)]
     pub leads_from: String,
@@ -80,6 +83,7 @@ impl Default for ReviewRules {
             leads_alias: "gateway-api-mesh-leads".into(),
             quorum: 2,
             geps_dir: "geps/".into(),
+            request_reviews: true,
             leads_from: "`[review] leads` in the bot's configuration".into(),
         }
     }
@@ -550,6 +554,24 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
             issue: pr.number,
             body: replies.join("\n\n"),
         });
+    }
+    // The leads who have yet to vote, asked once each (remembered: a re-check, a lead's vote or
+    // a person taking the request back asks nobody again).
+    if rules.request_reviews && !next.is_approved(rules) {
+        let ask: Vec<String> = next
+            .pending(rules, &pr.author)
+            .into_iter()
+            .map(str::to_lowercase)
+            .filter(|lead| !next.requested.contains(lead))
+            .collect();
+        if !ask.is_empty() {
+            next.requested.extend(ask.iter().cloned());
+            plan.actions.push(Action::RequestReviewers {
+                repo: pr.repo.clone(),
+                pull: pr.number,
+                reviewers: ask,
+            });
+        }
     }
     if next != *state {
         plan.state.push(StateChange::SaveReview {

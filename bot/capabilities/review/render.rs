@@ -47,6 +47,7 @@ pub fn status_comment(state: &ReviewState, rules: &ReviewRules, pr: &PullRequest
             match state.votes.get(&key) {
                 Some(Vote::Approved) => "✅ approved",
                 Some(Vote::ChangesRequested) => "❌ changes requested",
+                None if state.requested.contains(&key) => "⏳ pending, review requested",
                 None => "⏳ pending",
             }
         };

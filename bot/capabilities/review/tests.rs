@@ -128,11 +128,38 @@ fn an_opened_gep_pull_request_needs_lead_review() {
         labels: vec![NEEDS_REVIEW.into()],
     }));
     let body = comment_body(&plan);
-    assert!(body.contains("| howardjohn | ⏳ pending |"), "{body}");
+    assert!(
+        body.contains("| howardjohn | ⏳ pending, review requested |"),
+        "{body}"
+    );
     assert!(
         body.contains("| mikemorris | author (does not count) |"),
         "{body}"
     );
+    // GitHub review requests for the leads who have yet to vote, never the author.
+    let asked: Vec<&Vec<String>> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RequestReviewers { reviewers, .. } => Some(reviewers),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, [&vec!["howardjohn".to_owned(), "keithmattix".to_owned()]]);
+}
+
+#[test]
+fn a_lead_is_asked_for_a_review_once_and_not_when_the_rules_say_no() {
+    let (_, state) = run(&[event("pull_request", "opened")], &[]);
+    // The next event asks nobody again, whatever it is.
+    let again = plan(&event("pull_request", "synchronize"), &pr(&[]), &rules(), &state);
+    assert!(!again.actions.iter().any(|a| matches!(a, Action::RequestReviewers { .. })));
+    let quiet = ReviewRules {
+        request_reviews: false,
+        ..rules()
+    };
+    let off = plan(&event("pull_request", "opened"), &pr(&[]), &quiet, &ReviewState::default());
+    assert!(!off.actions.iter().any(|a| matches!(a, Action::RequestReviewers { .. })));
 }
 
 #[test]

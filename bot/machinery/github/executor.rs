@@ -390,6 +390,26 @@ impl GitHub {
                 }
                 Ok(())
             }
+            Action::RequestReviewers {
+                repo,
+                pull,
+                reviewers,
+            } => {
+                let path = format!("/repos/{repo}/pulls/{pull}/requested_reviewers");
+                let body = json!({ "reviewers": reviewers });
+                match self
+                    .send(installation, Method::POST, &path, Some(body), true)
+                    .await
+                {
+                    // GitHub refuses a reviewer who is not a collaborator of the repository:
+                    // asking again will not change that.
+                    Err(ExecError::Permanent(why)) if why.starts_with("422") => {
+                        tracing::warn!(%why, repo, pull, ?reviewers, "GitHub refused the review requests");
+                        Ok(())
+                    }
+                    other => other.map(drop),
+                }
+            }
             Action::SuggestChanges {
                 repo,
                 pull,
