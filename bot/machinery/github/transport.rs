@@ -989,4 +989,42 @@ mod tests {
             .unwrap_err();
         assert!(refused.to_string().contains("permissions"), "{refused}");
     }
+
+    /// A renamed repository answers 301 with its new address: followed, with the credentials,
+    /// as reqwest did before octocrab (its `follow-redirect` feature).
+    #[tokio::test]
+    async fn a_moved_repository_is_followed_to_its_new_address() {
+        use axum::response::IntoResponse as _;
+        let app = axum::Router::new()
+            .route(
+                "/repos/old/r/labels",
+                axum::routing::get(|| async {
+                    (
+                        axum::http::StatusCode::MOVED_PERMANENTLY,
+                        [("location", "/repositories/42/labels")],
+                    )
+                        .into_response()
+                }),
+            )
+            .route(
+                "/repositories/42/labels",
+                axum::routing::get(|headers: axum::http::HeaderMap| async move {
+                    let token = headers["authorization"].to_str().unwrap().to_owned();
+                    axum::Json(serde_json::json!([{ "name": token }]))
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let github = GitHub::new(
+            &format!("http://{address}"),
+            Credentials::Token("ghp_t".into()),
+            Duration::ZERO,
+        );
+        let labels = github
+            .pages(Some(1), "/repos/old/r/labels", 1)
+            .await
+            .unwrap();
+        assert_eq!(labels, [serde_json::json!({ "name": "Bearer ghp_t" })]);
+    }
 }
