@@ -132,6 +132,24 @@ async fn a_pull_request_gets_one_review_of_suggestions_that_make_its_check_pass(
         run.summary
     );
     assert_eq!(github.state().reviews[&PR].len(), 1);
+
+    // A new head with a new fixable finding (the title loses its dash) gets a review of its own.
+    let fixed_index = committed(&head_index, status);
+    let h3_index = fixed_index.replace("GEP-4242: Mesh retries", "GEP 4242: Mesh retries");
+    commit(&github, "h3", h3_index, committed(&head_metadata, feature));
+    pushed(&bot, "d-4", "h3").await;
+    let reviews = github.state().reviews[&PR].clone();
+    assert_eq!(reviews.len(), 2);
+    assert_eq!(reviews[1]["commit_id"], "h3");
+    let comments = reviews[1]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("```suggestion\ntitle: \"GEP-4242: Mesh retries\"\n```"),
+        "{comments:#?}"
+    );
     common::openapi::assert_all_described(&server).await;
     bot.stop().await;
 }
