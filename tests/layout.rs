@@ -157,20 +157,13 @@ fn the_pure_core_imports_nothing_of_the_machinery_or_the_capabilities() {
 
 /// Every `.rs` file of the capabilities, their tests' modules (`tests.rs`) included.
 fn capability_files() -> Vec<(PathBuf, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![bot().join("capabilities")];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let source = std::fs::read_to_string(&path).unwrap();
-                out.push((path, source));
-            }
-        }
-    }
-    out
+    modules(&bot().join("capabilities"))
+        .into_values()
+        .map(|path| {
+            let source = std::fs::read_to_string(&path).unwrap();
+            (path, source)
+        })
+        .collect()
 }
 
 #[test]

@@ -109,6 +109,24 @@ impl Features {
     }
 }
 
+/// Whether a GEP at `status` lags its release: it is at Experimental or earlier and every feature
+/// it lists (each as `(name, channel)`) is in the Standard channel. Then the features, each as
+/// `Name (Standard)`; `None` otherwise (no features, one not GA, or a status past it).
+pub fn behind<'a>(
+    status: super::Status,
+    features: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Option<Vec<String>> {
+    use super::Status;
+    if !status.is_at_least(Status::Provisional) || status.is_at_least(Status::Standard) {
+        return None;
+    }
+    let named: Option<Vec<String>> = features
+        .into_iter()
+        .map(|(name, channel)| (channel == Some("Standard")).then(|| format!("{name} (Standard)")))
+        .collect();
+    named.filter(|n| !n.is_empty())
+}
+
 /// `IDENT FeatureName = "Value"` (inside a `const (...)` block or after `const`).
 fn declaration(line: &str) -> Option<(&str, &str)> {
     let line = line.trim().strip_prefix("const ").unwrap_or(line.trim());

@@ -176,17 +176,10 @@ impl Fix {
         }
     }
 
-    /// The first `from` in line `line` (at or after byte `after` of it) replaced by `to`; none
-    /// where the line does not hold it.
-    pub fn in_line(
-        source: &SourceText,
-        line: usize,
-        after: usize,
-        from: &str,
-        to: &str,
-    ) -> Option<Fix> {
+    /// The first `from` in line `line` replaced by `to`; none where the line does not hold it.
+    pub fn in_line(source: &SourceText, line: usize, from: &str, to: &str) -> Option<Fix> {
         let text = source.line(line);
-        let at = after + text.get(after..)?.find(from)?;
+        let at = text.find(from)?;
         let fixed = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
         Some(Fix::lines(source, line, line, vec![fixed]))
     }

@@ -243,7 +243,7 @@ fn check_features(
                     format!("`{name}` is the Go constant of the feature `{real}`, not its name"),
                     format!("write `{real}`: conformance reports list features by name"),
                 )
-                .with_fix(Fix::in_line(source, at.line, 0, name, real)),
+                .with_fix(Fix::in_line(source, at.line, name, real)),
             ),
             Known::Unknown => {
                 let mut finding = Finding::new(
@@ -283,22 +283,15 @@ fn check_drift(
     let Some(status) = metadata.status else {
         return;
     };
-    if !status.is_at_least(Status::Provisional) || status.is_at_least(Status::Standard) {
-        return;
-    }
-    let channels: Option<Vec<String>> = metadata
+    let listed = metadata
         .feature_names
         .iter()
-        .map(|name| {
-            let real = match features.lookup(name) {
-                Known::Name => name.as_str(),
-                Known::Constant(real) => real,
-                Known::Unknown => return None,
-            };
-            (features.channel(real) == Some("Standard")).then(|| format!("{real} (Standard)"))
-        })
-        .collect();
-    let Some(channels) = channels.filter(|c| !c.is_empty()) else {
+        .map(|name| match features.lookup(name) {
+            Known::Name => (name.as_str(), features.channel(name)),
+            Known::Constant(real) => (real, features.channel(real)),
+            Known::Unknown => (name.as_str(), None),
+        });
+    let Some(channels) = crate::domain::gep::features::behind(status, listed) else {
         return;
     };
     let number = metadata
@@ -348,7 +341,6 @@ fn agree(
             .with_fix(Fix::in_line(
                 index,
                 at.line,
-                0,
                 &status.to_string(),
                 &meta_status.to_string(),
             )),

@@ -212,7 +212,7 @@ fn judge_title(
             let fix = folder
                 .filter(|n| digits.is_empty() || digits == n.to_string())
                 .filter(|_| !name.is_empty())
-                .and_then(|_| Fix::in_line(source, at.line, 0, title, &suggestion));
+                .and_then(|_| Fix::in_line(source, at.line, title, &suggestion));
             out.push(
                 Finding::new(
                     Code::BadTitle,

@@ -634,6 +634,15 @@ fn block_end(source: &SourceText, start: usize) -> usize {
     end
 }
 
+/// How far the children of the top-level block `start..=end` are indented (two spaces where it
+/// has none yet).
+fn child_indent(source: &SourceText, start: usize, end: usize) -> usize {
+    (start + 1..=end)
+        .map(|n| source.line(n))
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map_or(2, indent_of)
+}
+
 fn indent_of(line: &str) -> usize {
     line.len() - line.trim_start_matches(' ').len()
 }
@@ -721,10 +730,7 @@ fn move_into(
         return None;
     }
     let target_end = block_end(source, target_start);
-    let child = (target_start + 1..=target_end)
-        .map(|n| source.line(n))
-        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map_or(2, indent_of);
+    let child = child_indent(source, target_start, target_end);
     let moved = indented(&moved, child);
     let copy = |from: usize, to: usize| (from..=to).map(|n| source.line(n).to_owned());
     if target_start > end {
@@ -757,10 +763,7 @@ pub fn answer_fix(other: &SourceText, answer: &str, number: u32, name: &str) -> 
         return Some(Fix::lines(other, last, last, with));
     };
     let end = block_end(other, start);
-    let child = (start + 1..=end)
-        .map(|n| other.line(n))
-        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map_or(2, indent_of);
+    let child = child_indent(other, start, end);
     let key = (start + 1..=end).find(|&n| {
         let line = other.line(n);
         indent_of(line) == child

@@ -91,6 +91,18 @@ impl Executor {
     }
 }
 
+/// A write that helps but decides nothing: GitHub's 422 (it will not take it, now or on a
+/// retry) is logged and the action done; anything else as it came.
+fn done_unless_refused(sent: Result<Value, ExecError>, what: &str) -> Result<(), ExecError> {
+    match sent {
+        Err(ExecError::Permanent(why)) if why.starts_with("422") => {
+            tracing::warn!(%why, "GitHub refused {what}; not retried");
+            Ok(())
+        }
+        other => other.map(drop),
+    }
+}
+
 /// A comment of the bot's, as GitHub has it now.
 struct FoundComment {
     id: u64,
@@ -397,18 +409,12 @@ impl GitHub {
             } => {
                 let path = format!("/repos/{repo}/pulls/{pull}/requested_reviewers");
                 let body = json!({ "reviewers": reviewers });
-                match self
+                // GitHub refuses a reviewer who is not a collaborator of the repository:
+                // asking again will not change that.
+                let sent = self
                     .send(installation, Method::POST, &path, Some(body), true)
-                    .await
-                {
-                    // GitHub refuses a reviewer who is not a collaborator of the repository:
-                    // asking again will not change that.
-                    Err(ExecError::Permanent(why)) if why.starts_with("422") => {
-                        tracing::warn!(%why, repo, pull, ?reviewers, "GitHub refused the review requests");
-                        Ok(())
-                    }
-                    other => other.map(drop),
-                }
+                    .await;
+                done_unless_refused(sent, &format!("the review requests on {repo}#{pull}"))
             }
             Action::SuggestChanges {
                 repo,
@@ -451,18 +457,12 @@ impl GitHub {
                     "comments": comments,
                 });
                 let path = format!("/repos/{repo}/pulls/{pull}/reviews");
-                match self
+                // GitHub refuses a comment on a line outside the diff (the head moved on,
+                // say): suggestions are a help, not a result, so nothing is retried.
+                let sent = self
                     .send(installation, Method::POST, &path, Some(review), true)
-                    .await
-                {
-                    // GitHub refuses a comment on a line outside the diff (the head moved on,
-                    // say): suggestions are a help, not a result, so nothing is retried.
-                    Err(ExecError::Permanent(why)) if why.starts_with("422") => {
-                        tracing::warn!(%why, repo, pull, "GitHub refused the suggestions");
-                        Ok(())
-                    }
-                    other => other.map(drop),
-                }
+                    .await;
+                done_unless_refused(sent, &format!("the suggestions on {repo}#{pull}"))
             }
             Action::UpdateCheckRun {
                 repo,

@@ -263,23 +263,16 @@ impl Attention {
 
 /// A GEP at Experimental or earlier whose listed features are all in the Standard channel.
 fn drift(row: &Row) -> Option<Drift> {
-    let status = row.status?;
-    if !status.is_at_least(Status::Provisional) || status.is_at_least(Status::Standard) {
-        return None;
-    }
-    let features = &row.readiness.features;
-    let all_standard = !features.is_empty()
-        && features
-            .iter()
-            .all(|f| f.channel.as_deref() == Some("Standard"));
-    all_standard.then(|| Drift {
+    let listed = row.readiness.features.iter().map(|f| {
+        let name = f.read_as.as_deref().unwrap_or(&f.name);
+        (name, f.channel.as_deref())
+    });
+    let features = crate::domain::gep::features::behind(row.status?, listed)?;
+    Some(Drift {
         number: row.number,
         title: row.title.clone(),
         status: row.status,
-        features: features
-            .iter()
-            .map(|f| format!("{} (Standard)", f.read_as.as_deref().unwrap_or(&f.name)))
-            .collect(),
+        features,
         likely: Status::Standard,
     })
 }
