@@ -68,22 +68,13 @@ fn approved(number: u64, lead: &str, at: &str) -> Vec<u8> {
 }
 
 fn report(bot: &Bot, from: &str, to: &str) -> Value {
-    let out = std::process::Command::new(common::bin())
-        .current_dir(common::repo())
-        .env("GEP_BOT_DATABASE_URL", &bot.database_url)
-        .env_remove("GEP_BOT_CONFIG")
-        .env_remove("GEP_BOT_SCHEDULE")
-        .args([
+    let out = common::on_store(
+        &bot.database_url,
+        &[
             "report", "--from", from, "--to", to, "--repo", REPO, "--format", "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&out).unwrap()
 }
 
 #[tokio::test]
@@ -241,11 +232,9 @@ async fn the_report_counts_meetings_mesh_work_and_review_turnaround_as_a_person_
     assert_eq!(first_week["mesh"]["closed"], 0);
 
     // The markdown says the same.
-    let out = std::process::Command::new(common::bin())
-        .current_dir(common::repo())
-        .env("GEP_BOT_DATABASE_URL", &bot.database_url)
-        .env_remove("GEP_BOT_CONFIG")
-        .args([
+    let text = common::on_store(
+        &bot.database_url,
+        &[
             "report",
             "--from",
             "2026-09-01",
@@ -253,10 +242,8 @@ async fn the_report_counts_meetings_mesh_work_and_review_turnaround_as_a_person_
             "2026-10-01",
             "--repo",
             REPO,
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+        ],
+    );
     assert!(text.contains("| Gateway API community meeting (with GAMMA) | Monday 15:00 America/Los_Angeles | 2 | 0 |"), "{text}");
     assert!(
         text.contains(

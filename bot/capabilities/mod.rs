@@ -95,6 +95,7 @@ capabilities! { setup =>
     status: status::GepStatus = status::GepStatus::new(&setup.config.review, setup.dashboard.clone()),
     checks: checks::TemplateCheck = checks::TemplateCheck::new(&setup.config.review, &setup.config.checks, setup.check_runs),
     review: review::LeadReview = review::LeadReview::new(&setup.config.review),
+    nominate: nominate::Nominate = nominate::Nominate::new(&setup.config.review),
     help: help::Help = help::Help::new(&setup.config.review, Capabilities::HELP),
     lifecycle: lifecycle::Lifecycle = lifecycle::Lifecycle::new(&setup.config.lifecycle, &setup.config.review),
     agenda: agenda::AgendaComment = agenda::AgendaComment::new(&setup.config.review),
@@ -121,12 +122,23 @@ fn feedback_first(plan: &mut Plan) {
 
 /// One comment gets at most one reply: what several capabilities answer to it is said together.
 fn merge_replies(plan: &mut Plan) {
+    /// The reply's thread and text, for either kind of reply.
+    fn reply(action: &mut Action) -> Option<((&str, u64), &mut String)> {
+        match action {
+            Action::Reply { repo, issue, body } => Some(((repo, *issue), body)),
+            Action::DiscussionReply {
+                repo, number, body, ..
+            } => Some(((repo, *number), body)),
+            _ => None,
+        }
+    }
     let mut merged: Vec<Action> = Vec::with_capacity(plan.actions.len());
-    for action in plan.actions.drain(..) {
-        if let Action::Reply { repo, issue, body } = &action
-            && let Some(Action::Reply { body: earlier, .. }) = merged.iter_mut().find(
-                |a| matches!(a, Action::Reply { repo: r, issue: i, .. } if r == repo && i == issue),
-            )
+    for mut action in plan.actions.drain(..) {
+        if let Some((thread, body)) = reply(&mut action)
+            && let Some((_, earlier)) = merged
+                .iter_mut()
+                .filter_map(reply)
+                .find(|(other, _)| *other == thread)
         {
             earlier.push_str("\n\n");
             earlier.push_str(body);

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::core::event::{Event, SubjectKind};
 use crate::core::state::StateChange;
 
 /// What a label attaches to. Discussions take labels through GraphQL, by node id.
@@ -178,6 +179,25 @@ impl Action {
         use sha2::Digest as _;
         let json = serde_json::to_vec(self).unwrap_or_default();
         hex::encode(&sha2::Sha256::digest(&json)[..12])
+    }
+
+    /// A short answer in the thread of the event's subject: a comment on an issue or a pull
+    /// request, a GraphQL comment in a discussion.
+    pub fn reply_to(event: &Event, body: String) -> Option<Action> {
+        let subject = event.subject.as_ref()?;
+        Some(match subject.kind {
+            SubjectKind::Discussion => Action::DiscussionReply {
+                repo: event.repo.clone(),
+                number: subject.number,
+                node_id: subject.node_id.clone(),
+                body,
+            },
+            SubjectKind::Issue | SubjectKind::PullRequest => Action::Reply {
+                repo: event.repo.clone(),
+                issue: subject.number,
+                body,
+            },
+        })
     }
 
     /// The marker the bot puts in a comment of a kind, so it finds and edits it later.

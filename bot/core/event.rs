@@ -86,6 +86,8 @@ pub struct Comment {
     /// For an edited comment, the body before the edit: only newly added commands run.
     pub previous_body: Option<String>,
     pub author: Actor,
+    /// The author's standing in the repository, as GitHub says it (`author_association`).
+    pub association: Association,
     pub url: String,
     /// The commands the comment adds, parsed once for every capability: all of a new
     /// comment's, only the new ones of an edit, none of a bot's.
@@ -110,6 +112,7 @@ impl Comment {
             body,
             previous_body,
             author,
+            association: Association::default(),
             url,
             commands,
         }
@@ -225,6 +228,30 @@ named! {
         Deleted = "deleted",
         Submitted = "submitted",
         Dismissed = "dismissed",
+    }
+}
+
+named! {
+    /// A comment author's standing in the repository: the payload's `author_association`.
+    pub enum Association {
+        Owner = "OWNER",
+        Member = "MEMBER",
+        Collaborator = "COLLABORATOR",
+        Contributor = "CONTRIBUTOR",
+        FirstTimeContributor = "FIRST_TIME_CONTRIBUTOR",
+        FirstTimer = "FIRST_TIMER",
+        Mannequin = "MANNEQUIN",
+        None = "NONE",
+    }
+}
+
+impl Association {
+    /// The repository's owner, a member of its organization, or a collaborator on it.
+    pub fn is_member(&self) -> bool {
+        matches!(
+            self,
+            Association::Owner | Association::Member | Association::Collaborator
+        )
     }
 }
 
@@ -392,8 +419,9 @@ impl Event {
                 .map(|d| d.into_subject(SubjectKind::Discussion)),
             _ => None,
         };
-        let comment = raw.comment.map(|c| {
-            Comment::new(
+        let comment = raw.comment.map(|c| Comment {
+            association: Association::of(c.author_association.as_deref().unwrap_or_default()),
+            ..Comment::new(
                 c.id,
                 c.body.unwrap_or_default(),
                 raw.changes.and_then(|ch| ch.body).map(|b| b.from),
@@ -486,6 +514,14 @@ impl Event {
             self.sender.clone(),
             String::new(),
         ));
+        self
+    }
+
+    /// The comment's author standing as `association` in the repository.
+    pub fn by(mut self, association: Association) -> Event {
+        if let Some(comment) = &mut self.comment {
+            comment.association = association;
+        }
         self
     }
 
@@ -648,6 +684,7 @@ struct RawComment {
     id: u64,
     body: Option<String>,
     user: Option<Actor>,
+    author_association: Option<String>,
     html_url: Option<String>,
     created_at: Option<String>,
     updated_at: Option<String>,

@@ -13,7 +13,8 @@ pub mod state;
 pub use action::{Action, Annotation, LabelTarget, Plan, ReviewComment};
 pub use error::ExecError;
 pub use event::{
-    Actor, Comment, Event, EventAction, EventError, EventKind, Push, Review, Subject, SubjectKind,
+    Actor, Association, Comment, Event, EventAction, EventError, EventKind, Push, Review, Subject,
+    SubjectKind,
 };
 pub use reads::{Happening, Memo, MemoryPull, MemoryRepo, PullRequestInfo, Reads, Trees};
 pub use state::{Remembered, StateChange};

@@ -105,16 +105,22 @@ pub enum ActivityKind {
     StatusChanged,
     /// A GEP pull request was closed (merged or not): no longer awaiting review.
     PullClosed,
+    /// An item was nominated for the next meeting's agenda (`detail`: a [`Nomination`] in JSON).
+    Nominated,
+    /// An item's nominations were taken back (`detail`: a [`Nomination`] in JSON, no reason).
+    NominationCancelled,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 6] = [
+    pub const ALL: [ActivityKind; 8] = [
         ActivityKind::MeshOpened,
         ActivityKind::MeshClosed,
         ActivityKind::ReviewStarted,
         ActivityKind::ReviewQuorum,
         ActivityKind::StatusChanged,
         ActivityKind::PullClosed,
+        ActivityKind::Nominated,
+        ActivityKind::NominationCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,12 +131,27 @@ impl ActivityKind {
             ActivityKind::ReviewQuorum => "review_quorum",
             ActivityKind::StatusChanged => "status_changed",
             ActivityKind::PullClosed => "pull_closed",
+            ActivityKind::Nominated => "nominated",
+            ActivityKind::NominationCancelled => "nomination_cancelled",
         }
     }
 
     pub fn parse(text: &str) -> Option<ActivityKind> {
         ActivityKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
+}
+
+/// Who put an item on the agenda (or took it off), why, and with which comment: an activity's
+/// `detail`, so each command is its own row (a nomination after a cancellation is new).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nomination {
+    /// `issue`, `pull_request` or `discussion`.
+    pub item: String,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// The comment that said it.
+    pub comment: u64,
 }
 
 /// What the bot remembers of one label on one issue.

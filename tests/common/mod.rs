@@ -35,6 +35,25 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// What `gep-bot ARGS` printed on a store (`database_url`), run from the repository with no
+/// configuration file and the built-in schedule; it must succeed.
+pub fn on_store(database_url: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(bin())
+        .current_dir(repo())
+        .env("GEP_BOT_DATABASE_URL", database_url)
+        .env_remove("GEP_BOT_CONFIG")
+        .env_remove("GEP_BOT_SCHEDULE")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// What a command that was used wrongly printed: it must exit 2 with one line on stderr.
 pub fn usage_error(out: &std::process::Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();

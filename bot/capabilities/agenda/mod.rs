@@ -23,7 +23,8 @@ use tokio::sync::watch;
 use crate::products::calendar::{self, Schedule, Status as MeetingStatus};
 use super::capability::Capability;
 use crate::core::{Action, Event, EventKind, ExecError, Plan, Reads, Remembered, SubjectKind};
-use crate::core::state::{Activity, ActivityKind, ReviewState, Vote};
+use crate::core::state::{Activity, ActivityKind, Nomination, ReviewState, Vote};
+use crate::domain::text::sanitize;
 use crate::capabilities::review::ReviewRules;
 use crate::machinery::store::{NewDelivery, Store, StoreError};
 
@@ -271,6 +272,16 @@ pub struct Awaiting {
     pub open_concerns: Vec<String>,
 }
 
+/// An item nominated for the meeting (`/gep nominate`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Nominated {
+    pub number: u64,
+    /// `issue`, `pull_request` or `discussion`.
+    pub item: String,
+    pub by: String,
+    pub reason: String,
+}
+
 /// What the agenda says.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Agenda {
@@ -279,6 +290,30 @@ pub struct Agenda {
     pub new_mesh: Vec<(String, u64)>,
     pub status_changes: Vec<(u64, String)>,
     pub awaiting_review: Vec<Awaiting>,
+    /// Items nominated since the previous meeting and not taken off, in the order nominated.
+    pub nominated: Vec<Nominated>,
+}
+
+/// The nominations among `activity` (in time order) still standing: a cancellation takes every
+/// earlier nomination of its item off.
+fn nominations<'a>(activity: impl Iterator<Item = &'a Activity>) -> Vec<Nominated> {
+    let mut standing: Vec<Nominated> = Vec::new();
+    for a in activity {
+        let Ok(nomination) = serde_json::from_str::<Nomination>(&a.detail) else {
+            continue;
+        };
+        match a.kind {
+            ActivityKind::Nominated => standing.push(Nominated {
+                number: a.number,
+                item: nomination.item,
+                by: nomination.by,
+                reason: nomination.reason,
+            }),
+            ActivityKind::NominationCancelled => standing.retain(|n| n.number != a.number),
+            _ => {}
+        }
+    }
+    standing
 }
 
 /// The agenda from the store's activity (all of it up to the meeting) and the reviews of the
@@ -303,6 +338,12 @@ pub fn agenda(
         .filter(|a| a.kind == ActivityKind::StatusChanged)
         .map(|a| (a.number, a.detail.clone()))
         .collect();
+    let nominated = nominations(activity.iter().filter(recent).filter(|a| {
+        matches!(
+            a.kind,
+            ActivityKind::Nominated | ActivityKind::NominationCancelled
+        )
+    }));
     let awaiting_review = reviews
         .iter()
         .filter(|(_, state)| state.as_ref().is_none_or(|s| !s.is_approved(rules)))
@@ -338,6 +379,7 @@ pub fn agenda(
         new_mesh,
         status_changes,
         awaiting_review,
+        nominated,
     }
 }
 
@@ -413,6 +455,20 @@ impl Agenda {
             if !a.open_concerns.is_empty() {
                 write!(out, "; open concerns: {}", a.open_concerns.join(", "))
                     .expect("a string takes writes");
+            }
+            out.push('\n');
+        }
+        out.push_str("\n### Nominated\n\n");
+        if self.nominated.is_empty() {
+            out.push_str("None.\n");
+        }
+        for n in &self.nominated {
+            // Text people wrote, echoed: no mention, no markup.
+            let what = SubjectKind::of(&n.item).map_or("issue", SubjectKind::in_words);
+            write!(out, "- {what} #{}, by {}", n.number, sanitize(&n.by, 39))
+                .expect("a string takes writes");
+            if !n.reason.is_empty() {
+                write!(out, ": {}", sanitize(&n.reason, 200)).expect("a string takes writes");
             }
             out.push('\n');
         }

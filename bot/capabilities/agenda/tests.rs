@@ -182,3 +182,56 @@ fn rules_that_cannot_work_say_so() {
     assert!(rules.problem().unwrap().contains("lead_time_hours"));
     assert!(AgendaRules::default().problem().is_none());
 }
+
+#[test]
+fn nominations_since_the_previous_meeting_stand_until_cancelled() {
+    let due = for_date(
+        &gamma(),
+        "o/r",
+        Target::Issue(9),
+        NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+    )
+    .unwrap();
+    let said = |kind, number, by: &str, reason: &str, comment, at: &str| Activity {
+        repo: "o/r".into(),
+        kind,
+        number,
+        detail: serde_json::to_string(&Nomination {
+            item: if number == 5 { "discussion" } else { "issue" }.into(),
+            by: by.into(),
+            reason: reason.into(),
+            comment,
+        })
+        .unwrap(),
+        at_ms: Some(utc(at).timestamp_millis()),
+    };
+    use ActivityKind::{Nominated as N, NominationCancelled as C};
+    let activity = vec![
+        // Before the previous meeting (2026-12-01 16:00Z): that meeting has passed.
+        said(N, 1, "robscott", "old", 1, "2026-11-30T10:00:00Z"),
+        said(N, 2, "robscott", "retries", 2, "2026-12-02T10:00:00Z"),
+        said(N, 3, "kflynn", "", 3, "2026-12-02T11:00:00Z"),
+        said(C, 3, "kflynn", "", 4, "2026-12-03T11:00:00Z"),
+        // Cancelled, then nominated again by a new comment: on.
+        said(N, 5, "mikemorris", "first try", 5, "2026-12-02T12:00:00Z"),
+        said(C, 5, "mikemorris", "", 6, "2026-12-03T12:00:00Z"),
+        said(N, 5, "mikemorris", "*again* @all", 7, "2026-12-04T12:00:00Z"),
+    ];
+    let agenda = agenda(&due, &activity, &[], &ReviewRules::default());
+    let on: Vec<(u64, &str)> = agenda
+        .nominated
+        .iter()
+        .map(|n| (n.number, n.reason.as_str()))
+        .collect();
+    assert_eq!(on, [(2, "retries"), (5, "*again* @all")]);
+    let text = agenda.markdown();
+    assert!(
+        text.contains(
+            "### Nominated\n\n- issue #2, by robscott: retries\n- discussion #5, by mikemorris: \\*again\\* @\u{2060}all\n"
+        ),
+        "{text}"
+    );
+    // Nothing nominated: the section says so.
+    let empty = super::agenda(&due, &[], &[], &ReviewRules::default());
+    assert!(empty.markdown().contains("### Nominated\n\nNone.\n"));
+}

@@ -108,7 +108,7 @@ impl Capability for Help {
 
     fn plan(&self, event: &Event, gathered: Gathered, _now: DateTime<Utc>) -> Plan {
         let mut plan = Plan::default();
-        let (Some(comment), Some(subject)) = (&event.comment, &event.subject) else {
+        let Some(comment) = &event.comment else {
             return plan;
         };
         let mut said = Vec::new();
@@ -146,19 +146,7 @@ impl Capability for Help {
             return plan;
         }
         let body = said.join("\n\n");
-        plan.actions.push(match subject.kind {
-            SubjectKind::Discussion => Action::DiscussionReply {
-                repo: event.repo.clone(),
-                number: subject.number,
-                node_id: subject.node_id.clone(),
-                body,
-            },
-            _ => Action::Reply {
-                repo: event.repo.clone(),
-                issue: subject.number,
-                body,
-            },
-        });
+        plan.actions.extend(Action::reply_to(event, body));
         plan
     }
 }

@@ -18,6 +18,9 @@ pub enum Command {
     GepConcern(String),
     GepResolve(String),
     GepHelp,
+    /// `/gep nominate [REASON]`: the item on the next meeting's agenda (the reason may be empty).
+    GepNominate(String),
+    GepNominateCancel,
     /// `/gep` with a subcommand nobody knows: answered with the help.
     GepUnknown(String),
 }
@@ -33,6 +36,8 @@ pub mod usage {
     pub const GEP_CONCERN: &str = "/gep concern NAME";
     pub const GEP_RESOLVE: &str = "/gep resolve NAME";
     pub const GEP_HELP: &str = "/gep help";
+    pub const GEP_NOMINATE: &str = "/gep nominate [REASON]";
+    pub const GEP_NOMINATE_CANCEL: &str = "/gep nominate cancel";
 }
 
 impl Command {
@@ -55,6 +60,8 @@ impl Command {
             Command::GepApproveCancel => usage::GEP_APPROVE_CANCEL,
             Command::GepConcern(_) => usage::GEP_CONCERN,
             Command::GepResolve(_) => usage::GEP_RESOLVE,
+            Command::GepNominate(_) => usage::GEP_NOMINATE,
+            Command::GepNominateCancel => usage::GEP_NOMINATE_CANCEL,
             Command::GepHelp | Command::GepUnknown(_) => usage::GEP_HELP,
         }
     }
@@ -136,6 +143,8 @@ fn parse_line(line: &str) -> Option<Command> {
         ("gep", ["resolve", name @ ..]) if !name.is_empty() => {
             Some(Command::GepResolve(name.join(" ")))
         }
+        ("gep", ["nominate", "cancel"]) => Some(Command::GepNominateCancel),
+        ("gep", ["nominate", reason @ ..]) => Some(Command::GepNominate(reason.join(" "))),
         ("gep", other) => Some(Command::GepUnknown(other.join(" "))),
         _ => None,
     }
@@ -217,6 +226,16 @@ mod tests {
         assert_eq!(Command::GepConcern("x".into()).name(), "/gep concern");
         assert_eq!(Command::GepStatus(None).name(), "/gep status");
         assert_eq!(parse("/lgtm\n"), []);
+        assert_eq!(
+            parse("/gep nominate  the  retry budget\n/gep nominate\n/gep nominate cancel\n"),
+            [
+                Command::GepNominate("the retry budget".into()),
+                Command::GepNominate(String::new()),
+                Command::GepNominateCancel
+            ]
+        );
+        assert_eq!(Command::GepNominate("x".into()).name(), "/gep nominate");
+        assert_eq!(Command::GepNominateCancel.name(), "/gep nominate cancel");
     }
 
     #[test]
