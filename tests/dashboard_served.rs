@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::github::{FakeGitHub, requests_to};
+use common::github::{FakeGitHub, requests_to, settled};
 use common::serve::Running;
 use serde_json::Value;
 
@@ -181,7 +181,9 @@ async fn the_served_dashboard_reads_the_repository_once_and_page_views_make_no_g
     assert_eq!(pulls[0]["review"], "lead review not started", "{pulls:?}");
     assert_eq!(gep(&json, 1686)["pulls"].as_array().unwrap().len(), 0);
 
-    // Page views, filtered or not, conditional or not: GitHub hears nothing of them.
+    // Page views, filtered or not, conditional or not: GitHub hears nothing of them (once the
+    // graduation nudges the first read found are written).
+    settled(&server).await;
     let before = server.received_requests().await.unwrap().len();
     let page = get(port, "/geps").await;
     assert_eq!(page.status(), 200);
@@ -242,33 +244,9 @@ async fn the_served_dashboard_reads_the_repository_once_and_page_views_make_no_g
 
     // A push to the default branch that changes a GEP: that GEP's file alone is read again.
     let blobs_before = requests_to(&server, "GET", "/git/blobs/").await;
-    github.state().files.insert(
-        ("".into(), "geps/gep-3388/index.md".into()),
-        std::fs::read_to_string(common::corpus().join("gep-3388/index.md"))
-            .unwrap()
-            .replacen("title: \"GEP-3388: ", "title: \"GEP-3388: Renamed ", 1),
-    );
-    let mut push: Value = serde_json::from_slice(&common::webhook_body(
-        "push",
-        "with-new-branch.payload.json",
-    ))
-    .unwrap();
-    push["repository"]["full_name"] = REPO.into();
-    push["repository"]["default_branch"] = "main".into();
-    push["ref"] = "refs/heads/main".into();
-    push["created"] = false.into();
-    push["commits"][0]["added"] = serde_json::json!([]);
-    push["commits"][0]["modified"] = serde_json::json!(["geps/gep-3388/index.md"]);
-    let status = common::serve::deliver(
-        &reqwest::Client::new(),
-        port,
-        SECRET,
-        "push",
-        "push-1",
-        serde_json::to_vec(&push).unwrap(),
-    )
-    .await;
-    assert_eq!(status, 202);
+    let text = std::fs::read_to_string(common::corpus().join("gep-3388/index.md")).unwrap();
+    let renamed = text.replacen("title: \"GEP-3388: ", "title: \"GEP-3388: Renamed ", 1);
+    pushed(&github, port, "push-1", "geps/gep-3388/index.md", renamed).await;
     let json = dashboard_when(port, |json| {
         gep(json, 3388)["title"]
             .as_str()
@@ -580,4 +558,169 @@ async fn the_page_puts_attention_first_says_what_the_json_says_and_passes_an_aud
             }
         }
     }
+}
+
+/// A push to the default branch that changed `path` to `text` on the fake.
+async fn pushed(github: &FakeGitHub, port: u16, id: &str, path: &str, text: String) {
+    github.state().files.insert(("".into(), path.into()), text);
+    let mut push: Value = serde_json::from_slice(&common::webhook_body(
+        "push",
+        "with-new-branch.payload.json",
+    ))
+    .unwrap();
+    push["repository"]["full_name"] = REPO.into();
+    push["repository"]["default_branch"] = "main".into();
+    push["ref"] = "refs/heads/main".into();
+    push["created"] = false.into();
+    push["commits"][0]["added"] = serde_json::json!([]);
+    push["commits"][0]["modified"] = serde_json::json!([path]);
+    let status = common::serve::deliver(
+        &reqwest::Client::new(),
+        port,
+        SECRET,
+        "push",
+        id,
+        serde_json::to_vec(&push).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202);
+}
+
+/// Waits until `ready` holds of the fake (20 s at most).
+async fn until(github: &FakeGitHub, what: &str, ready: impl Fn(&FakeGitHub) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready(github) {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// GEP-2645 (Standard; UDPRoute in the Standard channel and passed by three implementations) is
+/// ready for Completed on upstream's real files: its tracking issue gets one marked comment and
+/// the label, once, however often the dashboard is refreshed; when it no longer is, the comment
+/// says what is missing and the label comes off; ready again, the label is back and the comment
+/// is still the one. The next agenda lists it.
+#[tokio::test]
+async fn a_gep_ready_to_graduate_is_said_once_and_its_label_follows_readiness() {
+    const MARKER: &str = "<!-- gep-bot:graduation -->";
+    const LABEL: &str = "gep/ready-for-completed";
+    let (github, server, bot, json) = upstream_served().await;
+    let port = bot.port;
+    let ready: Vec<u64> = json["attention"]["ready"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_u64().unwrap())
+        .collect();
+    assert!(ready.contains(&2645), "{ready:?}");
+    until(&github, "the nudge on #2645", |g| {
+        g.comments_marked(2645, MARKER).len() == 1 && g.labels(2645).contains(&LABEL.to_owned())
+    })
+    .await;
+    let said = github.comments_marked(2645, MARKER).remove(0);
+    assert!(
+        said.contains("meets every criterion of Completed"),
+        "{said}"
+    );
+    // Every ready GEP, and only those, was nudged.
+    settled(&server).await;
+    for number in corpus_numbers() {
+        let nudged = !github.comments_marked(number, MARKER).is_empty();
+        assert_eq!(nudged, ready.contains(&number), "GEP-{number}");
+    }
+    let posts = requests_to(&server, "POST", "/comments").await;
+
+    // Another refresh with the same facts (a push that changes another GEP): nothing is written.
+    let index = "geps/gep-3388/index.md";
+    let text = std::fs::read_to_string(common::corpus().join("gep-3388/index.md")).unwrap();
+    pushed(
+        &github,
+        port,
+        "push-a",
+        index,
+        text.replacen("title: \"GEP-3388: ", "title: \"GEP-3388: Retitled ", 1),
+    )
+    .await;
+    dashboard_when(port, |json| {
+        gep(json, 3388)["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("Retitled"))
+    })
+    .await;
+    settled(&server).await;
+    assert_eq!(requests_to(&server, "POST", "/comments").await, posts);
+    assert_eq!(requests_to(&server, "PATCH", "/issues/comments/").await, 0);
+
+    // GEP-2645 lists a feature nobody implements: no longer ready.
+    let metadata = "geps/gep-2645/metadata.yaml";
+    let original =
+        std::fs::read_to_string(common::corpus().join("gep-2645/metadata.yaml")).unwrap();
+    let unready = original.replace(
+        "  - UDPRoute\n",
+        "  - UDPRoute\n  - UDPRouteNotYetAnywhere\n",
+    );
+    assert_ne!(unready, original);
+    pushed(&github, port, "push-b", metadata, unready).await;
+    until(&github, "the label off #2645", |g| {
+        !g.labels(2645).contains(&LABEL.to_owned())
+    })
+    .await;
+    let said = github.comments_marked(2645, MARKER);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("no longer meets every criterion of Completed"),
+        "{}",
+        said[0]
+    );
+    assert!(said[0].contains("UDPRouteNotYetAnywhere"), "{}", said[0]);
+
+    // Fixed: ready again, the label back, the one comment edited back.
+    pushed(&github, port, "push-c", metadata, original).await;
+    until(&github, "the label back on #2645", |g| {
+        g.labels(2645).contains(&LABEL.to_owned())
+    })
+    .await;
+    let said = github.comments_marked(2645, MARKER);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("meets every criterion of Completed"),
+        "{}",
+        said[0]
+    );
+    settled(&server).await;
+    assert_eq!(
+        requests_to(&server, "POST", "/comments").await,
+        posts,
+        "edited, never a second comment"
+    );
+
+    // The next meeting's agenda lists it (the bot's own store, read by `gep-bot agenda`).
+    let schedule = gep_bot::products::calendar::Schedule::parse(
+        gep_bot::products::calendar::BUILTIN,
+        "schedules/gamma.toml",
+    )
+    .unwrap();
+    let (_, next) = gep_bot::capabilities::agenda::passes(
+        &schedule,
+        &gep_bot::capabilities::agenda::AgendaRules::default(),
+        REPO,
+        gep_bot::capabilities::agenda::Target::Issue(1),
+        chrono::Utc::now(),
+    )
+    .into_iter()
+    .next()
+    .expect("a meeting in the next two weeks");
+    let day = next
+        .meeting
+        .with_timezone(&schedule.timezone)
+        .date_naive()
+        .to_string();
+    let database = format!("sqlite://{}", bot.dir.path().join("bot.db").display());
+    let agenda = common::on_store(&database, &["agenda", "--for", &day, "--repo", REPO]);
+    assert!(
+        agenda.contains("### GEPs ready to graduate\n\n")
+            && agenda.contains("- GEP-2645: meets every criterion of Completed\n"),
+        "{agenda}"
+    );
+    drop(bot);
 }

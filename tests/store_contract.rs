@@ -293,6 +293,39 @@ async fn a_review_state_is_saved_replaced_and_loaded(store: impl Store) {
     assert_eq!(store.review("o/r", 8).await.unwrap(), None);
 }
 
+async fn what_the_bot_said_is_replaced_and_read_per_issue_and_kind(store: impl Store) {
+    assert_eq!(store.said("o/r", 2645, "graduation").await.unwrap(), None);
+    let say = |number, about: &str, digest: &str| StateChange::Said {
+        repo: "o/r".into(),
+        number,
+        about: about.into(),
+        digest: digest.into(),
+    };
+    store
+        .apply(&[say(2645, "graduation", "a1"), say(2644, "graduation", "b1")])
+        .await
+        .unwrap();
+    store.apply(&[say(2645, "graduation", "a2")]).await.unwrap();
+    assert_eq!(
+        store
+            .said("o/r", 2645, "graduation")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("a2")
+    );
+    assert_eq!(
+        store
+            .said("o/r", 2644, "graduation")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("b1")
+    );
+    assert_eq!(store.said("o/r", 2645, "other").await.unwrap(), None);
+    assert_eq!(store.said("o/x", 2645, "graduation").await.unwrap(), None);
+}
+
 async fn the_actions_a_job_did_are_remembered_for_its_retry(store: impl Store) {
     store.record(delivery("d-1"), 1_000).await.unwrap();
     let job = store.claim("w", 1_000, 60_000).await.unwrap().unwrap();
@@ -487,6 +520,7 @@ contract!(
     pruning_goes_oldest_first_in_batches_of_the_size_asked,
     label_suppression_is_remembered_and_lifted,
     a_review_state_is_saved_replaced_and_loaded,
+    what_the_bot_said_is_replaced_and_read_per_issue_and_kind,
     the_actions_a_job_did_are_remembered_for_its_retry,
     activity_is_kept_at_its_earliest_time_and_read_by_period,
     a_finished_job_is_completed_by_the_next_claim,

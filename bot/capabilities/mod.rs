@@ -99,6 +99,8 @@ capabilities! { setup =>
     help: help::Help = help::Help::new(&setup.config.review, Capabilities::HELP),
     lifecycle: lifecycle::Lifecycle = lifecycle::Lifecycle::new(&setup.config.lifecycle, &setup.config.review),
     agenda: agenda::AgendaComment = agenda::AgendaComment::new(&setup.config.review),
+    graduation: graduation::Graduation = graduation::Graduation::new(&setup.config.dashboard.ready_label)
+        .with_agenda(setup.config.agenda.target().is_some()),
 }
 
 /// The order the writes go out in, one installation's a second apart: what the author waits for

@@ -194,6 +194,9 @@ named! {
         /// The bot's own timed work: an agenda pass before a meeting (never a webhook's: intake
         /// refuses names starting `gep-bot.`).
         Agenda = "gep-bot.agenda",
+        /// The bot's own timed work: a GEP's graduation readiness as the dashboard's refresh
+        /// found it, to say on its tracking issue.
+        Graduation = "gep-bot.graduation",
     }
 }
 
@@ -299,6 +302,25 @@ pub struct Push {
 /// The names of the events the bot schedules for itself (never GitHub's).
 pub const SCHEDULED_PREFIX: &str = "gep-bot.";
 
+/// The body stored for timed work about `repo`, shaped as a webhook's so the worker reads it the
+/// same way; `scheduled` is what it is about ([`Event::scheduled`]).
+pub fn scheduled_body(
+    repo: &str,
+    installation: Option<u64>,
+    scheduled: &impl serde::Serialize,
+) -> Vec<u8> {
+    let mut body = serde_json::json!({
+        "action": "due",
+        "repository": { "full_name": repo },
+        "sender": { "login": "gep-bot", "type": "Bot" },
+        "scheduled": scheduled,
+    });
+    if let Some(id) = installation {
+        body["installation"] = serde_json::json!({ "id": id });
+    }
+    serde_json::to_vec(&body).expect("timed work is JSON")
+}
+
 /// The most commits a push payload lists ("The array includes a maximum of 20 commits").
 pub const PUSH_COMMITS_LISTED: usize = 20;
 
@@ -318,7 +340,7 @@ impl Push {
 /// the sender wrote, and every label value is kept until the process exits).
 pub fn metric_label(event: &str) -> &str {
     match EventKind::of(event) {
-        EventKind::Other(_) | EventKind::Agenda => "other",
+        EventKind::Other(_) | EventKind::Agenda | EventKind::Graduation => "other",
         _ => event,
     }
 }

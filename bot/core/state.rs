@@ -72,6 +72,14 @@ pub enum StateChange {
     },
     /// Something the initiative's report and the agenda count (kept beyond deliveries).
     Record(Activity),
+    /// What the bot now says `about` the issue, as a digest of the facts (a graduation nudge):
+    /// timed work that would say the same again is not stored.
+    Said {
+        repo: String,
+        number: u64,
+        about: String,
+        digest: String,
+    },
 }
 
 /// What happened, when, to which issue, pull request or discussion: one row per (repo, kind,
@@ -109,10 +117,12 @@ pub enum ActivityKind {
     Nominated,
     /// An item's nominations were taken back (`detail`: a [`Nomination`] in JSON, no reason).
     NominationCancelled,
+    /// A GEP met every criterion of its next status (`detail`: that status).
+    ReadyToGraduate,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 8] = [
+    pub const ALL: [ActivityKind; 9] = [
         ActivityKind::MeshOpened,
         ActivityKind::MeshClosed,
         ActivityKind::ReviewStarted,
@@ -121,6 +131,7 @@ impl ActivityKind {
         ActivityKind::PullClosed,
         ActivityKind::Nominated,
         ActivityKind::NominationCancelled,
+        ActivityKind::ReadyToGraduate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -133,6 +144,7 @@ impl ActivityKind {
             ActivityKind::PullClosed => "pull_closed",
             ActivityKind::Nominated => "nominated",
             ActivityKind::NominationCancelled => "nomination_cancelled",
+            ActivityKind::ReadyToGraduate => "ready_to_graduate",
         }
     }
 

@@ -212,6 +212,9 @@ pub struct DashboardConfig {
     pub repo: Option<String>,
     /// A GEP still moving that has not changed for this many months is stale.
     pub stale_months: u32,
+    /// The label a GEP ready for its next status gets on its tracking issue (`{status}`: that
+    /// status, in lower case), with a comment saying so; empty: neither.
+    pub ready_label: String,
 }
 
 impl Default for DashboardConfig {
@@ -219,6 +222,7 @@ impl Default for DashboardConfig {
         DashboardConfig {
             repo: None,
             stale_months: crate::products::dashboard::STALE_MONTHS,
+            ready_label: crate::capabilities::graduation::READY_LABEL.to_owned(),
         }
     }
 }
@@ -484,6 +488,7 @@ mod tests {
         let config = |repo: Option<&str>, stale_months| DashboardConfig {
             repo: repo.map(String::from),
             stale_months,
+            ..DashboardConfig::default()
         };
         assert!(config(None, 6).check().is_ok());
         assert!(

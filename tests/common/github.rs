@@ -166,6 +166,25 @@ pub async fn requests_to(server: &wiremock::MockServer, method: &str, path: &str
         .count()
 }
 
+/// Waits until `server` has heard nothing new for a second (30 s at most): the bot's background
+/// work (timed writes after a refresh) is done.
+pub async fn settled(server: &wiremock::MockServer) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut heard = server.received_requests().await.unwrap().len();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = server.received_requests().await.unwrap().len();
+        if now == heard {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GitHub still hears the bot"
+        );
+        heard = now;
+    }
+}
+
 fn comment_json(c: &Comment, repo: &str) -> Value {
     json!({
         "id": c.id,

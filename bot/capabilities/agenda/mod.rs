@@ -148,16 +148,7 @@ impl Due {
 
     /// The body stored for the pass, shaped as a webhook's so the worker reads it the same way.
     pub fn body(&self, installation: Option<u64>) -> Vec<u8> {
-        let mut body = serde_json::json!({
-            "action": "due",
-            "repository": { "full_name": self.repo },
-            "sender": { "login": "gep-bot", "type": "Bot" },
-            "scheduled": self,
-        });
-        if let Some(id) = installation {
-            body["installation"] = serde_json::json!({ "id": id });
-        }
-        serde_json::to_vec(&body).expect("a due pass is JSON")
+        crate::core::event::scheduled_body(&self.repo, installation, self)
     }
 
     pub fn marker(&self) -> String {
@@ -292,6 +283,8 @@ pub struct Agenda {
     pub awaiting_review: Vec<Awaiting>,
     /// Items nominated since the previous meeting and not taken off, in the order nominated.
     pub nominated: Vec<Nominated>,
+    /// GEPs found ready for their next status since the previous meeting: (GEP, that status).
+    pub ready: Vec<(u64, String)>,
 }
 
 /// The nominations among `activity` (in time order) still standing: a cancellation takes every
@@ -332,12 +325,16 @@ pub fn agenda(
         .filter(|a| a.kind == ActivityKind::MeshOpened)
         .map(|a| (a.detail.clone(), a.number))
         .collect();
-    let status_changes = activity
-        .iter()
-        .filter(recent)
-        .filter(|a| a.kind == ActivityKind::StatusChanged)
-        .map(|a| (a.number, a.detail.clone()))
-        .collect();
+    let since_of = |kind: ActivityKind| -> Vec<(u64, String)> {
+        activity
+            .iter()
+            .filter(recent)
+            .filter(|a| a.kind == kind)
+            .map(|a| (a.number, a.detail.clone()))
+            .collect()
+    };
+    let status_changes = since_of(ActivityKind::StatusChanged);
+    let ready = since_of(ActivityKind::ReadyToGraduate);
     let nominated = nominations(activity.iter().filter(recent).filter(|a| {
         matches!(
             a.kind,
@@ -380,6 +377,7 @@ pub fn agenda(
         status_changes,
         awaiting_review,
         nominated,
+        ready,
     }
 }
 
@@ -436,6 +434,14 @@ impl Agenda {
         }
         for (gep, change) in &self.status_changes {
             writeln!(out, "- GEP-{gep}: {change}").expect("a string takes writes");
+        }
+        out.push_str("\n### GEPs ready to graduate\n\n");
+        if self.ready.is_empty() {
+            out.push_str("None.\n");
+        }
+        for (gep, next) in &self.ready {
+            writeln!(out, "- GEP-{gep}: meets every criterion of {next}")
+                .expect("a string takes writes");
         }
         out.push_str("\n### GEP pull requests awaiting lead review\n\n");
         if self.awaiting_review.is_empty() {

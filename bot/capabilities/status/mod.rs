@@ -264,12 +264,7 @@ pub fn reply(number: u32, report: Option<&Report>, pulls: &[OpenPull]) -> String
             .map_or("the next status", |n| n.status.as_str());
         out.push_str(&format!("\n**Ready for {next}?**\n"));
         for criterion in &readiness.criteria {
-            out.push_str(&format!(
-                "- [{}] {}: {}\n",
-                if criterion.met { "x" } else { " " },
-                sanitize(&criterion.criterion, 200),
-                sanitize(&criterion.detail, 300)
-            ));
+            out.push_str(&criterion.checklist_line());
         }
     }
     out.push_str("\n**Open pull requests**: ");

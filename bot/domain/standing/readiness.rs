@@ -147,11 +147,25 @@ pub struct FeatureReadiness {
     pub implementations: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Criterion {
     pub criterion: String,
     pub met: bool,
     pub detail: String,
+}
+
+impl Criterion {
+    /// The criterion as a markdown task-list line (`- [x] what: detail`), its text made safe to
+    /// echo on GitHub.
+    pub fn checklist_line(&self) -> String {
+        use crate::domain::text::sanitize;
+        format!(
+            "- [{}] {}: {}\n",
+            if self.met { "x" } else { " " },
+            sanitize(&self.criterion, 200),
+            sanitize(&self.detail, 300)
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -111,6 +111,8 @@ async fn serve_with<S: Store>(
                 config.mesh.clone(),
             );
             refresher.stale_months = config.dashboard.stale_months;
+            refresher.ready_label = config.dashboard.ready_label.clone();
+            refresher.queued = Some(queued.clone());
             Some(tokio::spawn(refresher.run(stopped.clone())))
         }
         (Some(served), None) => {

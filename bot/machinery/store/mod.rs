@@ -304,6 +304,14 @@ pub trait Store: Send + Sync + 'static {
         number: u64,
     ) -> impl Future<Output = Result<Option<ReviewState>, StoreError>> + Send;
 
+    /// The digest of what the bot last said `about` the issue ([`StateChange::Said`]).
+    fn said(
+        &self,
+        repo: &str,
+        number: u64,
+        about: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     /// A repository's activity in `[from_ms, to_ms)`, in time order.
     fn activity(
         &self,

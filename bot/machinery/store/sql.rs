@@ -36,6 +36,8 @@ pub const ACTIVITY: &str = "SELECT kind, number, detail, at_ms FROM activity
 pub const RECORD_DONE_ACTIONS: &str = "INSERT INTO done_actions (job_id, keys) VALUES ($1, $2) ON CONFLICT (job_id) DO UPDATE SET keys = excluded.keys";
 /// Readiness: a one-row write that commits (or fails) as a delivery's would.
 pub const PROBE: &str = "INSERT INTO health (id, probed_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms";
+pub const SAY: &str = "INSERT INTO said (repo, number, about, digest) VALUES ($1, $2, $3, $4) ON CONFLICT (repo, number, about) DO UPDATE SET digest = excluded.digest";
+pub const SAID: &str = "SELECT digest FROM said WHERE repo = $1 AND number = $2 AND about = $3";
 pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
 /// At most `$2` deliveries received before `$1`, oldest first, found through their
 /// `received_ms` index: a prune that finds nothing reads nothing, and a large one goes in batches
@@ -105,6 +107,19 @@ pub fn state_change(change: &StateChange) -> Result<(&'static str, Vec<Param>), 
                 Param::Text(activity.detail.clone()),
                 Param::Int(activity.at_ms.unwrap_or(0)),
             ],
+        ),
+        StateChange::Said {
+            repo,
+            number,
+            about,
+            digest,
+        } => (
+            SAY,
+            [
+                issue(repo, *number),
+                vec![Param::Text(about.clone()), Param::Text(digest.clone())],
+            ]
+            .concat(),
         ),
         StateChange::SaveReview {
             repo,

@@ -9,6 +9,7 @@
 
 pub mod build;
 pub mod served;
+use crate::capabilities::graduation::Standing;
 use std::collections::BTreeMap;
 
 use chrono::{Months, NaiveDate};
@@ -41,6 +42,21 @@ pub struct Row {
     pub warnings: usize,
     /// Open pull requests that change the GEP's folder, with their lead-review standing.
     pub pulls: Vec<build::Pull>,
+}
+
+impl Row {
+    /// Its readiness for its next status, as a graduation nudge carries it (none without a status).
+    pub fn standing(&self, repo: &str) -> Option<Standing> {
+        let status = self.status?;
+        Some(Standing {
+            repo: repo.to_owned(),
+            gep: self.number,
+            title: self.title.clone(),
+            status: status.to_string(),
+            next: status.next().last().map(ToString::to_string),
+            criteria: self.readiness.criteria.clone(),
+        })
+    }
 }
 
 /// Which rows a page shows (`?status=Experimental&mesh=1`, `?lead=LOGIN`); the rest are there,

@@ -26,6 +26,7 @@ use tokio::sync::{Notify, watch};
 
 use super::build::{self, History, Inputs, Pull};
 use super::{Dashboard, Filter};
+use crate::capabilities::graduation::{self, Graduation};
 use crate::capabilities::mesh::{Matcher, MeshRules};
 use crate::capabilities::review::{self, ReviewRules};
 use crate::core::event::SubjectKind;
@@ -35,7 +36,7 @@ use crate::domain::standing::readiness::Conformance;
 use crate::domain::validate::{GepFiles, GepSet, SourceText, Template};
 use crate::machinery::github::snapshot::Tree;
 use crate::machinery::github::{GitHub, Repo};
-use crate::machinery::store::Store;
+use crate::machinery::store::{NewDelivery, Recorded, Store};
 
 /// How often the dashboard is refreshed without being told to.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(15 * 60);
@@ -275,6 +276,10 @@ pub struct Refresher<S> {
     pub mesh: MeshRules,
     pub template: Template,
     pub stale_months: u32,
+    /// Graduation nudges: the label's pattern (`[dashboard] ready_label`); empty: none.
+    pub ready_label: String,
+    /// Rung when timed work is stored, so an idle worker looks at once.
+    pub queued: Option<Arc<Notify>>,
     cache: Cache,
 }
 
@@ -294,6 +299,8 @@ impl<S: Store> Refresher<S> {
             mesh,
             template: Template::builtin(),
             stale_months: super::STALE_MONTHS,
+            ready_label: String::new(),
+            queued: None,
             cache: Cache::default(),
         }
     }
@@ -405,6 +412,7 @@ impl<S: Store> Refresher<S> {
             stale_months: self.stale_months,
         });
         let json = serde_json::to_string_pretty(&dashboard).expect("the dashboard is JSON") + "\n";
+        self.nudge(installation, &dashboard).await?;
         let page = Page {
             etag: tag(&[json.as_bytes()]),
             json,
@@ -415,6 +423,58 @@ impl<S: Store> Refresher<S> {
         };
         *self.served.page.write().expect("page lock") = Some(Arc::new(page));
         Ok(done)
+    }
+
+    /// Stores, as timed work, the standing of each GEP the bot has something new to say of
+    /// ([`graduation::Standing::to_say`]): the worker says it on the tracking issue. Each change
+    /// is one delivery, stored once whichever replica refreshes and however often. Answers how
+    /// many were new.
+    async fn nudge(
+        &self,
+        installation: Option<u64>,
+        dashboard: &super::Dashboard,
+    ) -> Result<usize, ExecError> {
+        let graduation = Graduation::new(&self.ready_label);
+        if graduation.label.is_empty() {
+            return Ok(0);
+        }
+        let repo = &self.served.repo;
+        let now = crate::machinery::pipeline::now_ms();
+        let mut stored = 0;
+        for standing in dashboard.geps.iter().filter_map(|row| row.standing(repo)) {
+            let said = self
+                .store
+                .said(repo, u64::from(standing.gep), graduation::ABOUT)
+                .await
+                .map_err(|e| ExecError::Transient(e.to_string()))?;
+            if !standing.to_say(said.as_deref()) {
+                continue;
+            }
+            let (id, body) = (
+                standing.delivery_id(said.as_deref()),
+                standing.body(installation),
+            );
+            let delivery = NewDelivery {
+                id: &id,
+                event: graduation::EVENT,
+                body: &body,
+            };
+            let recorded = self
+                .store
+                .schedule(delivery, now, now)
+                .await
+                .map_err(|e| ExecError::Transient(e.to_string()))?;
+            if recorded == Recorded::New {
+                stored += 1;
+            }
+        }
+        if stored > 0 {
+            tracing::info!(repo = %repo, stored, "graduation nudges stored");
+            if let Some(queued) = &self.queued {
+                queued.notify_one();
+            }
+        }
+        Ok(stored)
     }
 
     /// The blobs of the files the dashboard reads, each fetched once ever.

@@ -63,6 +63,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "counted by partial indexes",
         include_str!("../migrations/postgres/0010_counted_by_partial_indexes.sql"),
     ),
+    (
+        11,
+        "said",
+        include_str!("../migrations/postgres/0011_said.sql"),
+    ),
 ];
 
 /// sqlx's own definition of the table, so either can read what the other wrote.

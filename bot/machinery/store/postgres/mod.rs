@@ -338,6 +338,16 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn said(
+        &self,
+        repo: &str,
+        number: u64,
+        about: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = query_opt(&self.pool, sql::SAID, &[&repo, &(number as i64), &about]).await?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
         let row = query_opt(&self.pool, sql::LOAD_REVIEW, &[&repo, &(number as i64)]).await?;
         match row {

@@ -143,7 +143,7 @@ impl ServeClaim {
 }
 
 /// The schema's migrations, in order.
-const MIGRATIONS: [&str; 11] = [
+const MIGRATIONS: [&str; 12] = [
     include_str!("../migrations/sqlite/0001_pipeline.sql"),
     include_str!("../migrations/sqlite/0002_claim_indexes.sql"),
     include_str!("../migrations/sqlite/0003_reviews.sql"),
@@ -155,6 +155,7 @@ const MIGRATIONS: [&str; 11] = [
     include_str!("../migrations/sqlite/0009_activity.sql"),
     include_str!("../migrations/sqlite/0010_partial_job_indexes.sql"),
     include_str!("../migrations/sqlite/0011_jobs_state_check.sql"),
+    include_str!("../migrations/sqlite/0012_said.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -605,6 +606,17 @@ impl Store for SqliteStore {
         )
         .await?;
         Ok(())
+    }
+
+    async fn said(
+        &self,
+        repo: &str,
+        number: u64,
+        about: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let values = vec![text(repo), Value::Integer(number as i64), text(about)];
+        self.read(sql::SAID, values, |row| row.get::<_, String>(0))
+            .await
     }
 
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
