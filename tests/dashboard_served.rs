@@ -431,12 +431,7 @@ async fn the_page_puts_attention_first_says_what_the_json_says_and_passes_an_aud
     }
     // Standard GEPs whose features are GA and implemented three times over are ready for
     // Completed; none is judged by sections the template added later.
-    let ready: Vec<u64> = json["attention"]["ready"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["number"].as_u64().unwrap())
-        .collect();
+    let ready = ready_geps(&json);
     assert!(ready.contains(&2645), "{ready:?}");
     for row in json["geps"].as_array().unwrap() {
         for criterion in row["readiness"]["criteria"].as_array().unwrap() {
@@ -560,6 +555,16 @@ async fn the_page_puts_attention_first_says_what_the_json_says_and_passes_an_aud
     }
 }
 
+/// The GEPs the dashboard finds ready for their next status.
+fn ready_geps(json: &Value) -> Vec<u64> {
+    json["attention"]["ready"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_u64().unwrap())
+        .collect()
+}
+
 /// A push to the default branch that changed `path` to `text` on the fake.
 async fn pushed(github: &FakeGitHub, port: u16, id: &str, path: &str, text: String) {
     github.state().files.insert(("".into(), path.into()), text);
@@ -606,12 +611,7 @@ async fn a_gep_ready_to_graduate_is_said_once_and_its_label_follows_readiness() 
     const LABEL: &str = "gep/ready-for-completed";
     let (github, server, bot, json) = upstream_served().await;
     let port = bot.port;
-    let ready: Vec<u64> = json["attention"]["ready"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["number"].as_u64().unwrap())
-        .collect();
+    let ready = ready_geps(&json);
     assert!(ready.contains(&2645), "{ready:?}");
     until(&github, "the nudge on #2645", |g| {
         g.comments_marked(2645, MARKER).len() == 1 && g.labels(2645).contains(&LABEL.to_owned())
