@@ -331,6 +331,10 @@ async fn the_check_run_is_the_first_write_and_each_read_is_made_once() {
             "POST h1",
             "POST labels",
             "POST labels",
+            // One review request per lead who has yet to vote, last.
+            "POST requested_reviewers",
+            "POST requested_reviewers",
+            "POST requested_reviewers",
             "POST requested_reviewers"
         ],
         "{writes:?}"

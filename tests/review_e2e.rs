@@ -346,3 +346,45 @@ async fn the_leads_who_have_not_voted_are_asked_for_a_review_once() {
     common::openapi::assert_all_described(&server).await;
     bot.stop().await;
 }
+
+/// GitHub refuses a review request for someone who is not a collaborator (422): the other leads
+/// are asked all the same, the refused one is not asked again, and the status comment says why
+/// in the same job.
+#[tokio::test]
+async fn a_lead_github_will_not_ask_is_named_in_the_status_comment_and_not_asked_again() {
+    let (github, server, bot) = gep_pull_request().await;
+    with_upstream_owners(&github);
+    github.state().not_collaborators.push("kflynn".into());
+    bot.deliver("d-1", "pull_request", &opened(&github)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(
+        github.state().requested_reviewers[&PR],
+        ["howardjohn", "liorlieberman"]
+    );
+    let comments = status_comments(&github);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].contains(
+            "| kflynn | ⏳ pending; GitHub refused the review request (Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the Codertocat/Hello-World repository.) |"
+        ),
+        "{}",
+        comments[0]
+    );
+    assert!(
+        comments[0].contains("| howardjohn | ⏳ pending, review requested |"),
+        "{}",
+        comments[0]
+    );
+    // Another event on the pull request: nobody is asked again, the comment still says it.
+    bot.deliver("d-2", "pull_request", &opened(&github)).await;
+    bot.drained(Duration::from_secs(10)).await;
+    assert_eq!(
+        requests_to(&server, "POST", "/requested_reviewers").await,
+        3,
+        "one request per lead, the refused one not retried"
+    );
+    assert!(status_comments(&github)[0].contains("| kflynn | ⏳ pending; GitHub refused"));
+    let dead = bot.intake.store.counts().await.unwrap().dead;
+    assert_eq!(dead, 0, "a refusal fails no job");
+    bot.stop().await;
+}

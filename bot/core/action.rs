@@ -175,6 +175,28 @@ impl Action {
         }
     }
 
+    /// What the bot remembers when GitHub refuses this action for good (`why`, as GitHub said
+    /// it): a review request names a lead who cannot be asked, so later plans say so instead of
+    /// asking again.
+    pub fn refused(&self, why: &str) -> Vec<StateChange> {
+        match self {
+            Action::RequestReviewers {
+                repo,
+                pull,
+                reviewers,
+            } => reviewers
+                .iter()
+                .map(|reviewer| StateChange::ReviewRequestRefused {
+                    repo: repo.clone(),
+                    number: *pull,
+                    reviewer: reviewer.to_lowercase(),
+                    why: why.to_owned(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn key(&self) -> String {
         use sha2::Digest as _;
         let json = serde_json::to_vec(self).unwrap_or_default();

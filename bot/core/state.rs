@@ -64,6 +64,14 @@ pub enum StateChange {
         number: u64,
         label: String,
     },
+    /// GitHub refused for good to request a review of the pull request from `reviewer` (lower
+    /// case): read back with the review ([`ReviewState::refused`]).
+    ReviewRequestRefused {
+        repo: String,
+        number: u64,
+        reviewer: String,
+        why: String,
+    },
     /// A GEP pull request's lead review, as it now stands.
     SaveReview {
         repo: String,
@@ -201,4 +209,8 @@ pub struct ReviewState {
     /// The leads the bot asked GitHub for a review (lower case), never asked twice.
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub requested: std::collections::BTreeSet<String>,
+    /// Of those, the ones GitHub refused (lower case), with what it said: kept by the store
+    /// beside the review (not in it), since they are learnt after the review is saved.
+    #[serde(skip)]
+    pub refused: BTreeMap<String, String>,
 }

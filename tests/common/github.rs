@@ -37,6 +37,9 @@ pub struct State {
     pub history: Vec<(String, String, Vec<String>)>,
     /// Pull request number -> the reviewers requested on it, in the order asked.
     pub requested_reviewers: BTreeMap<u64, Vec<String>>,
+    /// Logins (lower case) that are not collaborators of the repository: GitHub refuses a review
+    /// request that names one, whole, with a 422.
+    pub not_collaborators: Vec<String>,
     /// Pull request number -> the reviews posted on it (as GitHub answers them), oldest first.
     pub reviews: BTreeMap<u64, Vec<Value>>,
     /// Discussion number -> its comments (node id, body), oldest first.
@@ -511,6 +514,17 @@ impl FakeGitHub {
                     .flatten()
                     .filter_map(|r| r.as_str().map(String::from))
                     .collect();
+                if asked
+                    .iter()
+                    .any(|login| state.not_collaborators.contains(&login.to_lowercase()))
+                {
+                    // GitHub's answer, word for word.
+                    return ResponseTemplate::new(422).set_body_json(json!({
+                        "message": "Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the Codertocat/Hello-World repository.",
+                        "documentation_url": "https://docs.github.com/rest/pulls/review-requests#request-reviewers-for-a-pull-request",
+                        "status": "422"
+                    }));
+                }
                 state
                     .requested_reviewers
                     .entry(number)

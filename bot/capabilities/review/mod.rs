@@ -564,12 +564,14 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
             .map(str::to_lowercase)
             .filter(|lead| !next.requested.contains(lead))
             .collect();
-        if !ask.is_empty() {
-            next.requested.extend(ask.iter().cloned());
+        // One request per lead: GitHub refuses a whole request when one reviewer cannot be
+        // asked (not a collaborator), and the others must not go unasked for it.
+        for lead in ask {
+            next.requested.insert(lead.clone());
             plan.actions.push(Action::RequestReviewers {
                 repo: pr.repo.clone(),
                 pull: pr.number,
-                reviewers: ask,
+                reviewers: vec![lead],
             });
         }
     }

@@ -42,13 +42,19 @@ pub fn status_comment(state: &ReviewState, rules: &ReviewRules, pr: &PullRequest
     for lead in &rules.leads {
         let key = lead.to_lowercase();
         let standing = if key == pr.author.to_lowercase() {
-            "author (does not count)"
+            "author (does not count)".to_owned()
         } else {
-            match state.votes.get(&key) {
-                Some(Vote::Approved) => "✅ approved",
-                Some(Vote::ChangesRequested) => "❌ changes requested",
-                None if state.requested.contains(&key) => "⏳ pending, review requested",
-                None => "⏳ pending",
+            match (state.votes.get(&key), state.refused.get(&key)) {
+                (Some(Vote::Approved), _) => "✅ approved".to_owned(),
+                (Some(Vote::ChangesRequested), _) => "❌ changes requested".to_owned(),
+                (None, Some(why)) => format!(
+                    "⏳ pending; GitHub refused the review request ({})",
+                    sanitize(why, 200)
+                ),
+                (None, None) if state.requested.contains(&key) => {
+                    "⏳ pending, review requested".to_owned()
+                }
+                (None, None) => "⏳ pending".to_owned(),
             }
         };
         // Leads are named without `@`: the comment is edited often and must not ping each time.

@@ -48,6 +48,16 @@ pub enum Executor {
     GitHub(std::sync::Arc<GitHub>),
 }
 
+/// What became of an action that did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written, found written, or (in dry-run) logged.
+    Done,
+    /// GitHub refused it for good (a 422 on a write that helps but decides nothing): logged,
+    /// not retried, and what the bot remembers of it is [`Action::refused`].
+    Refused(String),
+}
+
 impl Executor {
     /// Whether actions reach GitHub (not dry-run).
     pub fn writes(&self) -> bool {
@@ -59,12 +69,12 @@ impl Executor {
         installation: Option<u64>,
         action: &Action,
         attempt: &Attempt<'_>,
-    ) -> Result<(), ExecError> {
+    ) -> Result<Outcome, ExecError> {
         match self {
             Executor::DryRun => {
                 let json = serde_json::to_string(action).unwrap_or_default();
                 tracing::info!(action = %json, "dry-run: not sent");
-                Ok(())
+                Ok(Outcome::Done)
             }
             Executor::GitHub(github) => {
                 if attempt.recovering {
@@ -74,7 +84,7 @@ impl Executor {
                                 kind = action.kind(),
                                 "found on GitHub from an earlier attempt; not written again"
                             );
-                            return Ok(());
+                            return Ok(Outcome::Done);
                         }
                         Ok(false) => {}
                         // A look GitHub refuses for good decides nothing: the write says what
@@ -85,22 +95,39 @@ impl Executor {
                         Err(error) => return Err(error),
                     }
                 }
-                github.execute(installation, action, attempt).await
+                match github.execute(installation, action, attempt).await {
+                    // A write that helps but decides nothing: GitHub's 422 (it will not take it,
+                    // now or on a retry) is logged and the action done.
+                    Err(ExecError::Permanent(why))
+                        if refusable(action) && why.starts_with("422") =>
+                    {
+                        tracing::warn!(kind = action.kind(), %why, "GitHub refused it; not retried");
+                        Ok(Outcome::Refused(said_by_github(&why)))
+                    }
+                    other => other.map(|()| Outcome::Done),
+                }
             }
         }
     }
 }
 
-/// A write that helps but decides nothing: GitHub's 422 (it will not take it, now or on a
-/// retry) is logged and the action done; anything else as it came.
-fn done_unless_refused(sent: Result<Value, ExecError>, what: &str) -> Result<(), ExecError> {
-    match sent {
-        Err(ExecError::Permanent(why)) if why.starts_with("422") => {
-            tracing::warn!(%why, "GitHub refused {what}; not retried");
-            Ok(())
-        }
-        other => other.map(drop),
-    }
+/// What GitHub said in a refusal, for people: the error without its status and request
+/// (`422 POST /repos/o/r/...: ` comes first).
+fn said_by_github(error: &str) -> String {
+    error
+        .split_once(": ")
+        .map_or(error, |(_, said)| said)
+        .to_owned()
+}
+
+/// The writes that help but decide nothing, whose refusal is not a failure: a review request
+/// (GitHub refuses a reviewer who is not a collaborator), suggestions (a line outside the diff
+/// once the head moved on).
+fn refusable(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::RequestReviewers { .. } | Action::SuggestChanges { .. }
+    )
 }
 
 /// A comment of the bot's, as GitHub has it now.
@@ -409,12 +436,11 @@ impl GitHub {
             } => {
                 let path = format!("/repos/{repo}/pulls/{pull}/requested_reviewers");
                 let body = json!({ "reviewers": reviewers });
-                // GitHub refuses a reviewer who is not a collaborator of the repository:
-                // asking again will not change that.
-                let sent = self
-                    .send(installation, Method::POST, &path, Some(body), true)
-                    .await;
-                done_unless_refused(sent, &format!("the review requests on {repo}#{pull}"))
+                // GitHub refuses a reviewer who is not a collaborator of the repository (a 422,
+                // see `refusable`): asking again will not change that.
+                self.send(installation, Method::POST, &path, Some(body), true)
+                    .await
+                    .map(drop)
             }
             Action::SuggestChanges {
                 repo,
@@ -457,12 +483,11 @@ impl GitHub {
                     "comments": comments,
                 });
                 let path = format!("/repos/{repo}/pulls/{pull}/reviews");
-                // GitHub refuses a comment on a line outside the diff (the head moved on,
-                // say): suggestions are a help, not a result, so nothing is retried.
-                let sent = self
-                    .send(installation, Method::POST, &path, Some(review), true)
-                    .await;
-                done_unless_refused(sent, &format!("the suggestions on {repo}#{pull}"))
+                // GitHub refuses a comment on a line outside the diff (the head moved on, say; a
+                // 422, see `refusable`): suggestions are a help, not a result.
+                self.send(installation, Method::POST, &path, Some(review), true)
+                    .await
+                    .map(drop)
             }
             Action::UpdateCheckRun {
                 repo,

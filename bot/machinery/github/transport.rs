@@ -600,7 +600,18 @@ pub fn classify(
     what: &str,
     now: DateTime<Utc>,
 ) -> ExecError {
-    let snippet: String = body.chars().take(200).collect();
+    // What GitHub says is wrong: its answer's `message` (and `errors`, for a validation), else
+    // the answer's start.
+    let snippet: String = match serde_json::from_str::<Value>(body) {
+        Ok(answer) if answer["message"].is_string() => {
+            let mut said = answer["message"].as_str().unwrap_or_default().to_owned();
+            if let Some(errors) = answer.get("errors") {
+                said.push_str(&format!(" {errors}"));
+            }
+            said.chars().take(300).collect()
+        }
+        _ => body.chars().take(200).collect(),
+    };
     if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
         if let Some(seconds) = header_number(headers, "retry-after") {
             return ExecError::RateLimited {

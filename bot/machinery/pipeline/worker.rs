@@ -16,7 +16,7 @@ use chrono::DateTime;
 use crate::capabilities::Capabilities;
 use crate::core::state::StateChange;
 use crate::core::{Event, ExecError};
-use crate::machinery::github::executor::Attempt;
+use crate::machinery::github::executor::{Attempt, Outcome};
 use crate::machinery::github::{Executor, GitHub, Repo};
 use crate::machinery::store::{Job, Store};
 
@@ -316,14 +316,57 @@ impl<S: Store> Worker<S> {
     async fn run_job(&self, job: &Job) -> Result<(), ExecError> {
         let event =
             Event::parse(&job.event, &job.body).map_err(|e| ExecError::Permanent(e.to_string()))?;
+        let now = DateTime::from_timestamp_millis((self.clock)()).unwrap_or_default();
+        // Claimed before: an earlier attempt may have written and died before recording it.
+        let attempt = Attempt {
+            delivery: &job.delivery_id,
+            recovering: job.attempts > 1,
+            since_ms: job.received_ms,
+        };
+        let mut done = job.done_actions.clone();
+        let mut run = self
+            .plan_and_run(&event, job, now, &attempt, &mut done)
+            .await?;
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
+        // GitHub refused a write for good, and the bot now remembers it: the plan is made once
+        // more, to say so (a status comment naming the lead who cannot be asked); what it
+        // shares with the first is done already.
+        if run.refused && run.failure.is_none() {
+            tracing::info!("planning again after a refusal");
+            run = self
+                .plan_and_run(&event, job, now, &attempt, &mut done)
+                .await?;
+        }
+        match run.failure {
+            None => Ok(()),
+            Some(failure) => {
+                if done.len() > job.done_actions.len() {
+                    self.store.record_done_actions(job.id, &done).await?;
+                }
+                Err(failure)
+            }
+        }
+    }
+
+    /// Plans the event, records the plan's state, and tries every action not in `done` (adding
+    /// each one done).
+    async fn plan_and_run(
+        &self,
+        event: &Event,
+        job: &Job,
+        now: DateTime<chrono::Utc>,
+        attempt: &Attempt<'_>,
+        done: &mut Vec<String>,
+    ) -> Result<Run, ExecError> {
         let reads = Repo {
             github: self.github.as_deref(),
             installation: event.installation,
         };
-        let now = DateTime::from_timestamp_millis((self.clock)()).unwrap_or_default();
         let mut plan = self
             .capabilities
-            .plan(&event, reads, &*self.store, now)
+            .plan(event, reads, &*self.store, now)
             .await?;
         // What the payload did not date happened when GitHub delivered it.
         for change in &mut plan.state {
@@ -335,20 +378,9 @@ impl<S: Store> Worker<S> {
             .apply(&plan.state)
             .await
             .map_err(|e| ExecError::Transient(e.to_string()))?;
-        if let Some(observer) = &self.observer {
-            observer(&event);
-        }
         // Every action is tried, whatever another's outcome: they are independent. What a
         // failed job did is recorded, so its retry does only what is left.
-        let done = &job.done_actions;
-        let mut now_done = done.clone();
-        // Claimed before: an earlier attempt may have written and died before recording it.
-        let attempt = Attempt {
-            delivery: &job.delivery_id,
-            recovering: job.attempts > 1,
-            since_ms: job.received_ms,
-        };
-        let mut failure: Option<ExecError> = None;
+        let mut run = Run::default();
         for action in &plan.actions {
             let key = action.key();
             if done.contains(&key) {
@@ -357,40 +389,48 @@ impl<S: Store> Worker<S> {
             }
             match self
                 .executor
-                .execute(event.installation, action, &attempt)
+                .execute(event.installation, action, attempt)
                 .await
             {
-                Ok(()) => {
+                Ok(outcome) => {
                     tracing::info!(kind = action.kind(), "action done");
-                    now_done.push(key);
-                    // Not in dry-run: nothing was written, so nothing is known to be on GitHub.
-                    // Only advice for later jobs: a store that cannot keep it costs one more
+                    done.push(key);
+                    let learnt = match outcome {
+                        // Not in dry-run: nothing was written, so nothing is known to be on
+                        // GitHub.
+                        Outcome::Done if self.executor.writes() => action.effects(),
+                        Outcome::Done => Vec::new(),
+                        Outcome::Refused(why) => {
+                            run.refused = true;
+                            action.refused(&why)
+                        }
+                    };
+                    // Only advice for later plans: a store that cannot keep it costs one more
                     // idempotent write, never this job.
-                    if self.executor.writes()
-                        && let Err(error) = self.store.apply(&action.effects()).await
-                    {
+                    if let Err(error) = self.store.apply(&learnt).await {
                         tracing::warn!(%error, "cannot remember what the action wrote");
                     }
                 }
                 Err(error) => {
                     tracing::warn!(kind = action.kind(), %error, "action failed");
-                    failure = Some(match failure {
+                    run.failure = Some(match run.failure {
                         Some(earlier) => earlier.graver(error),
                         None => error,
                     });
                 }
             }
         }
-        match failure {
-            None => Ok(()),
-            Some(failure) => {
-                if now_done.len() > done.len() {
-                    self.store.record_done_actions(job.id, &now_done).await?;
-                }
-                Err(failure)
-            }
-        }
+        Ok(run)
     }
+}
+
+/// How one plan's actions went.
+#[derive(Default)]
+struct Run {
+    /// The gravest failure, when any action failed.
+    failure: Option<ExecError>,
+    /// GitHub refused an action for good.
+    refused: bool,
 }
 
 fn count_done(jobs: usize) {

@@ -38,6 +38,9 @@ pub const RECORD_DONE_ACTIONS: &str = "INSERT INTO done_actions (job_id, keys) V
 pub const PROBE: &str = "INSERT INTO health (id, probed_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms";
 pub const SAY: &str = "INSERT INTO said (repo, number, about, digest) VALUES ($1, $2, $3, $4) ON CONFLICT (repo, number, about) DO UPDATE SET digest = excluded.digest";
 pub const SAID: &str = "SELECT digest FROM said WHERE repo = $1 AND number = $2 AND about = $3";
+pub const REFUSE_REVIEWER: &str = "INSERT INTO review_refusals (repo, number, reviewer, why) VALUES ($1, $2, $3, $4) ON CONFLICT (repo, number, reviewer) DO UPDATE SET why = excluded.why";
+pub const LOAD_REFUSALS: &str =
+    "SELECT reviewer, why FROM review_refusals WHERE repo = $1 AND number = $2";
 pub const LOAD_REVIEW: &str = "SELECT state FROM reviews WHERE repo = $1 AND number = $2";
 /// At most `$2` deliveries received before `$1`, oldest first, found through their
 /// `received_ms` index: a prune that finds nothing reads nothing, and a large one goes in batches
@@ -118,6 +121,19 @@ pub fn state_change(change: &StateChange) -> Result<(&'static str, Vec<Param>), 
             [
                 issue(repo, *number),
                 vec![Param::Text(about.clone()), Param::Text(digest.clone())],
+            ]
+            .concat(),
+        ),
+        StateChange::ReviewRequestRefused {
+            repo,
+            number,
+            reviewer,
+            why,
+        } => (
+            REFUSE_REVIEWER,
+            [
+                issue(repo, *number),
+                vec![Param::Text(reviewer.clone()), Param::Text(why.clone())],
             ]
             .concat(),
         ),

@@ -68,6 +68,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "said",
         include_str!("../migrations/postgres/0011_said.sql"),
     ),
+    (
+        12,
+        "review refusals",
+        include_str!("../migrations/postgres/0012_review_refusals.sql"),
+    ),
 ];
 
 /// sqlx's own definition of the table, so either can read what the other wrote.

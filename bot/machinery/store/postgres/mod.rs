@@ -349,11 +349,14 @@ impl Store for PgStore {
     }
 
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
-        let row = query_opt(&self.pool, sql::LOAD_REVIEW, &[&repo, &(number as i64)]).await?;
-        match row {
-            Some(row) => Ok(Some(serde_json::from_str(row.get::<_, &str>(0))?)),
-            None => Ok(None),
-        }
+        let number = number as i64;
+        let Some(row) = query_opt(&self.pool, sql::LOAD_REVIEW, &[&repo, &number]).await? else {
+            return Ok(None);
+        };
+        let mut state: ReviewState = serde_json::from_str(row.get::<_, &str>(0))?;
+        let refused = query(&self.pool, sql::LOAD_REFUSALS, &[&repo, &number]).await?;
+        state.refused = refused.iter().map(|row| (row.get(0), row.get(1))).collect();
+        Ok(Some(state))
     }
 
     async fn prune(&self, before_ms: i64, limit: u32) -> Result<u64, StoreError> {

@@ -143,7 +143,7 @@ impl ServeClaim {
 }
 
 /// The schema's migrations, in order.
-const MIGRATIONS: [&str; 12] = [
+const MIGRATIONS: [&str; 13] = [
     include_str!("../migrations/sqlite/0001_pipeline.sql"),
     include_str!("../migrations/sqlite/0002_claim_indexes.sql"),
     include_str!("../migrations/sqlite/0003_reviews.sql"),
@@ -156,6 +156,7 @@ const MIGRATIONS: [&str; 12] = [
     include_str!("../migrations/sqlite/0010_partial_job_indexes.sql"),
     include_str!("../migrations/sqlite/0011_jobs_state_check.sql"),
     include_str!("../migrations/sqlite/0012_said.sql"),
+    include_str!("../migrations/sqlite/0013_review_refusals.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -621,13 +622,24 @@ impl Store for SqliteStore {
 
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
         let values = vec![text(repo), Value::Integer(number as i64)];
-        match self
-            .read(sql::LOAD_REVIEW, values, |row| row.get::<_, String>(0))
+        let Some(state) = self
+            .read(sql::LOAD_REVIEW, values.clone(), |row| {
+                row.get::<_, String>(0)
+            })
             .await?
-        {
-            Some(state) => Ok(Some(serde_json::from_str(&state)?)),
-            None => Ok(None),
-        }
+        else {
+            return Ok(None);
+        };
+        let mut state: ReviewState = serde_json::from_str(&state)?;
+        let work = move |connection: &Connection| -> rusqlite::Result<Vec<(String, String)>> {
+            let mut statement = connection.prepare_cached(sql::LOAD_REFUSALS)?;
+            let rows = statement.query_map(numbered(&values).as_slice(), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            rows.collect()
+        };
+        state.refused = self.on_reader(work).await?.into_iter().collect();
+        Ok(Some(state))
     }
 
     async fn activity(
