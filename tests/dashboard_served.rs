@@ -724,3 +724,70 @@ async fn a_gep_ready_to_graduate_is_said_once_and_its_label_follows_readiness() 
     );
     drop(bot);
 }
+
+/// Two replicas on one PostgreSQL database serve the same dashboard and both refresh it: each
+/// ready GEP's tracking issue gets one comment and one label request, whichever replica's refresh
+/// stored the nudge and however the two interleave.
+#[tokio::test]
+async fn two_replicas_refreshing_the_same_dashboard_nudge_each_ready_gep_once() {
+    const MARKER: &str = "<!-- gep-bot:graduation -->";
+    let Some(url) = common::postgres_url("two_replicas_nudge_once") else {
+        return;
+    };
+    let schema = common::unique_schema("nudge_once");
+    gep_bot::machinery::store::PgStore::open_in_schema(&url, &schema)
+        .await
+        .expect("schema and migrations");
+    let db = gep_bot::machinery::store::PgStore::url_in_schema(&url, &schema);
+    let github = upstream_github();
+    let server = github.serve().await;
+    let ports = [common::serve::free_port(), common::serve::free_port()];
+    let _replicas: Vec<common::serve::KillOnDrop> = ports
+        .iter()
+        .map(|&port| {
+            let mut command = common::serve::command(port, &db, &server.uri(), SECRET);
+            command.env("GEP_BOT_DASHBOARD_REPO", REPO);
+            common::serve::KillOnDrop(command.spawn().unwrap())
+        })
+        .collect();
+    let mut ready = Vec::new();
+    for port in ports {
+        ready = ready_geps(&dashboard_when(port, |_| true).await);
+    }
+    assert!(ready.contains(&2645), "{ready:?}");
+    until(&github, "every ready GEP nudged", |g| {
+        ready
+            .iter()
+            .all(|&n| g.comments_marked(n, MARKER).len() == 1)
+    })
+    .await;
+    settled(&server).await;
+    for &number in &ready {
+        assert_eq!(
+            github.comments_marked(number, MARKER).len(),
+            1,
+            "GEP-{number}"
+        );
+    }
+    let comments = requests_to(&server, "POST", "/comments").await;
+    let labels = requests_to(&server, "POST", "/labels").await;
+    assert_eq!(comments, ready.len(), "one comment per ready GEP");
+    assert_eq!(labels, ready.len(), "one label request per ready GEP");
+    // Both replicas stored what they found; the database holds one job per ready GEP.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let jobs: i64 = client
+        .query_one(
+            &format!(
+                "SELECT COUNT(*) FROM \"{schema}\".jobs j JOIN \"{schema}\".deliveries d \
+                 ON d.id = j.delivery_id WHERE d.event = 'gep-bot.graduation'"
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(jobs as usize, ready.len());
+}
