@@ -412,7 +412,11 @@ impl<S: Store> Refresher<S> {
             stale_months: self.stale_months,
         });
         let json = serde_json::to_string_pretty(&dashboard).expect("the dashboard is JSON") + "\n";
-        self.nudge(installation, &dashboard).await?;
+        // Nudges are a help: a store that cannot take them now costs this refresh none of its
+        // page (the next refresh stores them).
+        if let Err(error) = self.nudge(installation, &dashboard).await {
+            tracing::warn!(repo = %repo, %error, "cannot store the graduation nudges");
+        }
         let page = Page {
             etag: tag(&[json.as_bytes()]),
             json,
@@ -445,8 +449,7 @@ impl<S: Store> Refresher<S> {
             let said = self
                 .store
                 .said(repo, u64::from(standing.gep), graduation::ABOUT)
-                .await
-                .map_err(|e| ExecError::Transient(e.to_string()))?;
+                .await?;
             if !standing.to_say(said.as_deref()) {
                 continue;
             }
@@ -459,11 +462,7 @@ impl<S: Store> Refresher<S> {
                 event: graduation::EVENT,
                 body: &body,
             };
-            let recorded = self
-                .store
-                .schedule(delivery, now, now)
-                .await
-                .map_err(|e| ExecError::Transient(e.to_string()))?;
+            let recorded = self.store.schedule(delivery, now, now).await?;
             if recorded == Recorded::New {
                 stored += 1;
             }
