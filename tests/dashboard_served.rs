@@ -791,3 +791,41 @@ async fn two_replicas_refreshing_the_same_dashboard_nudge_each_ready_gep_once() 
         .get(0);
     assert_eq!(jobs as usize, ready.len());
 }
+
+/// In dry-run nothing is said, and nothing is remembered as said: no nudge is stored (one stored
+/// would count as said and never be said once the bot writes), while the dashboard lists the
+/// ready GEPs all the same.
+#[tokio::test]
+async fn in_dry_run_no_nudge_is_stored() {
+    let github = upstream_github();
+    let server = github.serve().await;
+    let bot = {
+        let dir = tempfile::tempdir().unwrap();
+        let port = common::serve::free_port();
+        let db = format!("sqlite://{}", dir.path().join("bot.db").display());
+        let mut command = common::serve::command(port, &db, &server.uri(), SECRET);
+        command
+            .env("GEP_BOT_DASHBOARD_REPO", REPO)
+            .env("GEP_BOT_DRY_RUN", "1");
+        Running {
+            child: common::serve::KillOnDrop(command.spawn().unwrap()),
+            port,
+            dir,
+        }
+    };
+    let json = dashboard_when(bot.port, |_| true).await;
+    assert!(ready_geps(&json).contains(&2645));
+    settled(&server).await;
+    let db = rusqlite::Connection::open(bot.dir.path().join("bot.db")).unwrap();
+    let stored: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE event = 'gep-bot.graduation'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 0);
+    // (Its reads go on: the open pull requests are a GraphQL POST.)
+    assert_eq!(requests_to(&server, "POST", "/comments").await, 0);
+    assert_eq!(requests_to(&server, "POST", "/labels").await, 0);
+}

@@ -111,7 +111,13 @@ async fn serve_with<S: Store>(
                 config.mesh.clone(),
             );
             refresher.stale_months = config.dashboard.stale_months;
-            refresher.ready_label = config.dashboard.ready_label.clone();
+            // In dry-run a nudge would be remembered as said and never said once the bot
+            // writes: none is stored (the dashboard lists the ready GEPs all the same).
+            if executor.writes() {
+                refresher.ready_label = config.dashboard.ready_label.clone();
+            } else if !config.dashboard.ready_label.is_empty() {
+                tracing::info!("dry-run: graduation nudges are not stored");
+            }
             refresher.queued = Some(queued.clone());
             Some(tokio::spawn(refresher.run(stopped.clone())))
         }
