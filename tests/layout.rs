@@ -223,3 +223,29 @@ fn no_capability_reads_the_clock() {
         }
     }
 }
+
+/// The README's map names every capability's folder (adding one is its folder, one line in the
+/// list, and this line of the README).
+#[test]
+fn the_readme_names_every_capability_folder() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("| `bot/capabilities/` |"))
+        .expect("the README's row for bot/capabilities/");
+    let folders: BTreeSet<String> = modules(&bot().join("capabilities"))
+        .keys()
+        .filter_map(|module| module.split("::").nth(1).map(str::to_owned))
+        .collect();
+    assert!(folders.len() >= 9, "{folders:?}");
+    for folder in &folders {
+        if folder == "capability" {
+            continue;
+        }
+        assert!(
+            line.contains(&format!("`{folder}`")),
+            "README lacks `{folder}`: {line}"
+        );
+    }
+}
