@@ -1,8 +1,8 @@
 //! The agenda before each meeting (SPEC section 13): one comment in the configured issue (or
-//! discussion), written
-//! `lead_time_hours` before the meeting and brought up to date `refresh_hours` before it, saying
-//! what happened since the previous meeting (mesh items opened, GEP status changes), the GEP pull
-//! requests awaiting lead review with the leads still to approve, open concerns, and the
+//! discussion), written `lead_time_hours` before the meeting and brought up to date
+//! `refresh_hours` before it, saying what people nominated (`/gep nominate`), what happened since
+//! the previous meeting (mesh items opened, GEP status changes, GEPs found ready to graduate), the
+//! GEP pull requests awaiting lead review with the leads still to approve, open concerns, and the
 //! meeting's time in UTC and Pacific with the series' slots.
 //!
 //! Timed work goes through the same durable store as deliveries: the [`Scheduler`] stores each
@@ -417,6 +417,21 @@ impl Agenda {
                     .join(" / ")
             }
         );
+        // What people asked to discuss comes first.
+        out.push_str("\n### Nominated\n\n");
+        if self.nominated.is_empty() {
+            out.push_str("None.\n");
+        }
+        for n in &self.nominated {
+            // Text people wrote, echoed: no mention, no markup.
+            let what = SubjectKind::of(&n.item).map_or("issue", SubjectKind::in_words);
+            write!(out, "- {what} #{}, by {}", n.number, sanitize(&n.by, 39))
+                .expect("a string takes writes");
+            if !n.reason.is_empty() {
+                write!(out, ": {}", sanitize(&n.reason, 200)).expect("a string takes writes");
+            }
+            out.push('\n');
+        }
         let since = due.previous.map_or("the start".to_owned(), |p| {
             p.format("the meeting of %Y-%m-%d").to_string()
         });
@@ -461,20 +476,6 @@ impl Agenda {
             if !a.open_concerns.is_empty() {
                 write!(out, "; open concerns: {}", a.open_concerns.join(", "))
                     .expect("a string takes writes");
-            }
-            out.push('\n');
-        }
-        out.push_str("\n### Nominated\n\n");
-        if self.nominated.is_empty() {
-            out.push_str("None.\n");
-        }
-        for n in &self.nominated {
-            // Text people wrote, echoed: no mention, no markup.
-            let what = SubjectKind::of(&n.item).map_or("issue", SubjectKind::in_words);
-            write!(out, "- {what} #{}, by {}", n.number, sanitize(&n.by, 39))
-                .expect("a string takes writes");
-            if !n.reason.is_empty() {
-                write!(out, ": {}", sanitize(&n.reason, 200)).expect("a string takes writes");
             }
             out.push('\n');
         }
