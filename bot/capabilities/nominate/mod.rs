@@ -33,7 +33,8 @@ pub const HELP: &[HelpEntry] = &[
     },
 ];
 
-/// The longest reason the agenda repeats.
+/// The longest reason kept and repeated (a comment may hold 65,536 characters; the reason is
+/// part of the activity's key, which PostgreSQL's index keeps under 2,700 bytes).
 const MAX_REASON: usize = 200;
 
 /// Nominations for the meeting's agenda.
@@ -106,7 +107,7 @@ impl Capability for Nominate {
         let (kind, reason, said) = match command {
             Command::GepNominate(reason) => (
                 ActivityKind::Nominated,
-                reason.trim().to_owned(),
+                reason.trim().chars().take(MAX_REASON).collect(),
                 format!(
                     "On the agenda of the next meeting{}. `{}` takes it off.",
                     if reason.trim().is_empty() {

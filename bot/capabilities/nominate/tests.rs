@@ -138,3 +138,18 @@ async fn the_last_word_of_a_comment_counts_and_a_discussion_is_answered_in_place
     by_bot.comment = Some(Comment::new(7, "/gep nominate".into(), None, Actor { login: "gep-bot[bot]".into(), kind: "Bot".into() }, String::new()));
     assert!(!nominate.wants(&by_bot));
 }
+
+#[tokio::test]
+async fn a_long_reason_is_kept_short() {
+    let long = "why ".repeat(5_000);
+    let plan = run(&comment(
+        SubjectKind::Issue,
+        "robscott",
+        Association::Member,
+        &format!("/gep nominate {long}"),
+    ))
+    .await;
+    let kept = &recorded(&plan)[0].2.reason;
+    assert_eq!(kept.chars().count(), MAX_REASON);
+    assert!(long.starts_with(kept.as_str()));
+}
