@@ -525,8 +525,12 @@ impl Store for Reference {
     async fn review(&self, _: &str, _: u64) -> Result<Option<ReviewState>, StoreError> {
         Ok(None)
     }
-    async fn said(&self, _: &str, _: u64, _: &str) -> Result<Option<String>, StoreError> {
-        Ok(None)
+    async fn said(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<std::collections::BTreeMap<u64, String>, StoreError> {
+        Ok(Default::default())
     }
     async fn record_done_actions(&self, _: i64, _: &[String]) -> Result<(), StoreError> {
         Ok(())

@@ -118,7 +118,7 @@ fn feedback_first(plan: &mut Plan) {
         | Action::DiscussionReply { .. } => 2,
         Action::SetCommitStatus { .. } => 3,
         Action::AddLabels { .. } | Action::RemoveLabel { .. } => 4,
-        Action::RequestReviewers { .. } => 5,
+        Action::RequestReview { .. } => 5,
     });
 }
 

@@ -96,12 +96,13 @@ pub enum Action {
         marker: String,
         body: String,
     },
-    /// GitHub review requests for `reviewers` on a pull request (asking again for someone asked
-    /// already changes nothing on GitHub).
-    RequestReviewers {
+    /// A GitHub review request for `reviewer` on a pull request (asking again for someone asked
+    /// already changes nothing on GitHub). One reviewer each: GitHub refuses a whole request when
+    /// one reviewer cannot be asked.
+    RequestReview {
         repo: String,
         pull: u64,
-        reviewers: Vec<String>,
+        reviewer: String,
     },
     /// A review of a pull request's head (event `COMMENT`) whose comments suggest changes on
     /// lines of its diff: posted once per head (found by its marker among the reviews).
@@ -139,7 +140,7 @@ impl Action {
             Action::DiscussionReply { .. } => "discussion_reply",
             Action::CreateDiscussionComment { .. } => "create_discussion_comment",
             Action::SuggestChanges { .. } => "suggest_changes",
-            Action::RequestReviewers { .. } => "request_reviewers",
+            Action::RequestReview { .. } => "request_review",
         }
     }
 
@@ -180,19 +181,16 @@ impl Action {
     /// asking again.
     pub fn refused(&self, why: &str) -> Vec<StateChange> {
         match self {
-            Action::RequestReviewers {
+            Action::RequestReview {
                 repo,
                 pull,
-                reviewers,
-            } => reviewers
-                .iter()
-                .map(|reviewer| StateChange::ReviewRequestRefused {
-                    repo: repo.clone(),
-                    number: *pull,
-                    reviewer: reviewer.to_lowercase(),
-                    why: why.to_owned(),
-                })
-                .collect(),
+                reviewer,
+            } => vec![StateChange::ReviewRequestRefused {
+                repo: repo.clone(),
+                number: *pull,
+                reviewer: reviewer.to_lowercase(),
+                why: why.to_owned(),
+            }],
             _ => Vec::new(),
         }
     }

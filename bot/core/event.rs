@@ -494,6 +494,15 @@ impl Event {
     }
 }
 
+impl Event {
+    /// What timed work of `kind` is about, as its scheduler wrote it; none for another event or
+    /// a body of another shape.
+    pub fn scheduled_as<T: serde::de::DeserializeOwned>(&self, kind: EventKind) -> Option<T> {
+        let scheduled = self.scheduled.as_ref().filter(|_| self.kind == kind)?;
+        serde_json::from_value(scheduled.clone()).ok()
+    }
+}
+
 /// Builders, for tests and tools that make an event by hand: every field a default but those
 /// named, so a test says only what matters to it.
 impl Event {

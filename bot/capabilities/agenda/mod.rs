@@ -263,14 +263,12 @@ pub struct Awaiting {
     pub open_concerns: Vec<String>,
 }
 
-/// An item nominated for the meeting (`/gep nominate`).
+/// An item nominated for the meeting (`/gep nominate`): its number, and who nominated it, why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Nominated {
     pub number: u64,
-    /// `issue`, `pull_request` or `discussion`.
-    pub item: String,
-    pub by: String,
-    pub reason: String,
+    #[serde(flatten)]
+    pub of: Nomination,
 }
 
 /// What the agenda says.
@@ -292,15 +290,13 @@ pub struct Agenda {
 fn nominations<'a>(activity: impl Iterator<Item = &'a Activity>) -> Vec<Nominated> {
     let mut standing: Vec<Nominated> = Vec::new();
     for a in activity {
-        let Ok(nomination) = serde_json::from_str::<Nomination>(&a.detail) else {
+        let Ok(of) = serde_json::from_str::<Nomination>(&a.detail) else {
             continue;
         };
         match a.kind {
             ActivityKind::Nominated => standing.push(Nominated {
                 number: a.number,
-                item: nomination.item,
-                by: nomination.by,
-                reason: nomination.reason,
+                of,
             }),
             ActivityKind::NominationCancelled => standing.retain(|n| n.number != a.number),
             _ => {}
@@ -417,69 +413,64 @@ impl Agenda {
                     .join(" / ")
             }
         );
-        // What people asked to discuss comes first.
-        out.push_str("\n### Nominated\n\n");
-        if self.nominated.is_empty() {
-            out.push_str("None.\n");
-        }
-        for n in &self.nominated {
-            // Text people wrote, echoed: no mention, no markup.
-            let what = SubjectKind::of(&n.item).map_or("issue", SubjectKind::in_words);
-            write!(out, "- {what} #{}, by {}", n.number, sanitize(&n.by, 39))
-                .expect("a string takes writes");
-            if !n.reason.is_empty() {
-                write!(out, ": {}", sanitize(&n.reason, 200)).expect("a string takes writes");
+        // What people asked to discuss comes first; text people wrote is echoed with no mention
+        // and no markup.
+        let nominated = self.nominated.iter().map(|n| {
+            let what = SubjectKind::of(&n.of.item).map_or("issue", SubjectKind::in_words);
+            let mut line = format!("{what} #{}, by {}", n.number, sanitize(&n.of.by, 39));
+            if !n.of.reason.is_empty() {
+                line.push_str(&format!(": {}", sanitize(&n.of.reason, 200)));
             }
-            out.push('\n');
-        }
+            line
+        });
+        section(&mut out, "Nominated", nominated);
         let since = due.previous.map_or("the start".to_owned(), |p| {
             p.format("the meeting of %Y-%m-%d").to_string()
         });
-        write!(out, "\n### New mesh work since {since}\n\n").expect("a string takes writes");
-        if self.new_mesh.is_empty() {
-            out.push_str("None.\n");
-        }
-        for (kind, number) in &self.new_mesh {
+        let mesh = self.new_mesh.iter().map(|(kind, number)| {
             let what = SubjectKind::of(kind).map_or("issue", SubjectKind::in_words);
-            writeln!(out, "- {what} #{number}").expect("a string takes writes");
-        }
-        out.push_str("\n### GEP status changes\n\n");
-        if self.status_changes.is_empty() {
-            out.push_str("None.\n");
-        }
-        for (gep, change) in &self.status_changes {
-            writeln!(out, "- GEP-{gep}: {change}").expect("a string takes writes");
-        }
-        out.push_str("\n### GEPs ready to graduate\n\n");
-        if self.ready.is_empty() {
-            out.push_str("None.\n");
-        }
-        for (gep, next) in &self.ready {
-            writeln!(out, "- GEP-{gep}: meets every criterion of {next}")
-                .expect("a string takes writes");
-        }
-        out.push_str("\n### GEP pull requests awaiting lead review\n\n");
-        if self.awaiting_review.is_empty() {
-            out.push_str("None.\n");
-        }
-        for a in &self.awaiting_review {
-            // Leads are named without `@`: an agenda must not ping them every hour.
-            write!(
-                out,
-                "- #{}: {}/{} approvals; pending: {}",
+            format!("{what} #{number}")
+        });
+        section(&mut out, &format!("New mesh work since {since}"), mesh);
+        let changes = self
+            .status_changes
+            .iter()
+            .map(|(gep, change)| format!("GEP-{gep}: {change}"));
+        section(&mut out, "GEP status changes", changes);
+        let ready = self
+            .ready
+            .iter()
+            .map(|(gep, next)| format!("GEP-{gep}: meets every criterion of {next}"));
+        section(&mut out, "GEPs ready to graduate", ready);
+        // Leads are named without `@`: an agenda must not ping them every hour.
+        let awaiting = self.awaiting_review.iter().map(|a| {
+            let mut line = format!(
+                "#{}: {}/{} approvals; pending: {}",
                 a.pull,
                 a.approvals,
                 a.quorum,
                 a.pending.join(", ")
-            )
-            .expect("a string takes writes");
+            );
             if !a.open_concerns.is_empty() {
-                write!(out, "; open concerns: {}", a.open_concerns.join(", "))
-                    .expect("a string takes writes");
+                line.push_str(&format!("; open concerns: {}", a.open_concerns.join(", ")));
             }
-            out.push('\n');
-        }
+            line
+        });
+        section(&mut out, "GEP pull requests awaiting lead review", awaiting);
         out
+    }
+}
+
+/// A section of the agenda: its heading, then a line per item, or "None.".
+fn section(out: &mut String, heading: &str, items: impl Iterator<Item = String>) {
+    write!(out, "\n### {heading}\n\n").expect("a string takes writes");
+    let mut none = true;
+    for item in items {
+        writeln!(out, "- {item}").expect("a string takes writes");
+        none = false;
+    }
+    if none {
+        out.push_str("None.\n");
     }
 }
 
@@ -498,10 +489,7 @@ impl AgendaComment {
 
 /// The pass the scheduler stored, from a scheduled event.
 fn due_of(event: &Event) -> Option<Due> {
-    (event.kind == EventKind::Agenda)
-        .then_some(event.scheduled.as_ref())
-        .flatten()
-        .and_then(|s| serde_json::from_value::<Due>(s.clone()).ok())
+    event.scheduled_as(EventKind::Agenda)
 }
 
 impl Capability for AgendaComment {

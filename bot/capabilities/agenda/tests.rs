@@ -13,6 +13,28 @@ fn utc(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The meeting of Monday 2026-12-07 (23:00Z), the one before it 2026-12-01.
+fn meeting_of_2026_12_07() -> Due {
+    for_date(
+        &gamma(),
+        "o/r",
+        Target::Issue(9),
+        NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Activity of `o/r` seen at `at`.
+fn seen(kind: ActivityKind, number: u64, detail: String, at: &str) -> Activity {
+    Activity {
+        repo: "o/r".into(),
+        kind,
+        number,
+        detail,
+        at_ms: Some(utc(at).timestamp_millis()),
+    }
+}
+
 #[test]
 fn each_meeting_gets_two_passes_named_by_meeting_due_before_it() {
     let rules = AgendaRules::default();
@@ -85,21 +107,9 @@ fn each_meeting_gets_two_passes_named_by_meeting_due_before_it() {
 
 #[test]
 fn the_agenda_lists_what_happened_since_the_previous_meeting_and_who_is_pending() {
-    let due = for_date(
-        &gamma(),
-        "o/r",
-        Target::Issue(9),
-        NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
-    )
-    .unwrap();
+    let due = meeting_of_2026_12_07();
     assert_eq!(due.meeting, utc("2026-12-07T23:00:00Z"));
-    let seen = |kind, number, detail: &str, at: &str| Activity {
-        repo: "o/r".into(),
-        kind,
-        number,
-        detail: detail.into(),
-        at_ms: Some(utc(at).timestamp_millis()),
-    };
+    let seen = |kind, number, detail: &str, at: &str| seen(kind, number, detail.into(), at);
     let activity = vec![
         seen(
             ActivityKind::MeshOpened,
@@ -185,25 +195,15 @@ fn rules_that_cannot_work_say_so() {
 
 #[test]
 fn nominations_since_the_previous_meeting_stand_until_cancelled() {
-    let due = for_date(
-        &gamma(),
-        "o/r",
-        Target::Issue(9),
-        NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
-    )
-    .unwrap();
-    let said = |kind, number, by: &str, reason: &str, comment, at: &str| Activity {
-        repo: "o/r".into(),
-        kind,
-        number,
-        detail: serde_json::to_string(&Nomination {
+    let due = meeting_of_2026_12_07();
+    let said = |kind, number, by: &str, reason: &str, comment, at: &str| {
+        let nomination = Nomination {
             item: if number == 5 { "discussion" } else { "issue" }.into(),
             by: by.into(),
             reason: reason.into(),
             comment,
-        })
-        .unwrap(),
-        at_ms: Some(utc(at).timestamp_millis()),
+        };
+        seen(kind, number, serde_json::to_string(&nomination).unwrap(), at)
     };
     use ActivityKind::{Nominated as N, NominationCancelled as C};
     let activity = vec![
@@ -221,7 +221,7 @@ fn nominations_since_the_previous_meeting_stand_until_cancelled() {
     let on: Vec<(u64, &str)> = agenda
         .nominated
         .iter()
-        .map(|n| (n.number, n.reason.as_str()))
+        .map(|n| (n.number, n.of.reason.as_str()))
         .collect();
     assert_eq!(on, [(2, "retries"), (5, "*again* @all")]);
     let text = agenda.markdown();

@@ -148,10 +148,7 @@ impl Graduation {
 
 /// The standing a timed event carries.
 fn standing_of(event: &Event) -> Option<Standing> {
-    (event.kind == EventKind::Graduation)
-        .then_some(event.scheduled.as_ref())
-        .flatten()
-        .and_then(|s| serde_json::from_value(s.clone()).ok())
+    event.scheduled_as(EventKind::Graduation)
 }
 
 /// What the plan needs: the standing, and whether the label of the GEP's present status (put on

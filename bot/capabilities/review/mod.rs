@@ -568,10 +568,10 @@ pub fn plan(event: &Event, pr: &PullRequest, rules: &ReviewRules, state: &Review
         // asked (not a collaborator), and the others must not go unasked for it.
         for lead in ask {
             next.requested.insert(lead.clone());
-            plan.actions.push(Action::RequestReviewers {
+            plan.actions.push(Action::RequestReview {
                 repo: pr.repo.clone(),
                 pull: pr.number,
-                reviewers: vec![lead],
+                reviewer: lead,
             });
         }
     }

@@ -126,7 +126,7 @@ fn said_by_github(error: &str) -> String {
 fn refusable(action: &Action) -> bool {
     matches!(
         action,
-        Action::RequestReviewers { .. } | Action::SuggestChanges { .. }
+        Action::RequestReview { .. } | Action::SuggestChanges { .. }
     )
 }
 
@@ -429,13 +429,13 @@ impl GitHub {
                 }
                 Ok(())
             }
-            Action::RequestReviewers {
+            Action::RequestReview {
                 repo,
                 pull,
-                reviewers,
+                reviewer,
             } => {
                 let path = format!("/repos/{repo}/pulls/{pull}/requested_reviewers");
-                let body = json!({ "reviewers": reviewers });
+                let body = json!({ "reviewers": [reviewer] });
                 // GitHub refuses a reviewer who is not a collaborator of the repository (a 422,
                 // see `refusable`): asking again will not change that.
                 self.send(installation, Method::POST, &path, Some(body), true)

@@ -332,8 +332,9 @@ impl<S: Store> Worker<S> {
         }
         // GitHub refused a write for good, and the bot now remembers it: the plan is made once
         // more, to say so (a status comment naming the lead who cannot be asked); what it
-        // shares with the first is done already.
-        if run.refused && run.failure.is_none() {
+        // shares with the first is done already. (A refusal that teaches nothing, suggestions
+        // on a line the head moved away from, plans nothing again.)
+        if run.replan && run.failure.is_none() {
             tracing::info!("planning again after a refusal");
             run = self
                 .plan_and_run(&event, job, now, &attempt, &mut done)
@@ -401,8 +402,10 @@ impl<S: Store> Worker<S> {
                         Outcome::Done if self.executor.writes() => action.effects(),
                         Outcome::Done => Vec::new(),
                         Outcome::Refused(why) => {
-                            run.refused = true;
-                            action.refused(&why)
+                            let learnt = action.refused(&why);
+                            // What the bot learnt from it may change what the plan says.
+                            run.replan |= !learnt.is_empty();
+                            learnt
                         }
                     };
                     // Only advice for later plans: a store that cannot keep it costs one more
@@ -429,8 +432,8 @@ impl<S: Store> Worker<S> {
 struct Run {
     /// The gravest failure, when any action failed.
     failure: Option<ExecError>,
-    /// GitHub refused an action for good.
-    refused: bool,
+    /// GitHub refused an action for good, and the bot remembers something of it.
+    replan: bool,
 }
 
 fn count_done(jobs: usize) {

@@ -304,13 +304,13 @@ pub trait Store: Send + Sync + 'static {
         number: u64,
     ) -> impl Future<Output = Result<Option<ReviewState>, StoreError>> + Send;
 
-    /// The digest of what the bot last said `about` the issue ([`StateChange::Said`]).
+    /// The digest of what the bot last said `about` each issue of the repository that it said
+    /// something of ([`StateChange::Said`]), by issue: one read for a whole refresh.
     fn said(
         &self,
         repo: &str,
-        number: u64,
         about: &str,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<std::collections::BTreeMap<u64, String>, StoreError>> + Send;
 
     /// A repository's activity in `[from_ms, to_ms)`, in time order.
     fn activity(

@@ -37,7 +37,7 @@ pub const RECORD_DONE_ACTIONS: &str = "INSERT INTO done_actions (job_id, keys) V
 /// Readiness: a one-row write that commits (or fails) as a delivery's would.
 pub const PROBE: &str = "INSERT INTO health (id, probed_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms";
 pub const SAY: &str = "INSERT INTO said (repo, number, about, digest) VALUES ($1, $2, $3, $4) ON CONFLICT (repo, number, about) DO UPDATE SET digest = excluded.digest";
-pub const SAID: &str = "SELECT digest FROM said WHERE repo = $1 AND number = $2 AND about = $3";
+pub const SAID: &str = "SELECT number, digest FROM said WHERE repo = $1 AND about = $2";
 pub const REFUSE_REVIEWER: &str = "INSERT INTO review_refusals (repo, number, reviewer, why) VALUES ($1, $2, $3, $4) ON CONFLICT (repo, number, reviewer) DO UPDATE SET why = excluded.why";
 pub const LOAD_REFUSALS: &str =
     "SELECT reviewer, why FROM review_refusals WHERE repo = $1 AND number = $2";

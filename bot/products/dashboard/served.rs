@@ -26,7 +26,7 @@ use tokio::sync::{Notify, watch};
 
 use super::build::{self, History, Inputs, Pull};
 use super::{Dashboard, Filter};
-use crate::capabilities::graduation::{self, Graduation};
+use crate::capabilities::graduation;
 use crate::capabilities::mesh::{Matcher, MeshRules};
 use crate::capabilities::review::{self, ReviewRules};
 use crate::core::event::SubjectKind;
@@ -438,25 +438,19 @@ impl<S: Store> Refresher<S> {
         installation: Option<u64>,
         dashboard: &super::Dashboard,
     ) -> Result<usize, ExecError> {
-        let graduation = Graduation::new(&self.ready_label);
-        if graduation.label.is_empty() {
+        if self.ready_label.is_empty() {
             return Ok(0);
         }
         let repo = &self.served.repo;
         let now = crate::machinery::pipeline::now_ms();
+        let said = self.store.said(repo, graduation::ABOUT).await?;
         let mut stored = 0;
         for standing in dashboard.geps.iter().filter_map(|row| row.standing(repo)) {
-            let said = self
-                .store
-                .said(repo, u64::from(standing.gep), graduation::ABOUT)
-                .await?;
-            if !standing.to_say(said.as_deref()) {
+            let said = said.get(&u64::from(standing.gep)).map(String::as_str);
+            if !standing.to_say(said) {
                 continue;
             }
-            let (id, body) = (
-                standing.delivery_id(said.as_deref()),
-                standing.body(installation),
-            );
+            let (id, body) = (standing.delivery_id(said), standing.body(installation));
             let delivery = NewDelivery {
                 id: &id,
                 event: graduation::EVENT,

@@ -341,11 +341,13 @@ impl Store for PgStore {
     async fn said(
         &self,
         repo: &str,
-        number: u64,
         about: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let row = query_opt(&self.pool, sql::SAID, &[&repo, &(number as i64), &about]).await?;
-        Ok(row.map(|row| row.get(0)))
+    ) -> Result<std::collections::BTreeMap<u64, String>, StoreError> {
+        let rows = query(&self.pool, sql::SAID, &[&repo, &about]).await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get::<_, i64>(0) as u64, row.get(1)))
+            .collect())
     }
 
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {

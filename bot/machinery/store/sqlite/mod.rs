@@ -612,12 +612,22 @@ impl Store for SqliteStore {
     async fn said(
         &self,
         repo: &str,
-        number: u64,
         about: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let values = vec![text(repo), Value::Integer(number as i64), text(about)];
-        self.read(sql::SAID, values, |row| row.get::<_, String>(0))
-            .await
+    ) -> Result<std::collections::BTreeMap<u64, String>, StoreError> {
+        let values = vec![text(repo), text(about)];
+        let work = move |connection: &Connection| -> rusqlite::Result<Vec<(i64, String)>> {
+            let mut statement = connection.prepare_cached(sql::SAID)?;
+            let rows = statement.query_map(numbered(&values).as_slice(), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            rows.collect()
+        };
+        Ok(self
+            .on_reader(work)
+            .await?
+            .into_iter()
+            .map(|(number, digest)| (number as u64, digest))
+            .collect())
     }
 
     async fn review(&self, repo: &str, number: u64) -> Result<Option<ReviewState>, StoreError> {
