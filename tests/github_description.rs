@@ -69,3 +69,29 @@ fn graphql_documents_are_checked_against_githubs_schema() {
     let error = check_graphql(&undeclared).unwrap_err();
     assert!(error.contains("$owner"), "{error}");
 }
+
+/// The bot knows every `author_association` GitHub's REST description lists (none falls to
+/// `Other`), and a member is exactly OWNER, MEMBER or COLLABORATOR: who may `/gep nominate`.
+#[test]
+fn every_author_association_github_describes_is_known() {
+    use gep_bot::core::Association;
+    let text =
+        std::fs::read_to_string(common::shared().join("fixtures/github-api/api.github.com.json"))
+            .unwrap();
+    let description: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let values = description["components"]["schemas"]["author-association"]["enum"]
+        .as_array()
+        .unwrap();
+    assert_eq!(values.len(), 8);
+    let members: Vec<&str> = values
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .filter(|v| {
+            let association = Association::of(v);
+            assert!(!matches!(association, Association::Other(_)), "{v}");
+            assert_eq!(association.name(), *v);
+            association.is_member()
+        })
+        .collect();
+    assert_eq!(members, ["COLLABORATOR", "MEMBER", "OWNER"]);
+}
